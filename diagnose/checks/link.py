@@ -1,0 +1,287 @@
+"""Check: follow a referral link hop by hop, as an incognito browser would, without a browser.
+
+Each hop is requested by hand (no automatic redirects), so that every redirect - HTTP 3xx,
+``Refresh`` header, ``<meta http-equiv=refresh>`` or a bare JavaScript ``location`` assignment -
+is recorded with its status, kind and time, and the partner parameters are tracked along the way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+from diagnose import net
+from diagnose.checks.gspk import decode_partner_key, partner_params
+from diagnose.evidence import CheckResult, Problem, error, evidence, fail, warn
+from diagnose.platforms import PARTNERSTACK
+
+HOP_KINDS = ("http", "refresh-header", "meta-refresh", "javascript", "final", "error")
+
+
+@dataclass(frozen=True)
+class Hop:
+    url: str
+    status_code: int | None
+    kind: str  # how this response sent the browser on; "final" for the landing page
+    elapsed_ms: int
+    location: str | None = None  # the next URL, for redirects
+    params: dict[str, str] = field(default_factory=dict)  # partner parameters in this hop's URL
+
+
+@evidence("link")
+@dataclass(frozen=True)
+class LinkEvidence:
+    input_url: str
+    final_url: str | None = None
+    hops: tuple[Hop, ...] = ()
+    params: dict[str, str] = field(default_factory=dict)  # at the final URL
+    partner_key: str | None = None  # decoded; from the final URL, else where it was last seen
+    click_id: str | None = None
+    dropped_params: tuple[str, ...] = ()
+    dropped_at_hop: int | None = None  # 1-based hop whose redirect lost them
+    completed: bool = False  # the chain reached a page that does not redirect further
+    final_content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class FollowOutcome:
+    """Everything :func:`follow` learnt, including the landing page's body for other checks."""
+
+    result: CheckResult[LinkEvidence]
+    final_page: net.Fetched | None
+
+
+_REFRESH_RE = re.compile(
+    r"""^\s*(?P<delay>\d+(?:\.\d*)?)?\s*[;,]?\s*(?:url\s*=\s*)?(?P<q>['"]?)(?P<url>.*?)(?P=q)\s*;?\s*$""",
+    re.IGNORECASE | re.DOTALL,
+)
+_JS_TARGET = r"""(?P<q>['"`])(?P<url>(?:\\.|(?!(?P=q)).){1,2000})(?P=q)"""
+_JS_REDIRECT_RES = (
+    re.compile(
+        r"(?:(?:window|document|top|self|parent)\s*\.\s*)?location(?:\s*\.\s*href)?\s*=\s*" + _JS_TARGET
+    ),
+    re.compile(
+        r"(?:(?:window|document|top|self|parent)\s*\.\s*)?location\s*\.\s*(?:replace|assign)\s*\(\s*"
+        + _JS_TARGET
+        + r"\s*\)"
+    ),
+)
+
+
+def _refresh_target(content: str) -> str | None:
+    match = _REFRESH_RE.match(content or "")
+    if not match:
+        return None
+    target = match.group("url").strip()
+    return target or None
+
+
+def _js_unescape(value: str) -> str:
+    return re.sub(r"\\(.)", lambda m: m.group(1), value)
+
+
+def find_client_redirect(page: net.Fetched) -> tuple[str, str] | None:
+    """A meta refresh, or a JS location assignment on an otherwise empty page: (kind, target)."""
+    if page.content_type not in ("text/html", "application/xhtml+xml", "") or not page.body:
+        return None
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page.text(), "html.parser")
+    for meta in soup.find_all("meta"):
+        if str(meta.get("http-equiv", "")).strip().lower() == "refresh":
+            target = _refresh_target(str(meta.get("content", "")))
+            if target:
+                return "meta-refresh", target
+    scripts = [s.get_text() for s in soup.find_all("script") if not s.get("src")]
+    for tag in soup.find_all(["script", "style", "noscript", "template"]):
+        tag.decompose()
+    visible = " ".join(soup.get_text(" ").split())
+    if len(visible) > 200:  # a real page, not a redirect stub
+        return None
+    for code in scripts:
+        for pattern in _JS_REDIRECT_RES:
+            match = pattern.search(code)
+            if match and "${" not in match.group("url"):
+                return "javascript", _js_unescape(match.group("url")).strip()
+    return None
+
+
+def _next_hop(page: net.Fetched) -> tuple[str, str] | None:
+    if 300 <= page.status_code < 400 and "location" in page.headers:
+        return "http", page.headers["location"].strip()
+    if "refresh" in page.headers:
+        target = _refresh_target(page.headers["refresh"])
+        if target:
+            return "refresh-header", target
+    if 200 <= page.status_code < 300:
+        return find_client_redirect(page)
+    return None
+
+
+def follow(url: str, policy: net.NetPolicy | None = None) -> FollowOutcome:
+    """Follow ``url`` to its landing page. ``url`` must already be a valid http(s) URL."""
+    policy = policy or net.NetPolicy()
+    session = net.make_session(policy)
+    problems: list[Problem] = []
+    hops: list[Hop] = []
+    seen: set[tuple[str, tuple]] = set()
+    current = url
+    final_page: net.Fetched | None = None
+    completed = False
+    try:
+        while True:
+            state = (current, tuple(sorted((c.name, c.value) for c in session.cookies)))
+            if state in seen:
+                problems.append(
+                    fail("redirect-loop", f"the chain comes back to {current} and would loop forever")
+                )
+                break
+            seen.add(state)
+            if len(hops) > policy.max_redirects:
+                problems.append(
+                    fail(
+                        "too-many-redirects",
+                        f"more than {policy.max_redirects} redirects; stopped at {current}",
+                    )
+                )
+                break
+            params = partner_params(current)
+            try:
+                page = net.fetch(session, current, policy)
+            except net.PrivateAddress as exc:
+                hops.append(Hop(current, None, "error", 0, None, params))
+                problems.append(
+                    fail(
+                        "private-network",
+                        f"refused to visit {exc.host}: it resolves to {exc.address}, not a public "
+                        "address (use --allow-private-network for a test site)",
+                    )
+                )
+                break
+            except net.FetchTimeout as exc:
+                hops.append(Hop(current, None, "error", int(policy.timeout * 1000), None, params))
+                problems.append(error("timeout", str(exc)))
+                break
+            except (net.FetchConnectionError, net.ResolveError) as exc:
+                hops.append(Hop(current, None, "error", 0, None, params))
+                problems.append(error("connection-error", str(exc)))
+                break
+            nxt = _next_hop(page)
+            if nxt is None:
+                hops.append(Hop(current, page.status_code, "final", page.elapsed_ms, None, params))
+                final_page = page
+                completed = True
+                if page.truncated:
+                    problems.append(
+                        warn(
+                            "body-truncated",
+                            f"the landing page is larger than {policy.max_bytes} bytes; "
+                            "only the first part was read",
+                        )
+                    )
+                break
+            kind, target = nxt
+            absolute = urljoin(current, target)
+            hops.append(Hop(current, page.status_code, kind, page.elapsed_ms, absolute, params))
+            reason = net.url_problem(absolute)
+            if reason:
+                problems.append(
+                    fail("invalid-url", f"hop {len(hops)} redirects to {target[:200]!r}: {reason}")
+                )
+                break
+            current = absolute
+    finally:
+        session.close()
+    final_url = hops[-1].url if hops else url
+    evidence_ = _summarise(url, final_url, hops, completed, final_page, problems)
+    return FollowOutcome(CheckResult("link", evidence_, tuple(problems)), final_page)
+
+
+def _summarise(
+    input_url: str,
+    final_url: str,
+    hops: list[Hop],
+    completed: bool,
+    final_page: net.Fetched | None,
+    problems: list[Problem],
+) -> LinkEvidence:
+    final_params = partner_params(final_url)
+    key_params = PARTNERSTACK.partner_key_params
+    click_params = PARTNERSTACK.click_id_params
+
+    # Which parameters appeared somewhere and were gone at the end, and which hop lost them.
+    dropped: list[str] = []
+    dropped_at: int | None = None
+    for name in PARTNERSTACK.params:
+        if name in final_params:
+            continue
+        carriers = [i for i, h in enumerate(hops) if name in h.params]
+        if carriers:
+            dropped.append(name)
+            last = carriers[-1]
+            dropped_at = last + 1 if dropped_at is None else min(dropped_at, last + 1)
+    if dropped and completed:
+        hop = hops[dropped_at - 1]
+        problems.append(
+            fail(
+                "params-dropped",
+                f"hop {dropped_at} ({hop.kind} {hop.status_code or ''}) sent the browser to "
+                f"{hop.location or final_url} without {', '.join(dropped)}",
+            )
+        )
+
+    # The partner key: at the final URL, else the last place it was seen (for the rules).
+    encoded = next((final_params[p] for p in key_params if p in final_params), None)
+    if encoded is None:
+        for hop in reversed(hops):
+            encoded = next((hop.params[p] for p in key_params if p in hop.params), None)
+            if encoded is not None:
+                break
+    partner_key, reason = decode_partner_key(encoded) if encoded is not None else (None, None)
+    click_id = next((final_params[p] for p in click_params if p in final_params), None)
+
+    if completed:
+        status = hops[-1].status_code or 0
+        if status >= 400:
+            problems.append(fail("http-error", f"the landing page answered HTTP {status}"))
+        if not any(p in final_params for p in key_params):
+            if not dropped:
+                problems.append(
+                    fail(
+                        "no-partner-key",
+                        "the landing URL carries neither gspk nor ps_partner_key: "
+                        "the snippet has no partner to remember",
+                    )
+                )
+        if reason:
+            problems.append(fail("invalid-gspk", f"the partner key {encoded[:80]!r} is {reason}"))
+        for family in (key_params, click_params):
+            values = {p: final_params[p] for p in family if p in final_params}
+            if len(values) > 1:
+                decoded = (
+                    {p: decode_partner_key(v)[0] or v for p, v in values.items()}
+                    if family is key_params
+                    else values
+                )
+                if len(set(decoded.values())) > 1:
+                    shown = ", ".join(f"{p}={v!r}" for p, v in values.items())
+                    problems.append(fail("params-disagree", f"the landing URL disagrees with itself: {shown}"))
+        if final_params and not any(p in final_params for p in click_params) and not dropped:
+            problems.append(warn("no-click-id", "the landing URL has a partner key but no gsxid / ps_xid click id"))
+    return LinkEvidence(
+        input_url=input_url,
+        final_url=final_url,
+        hops=tuple(hops),
+        params=final_params,
+        partner_key=partner_key,
+        click_id=click_id,
+        dropped_params=tuple(dropped),
+        dropped_at_hop=dropped_at if dropped else None,
+        completed=completed,
+        final_content_type=final_page.content_type if final_page else None,
+    )
+
+
+def check_link(url: str, policy: net.NetPolicy | None = None) -> CheckResult[LinkEvidence]:
+    return follow(url, policy).result

@@ -1,0 +1,198 @@
+"""The command line: thin click commands that parse, call the core, render and exit.
+
+Heavy libraries (requests, bs4, tabulate, jinja2, playwright) are imported inside the commands,
+never here, so that ``diagnose --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from typing import Any
+
+import click
+
+from diagnose import __version__
+from diagnose.errors import BadInput, DiagnoseError
+from diagnose.exitcodes import ExitCode
+
+
+class DiagnoseGroup(click.Group):
+    """Every error ends as one line on stderr and a named exit code, never a traceback."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Abort:
+            click.echo("Error: interrupted", err=True)
+            sys.exit(ExitCode.INTERRUPTED)
+        except KeyboardInterrupt:
+            click.echo("Error: interrupted", err=True)
+            sys.exit(ExitCode.INTERRUPTED)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+            sys.exit(ExitCode.OK)
+        except click.ClickException as exc:
+            message = " ".join(exc.format_message().split())
+            hint = ""
+            if isinstance(exc, click.UsageError) and exc.ctx is not None:
+                hint = f" (see '{exc.ctx.command_path} --help')"
+            click.echo(f"Error: {message}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except DiagnoseError as exc:
+            click.echo(f"Error: {' '.join(str(exc).split())}", err=True)
+            sys.exit(exc.exit_code)
+        except OSError as exc:  # e.g. a broken pipe or a full disk while writing output
+            click.echo(f"Error: {exc.strerror or exc}", err=True)
+            sys.exit(ExitCode.INCOMPLETE)
+        sys.exit(int(rv) if isinstance(rv, int) else ExitCode.OK)
+
+
+# -- shared options -------------------------------------------------------------------------
+
+
+def output_options(fn):
+    """--json: one JSON object on stdout instead of tables."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any):
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def net_options(fn):
+    """Timeouts, limits and the private-network rule for commands that visit untrusted URLs."""
+
+    @click.option("--timeout", type=click.FloatRange(0.1, 300), default=10.0, show_default=True,
+                  help="Seconds to wait to connect and for each read (each hop's deadline is twice this).")
+    @click.option("--max-redirects", type=click.IntRange(0, 100), default=20, show_default=True,
+                  help="Give up after this many redirects.")
+    @click.option("--max-bytes", type=click.IntRange(1024, 100_000_000), default=5_000_000, show_default=True,
+                  help="Read at most this many bytes of any page.")
+    @click.option("--allow-private-network", is_flag=True,
+                  help="Allow loopback and private addresses (test sites); also DIAGNOSE_ALLOW_PRIVATE_NETWORK=1.")
+    @functools.wraps(fn)
+    def wrapper(*args: Any, timeout: float, max_redirects: int, max_bytes: int,
+                allow_private_network: bool, **kwargs: Any):
+        from diagnose import net
+
+        kwargs["policy"] = net.NetPolicy(
+            timeout=timeout,
+            max_bytes=max_bytes,
+            max_redirects=max_redirects,
+            allow_private=allow_private_network or net.env_allows_private(),
+        )
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def emit(model: Any, as_json: bool, **options: Any) -> None:
+    from diagnose.report import render
+
+    click.echo(render("json" if as_json else "terminal", model, **options))
+
+
+def result_exit(*results: Any) -> ExitCode:
+    from diagnose.exitcodes import for_statuses
+
+    return for_statuses(r.status for r in results)
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+@click.group(cls=DiagnoseGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="diagnose")
+def cli() -> None:
+    """Find out why a partner's PartnerStack referral was not tracked.
+
+    Each command is one step of the company-side troubleshooting guide. Exit codes: 0 no problem,
+    1 a problem found, 2 bad input, 3 could not complete.
+    """
+
+
+@cli.command()
+@click.argument("url")
+@net_options
+@output_options
+def link(url: str, policy, as_json: bool) -> ExitCode:
+    """Follow a referral link hop by hop and check the partner parameters it lands with.
+
+    URL is the partner's link (e.g. https://acme.partnerlinks.io/jane). Every redirect (HTTP,
+    Refresh header, meta refresh, JavaScript location) is recorded; gspk / ps_partner_key is
+    decoded; a hop that drops the parameters is named.
+    """
+    from diagnose import net
+    from diagnose.checks.link import check_link
+
+    result = check_link(net.normalise_url(url), policy)
+    emit(result, as_json)
+    return result_exit(result)
+
+
+@cli.command()
+@click.argument("value")
+@click.option("--partner", metavar="KEY", help="The partner's own key: report partner-mismatch when it differs.")
+@output_options
+def gspk(value: str, partner: str | None, as_json: bool) -> ExitCode:
+    """Decode a GSPK / ps_partner_key into the partner key.
+
+    VALUE is the base64 value (padded or not, standard or URL-safe, percent-encoded or not) or a
+    whole URL carrying gspk or ps_partner_key.
+    """
+    from diagnose.checks.gspk import check_gspk
+
+    if not value.strip():
+        raise BadInput("VALUE is empty: give a GSPK, a ps_partner_key or a URL carrying one")
+    result = check_gspk(value, partner)
+    emit(result, as_json)
+    return result_exit(result)
+
+
+@cli.command()
+@click.argument("url", required=False)
+@click.option("--file", "page_file", type=click.Path(dir_okay=False), help="Inspect a saved HTML page instead of a URL.")
+@click.option("--expect-key", metavar="pk_…", help="The program's public key: report a snippet using another.")
+@net_options
+@output_options
+def snippet(url: str | None, page_file: str | None, expect_key: str | None, policy, as_json: bool) -> ExitCode:
+    """Check the landing page's static HTML for the PartnerStackJS snippet and its public key.
+
+    The page is parsed, never run. A snippet injected at runtime (React, tag managers) is only
+    seen by `diagnose cookie`.
+    """
+    from diagnose import net
+    from diagnose.checks.snippet import check_snippet_file, check_snippet_url
+
+    expected = validate_public_key(expect_key)
+    if bool(url) == bool(page_file):
+        raise BadInput("give either a URL or --file PAGE.html (exactly one)")
+    if page_file:
+        result = check_snippet_file(page_file, expected)
+    else:
+        result = check_snippet_url(net.normalise_url(url), policy, expected)
+    emit(result, as_json)
+    return result_exit(result)
+
+
+def validate_public_key(key: str | None) -> str | None:
+    from diagnose.platforms import PUBLIC_KEY_RE
+
+    if key is None:
+        return None
+    key = key.strip()
+    if not PUBLIC_KEY_RE.fullmatch(key):
+        raise BadInput(f"--expect-key {key!r} is not a public key (pk_ followed by 32 letters or digits)")
+    return key
+
+
+def main() -> None:
+    cli.main(prog_name="diagnose")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,307 @@
+"""Safe HTTP for untrusted links: timeouts, a body cap, and no requests to non-public addresses.
+
+Every hop's host is resolved and refused when any of its addresses is loopback, private,
+link-local, multicast or otherwise not public, unless private networks are allowed. The check is
+made twice: before the request (a clear message) and on the connected socket's peer address (so a
+DNS answer that changes between the two - DNS rebinding - cannot slip through).
+
+``requests`` is imported lazily: ``diagnose --help`` must not pay for it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
+
+from diagnose.errors import BadInput
+
+if TYPE_CHECKING:  # pragma: no cover
+    import requests
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MAX_BYTES = 5_000_000
+DEFAULT_MAX_REDIRECTS = 20
+USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0 Safari/537.36 diagnose/0.1"
+)
+ALLOW_PRIVATE_ENV = "DIAGNOSE_ALLOW_PRIVATE_NETWORK"
+
+
+def env_allows_private() -> bool:
+    return os.environ.get(ALLOW_PRIVATE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class NetPolicy:
+    """How carefully to talk to untrusted hosts."""
+
+    timeout: float = DEFAULT_TIMEOUT  # connect and read timeout, and each hop's total deadline
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_redirects: int = DEFAULT_MAX_REDIRECTS
+    allow_private: bool = False
+    user_agent: str = USER_AGENT
+
+
+class PrivateAddress(Exception):
+    """A host resolved to an address that is not public."""
+
+    def __init__(self, host: str, address: str):
+        super().__init__(f"{host} resolves to {address}, which is not a public address")
+        self.host = host
+        self.address = address
+
+
+class ResolveError(Exception):
+    pass
+
+
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast and not ip.is_reserved
+
+
+def resolve(host: str, port: int | None) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ResolveError(f"cannot resolve {host}: {exc}") from None
+    return sorted({info[4][0] for info in infos})
+
+
+def check_host(host: str, port: int | None, allow_private: bool) -> list[str]:
+    """Resolve ``host``; raise PrivateAddress unless every address is public (or allowed)."""
+    addresses = resolve(host, port)
+    if not allow_private:
+        for address in addresses:
+            if not is_public_address(address):
+                raise PrivateAddress(host, address)
+    return addresses
+
+
+def normalise_url(raw: str) -> str:
+    """Validate a user-given http(s) URL; add ``https://`` when the scheme is left out.
+
+    Raises BadInput with a one-line reason for anything that is not a usable web address.
+    """
+    text = (raw or "").strip()
+    if not text:
+        raise BadInput("the URL is empty")
+    if any(c in text for c in "\r\n\t\x00") or " " in text:
+        raise BadInput(f"the URL contains white space or control characters: {text!r}")
+    if "://" not in text and not text.lower().startswith(("javascript:", "data:", "mailto:", "file:")):
+        text = "https://" + text.lstrip("/")
+    problem = url_problem(text)
+    if problem:
+        raise BadInput(f"invalid URL {raw.strip()!r}: {problem}")
+    return text
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` is not a usable http(s) URL, or None."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"scheme {parts.scheme or '(none)'!r} is not http or https"
+    if not parts.hostname:
+        return "no host name"
+    host = parts.hostname
+    if port == 0:
+        return "port 0"
+    try:
+        host.encode("idna") if not _is_ip(host) else None
+    except UnicodeError:
+        return f"host name {host!r} is not valid"
+    return None
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def redact_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc += f":{parts.port}"
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return url
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str
+    status_code: int
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    truncated: bool
+    elapsed_ms: int
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    def text(self) -> str:
+        charset = "utf-8"
+        for part in self.headers.get("content-type", "").split(";")[1:]:
+            key, _, value = part.strip().partition("=")
+            if key.lower() == "charset" and value:
+                charset = value.strip("\"' ")
+        try:
+            return self.body.decode(charset, errors="replace")
+        except LookupError:
+            return self.body.decode("utf-8", errors="replace")
+
+
+class FetchTimeout(Exception):
+    pass
+
+
+class FetchConnectionError(Exception):
+    pass
+
+
+_adapter_class: list[type] = []
+
+
+def _guarded_adapter_class() -> type:
+    """A requests adapter whose connections refuse non-public peers (built once, lazily)."""
+    if _adapter_class:
+        return _adapter_class[0]
+    import requests.adapters
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    def guard(conn, sock):
+        peer = sock.getpeername()[0]
+        if not is_public_address(peer):
+            sock.close()
+            raise PrivateAddress(conn.host, peer)
+        return sock
+
+    class GuardedHTTPConnection(HTTPConnection):
+        def _new_conn(self):
+            return guard(self, super()._new_conn())
+
+    class GuardedHTTPSConnection(HTTPSConnection):
+        def _new_conn(self):
+            return guard(self, super()._new_conn())
+
+    class GuardedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = GuardedHTTPConnection
+
+    class GuardedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = GuardedHTTPSConnection
+
+    class GuardedAdapter(requests.adapters.HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {
+                "http": GuardedHTTPPool,
+                "https": GuardedHTTPSPool,
+            }
+
+    _adapter_class.append(GuardedAdapter)
+    return GuardedAdapter
+
+
+def make_session(policy: NetPolicy) -> "requests.Session":
+    import requests
+    import requests.adapters
+
+    session = requests.Session()
+    # No proxies or .netrc from the environment: the peer check must see the real host.
+    session.trust_env = False
+    if policy.allow_private:
+        adapter = requests.adapters.HTTPAdapter(max_retries=0)
+    else:
+        adapter = _guarded_adapter_class()(max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = policy.user_agent
+    session.headers["Accept"] = "text/html,application/xhtml+xml,*/*;q=0.8"
+    return session
+
+
+def fetch(session: "requests.Session", url: str, policy: NetPolicy) -> Fetched:
+    """GET ``url`` once, without following redirects, within the policy's limits.
+
+    Raises PrivateAddress, ResolveError, FetchTimeout or FetchConnectionError.
+    """
+    import requests
+
+    parts = urlsplit(url)
+    check_host(parts.hostname or "", parts.port, policy.allow_private)
+    started = time.monotonic()
+    deadline = started + policy.timeout * 2
+    try:
+        response = session.get(
+            url,
+            allow_redirects=False,
+            stream=True,
+            timeout=(policy.timeout, policy.timeout),
+        )
+    except PrivateAddress:
+        raise
+    except requests.exceptions.Timeout:
+        raise FetchTimeout(f"no answer from {parts.hostname} within {policy.timeout:g} s") from None
+    except requests.exceptions.RequestException as exc:
+        cause = exc
+        while cause.__context__ is not None and not isinstance(cause, PrivateAddress):
+            cause = cause.__context__
+        if isinstance(cause, PrivateAddress):
+            raise cause from None
+        raise FetchConnectionError(f"cannot connect to {parts.hostname}: {_short(exc)}") from None
+    chunks: list[bytes] = []
+    size = 0
+    truncated = False
+    try:
+        for chunk in response.iter_content(chunk_size=65536):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= policy.max_bytes:
+                truncated = True
+                break
+            if time.monotonic() > deadline:
+                raise FetchTimeout(
+                    f"{parts.hostname} was still sending after {policy.timeout * 2:g} s"
+                )
+    except requests.exceptions.RequestException as exc:
+        if "timed out" in str(exc).lower():
+            raise FetchTimeout(f"{parts.hostname} stopped sending for {policy.timeout:g} s") from None
+        raise FetchConnectionError(f"connection to {parts.hostname} broke: {_short(exc)}") from None
+    finally:
+        response.close()
+    body = b"".join(chunks)[: policy.max_bytes]
+    return Fetched(
+        url=url,
+        status_code=response.status_code,
+        headers={k.lower(): v for k, v in response.headers.items()},
+        body=body,
+        truncated=truncated,
+        elapsed_ms=int((time.monotonic() - started) * 1000),
+    )
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    # urllib3 messages nest reprs of pools and connections: keep the last, informative part.
+    for marker in ("Caused by ", "Failed to establish a new connection: "):
+        if marker in text:
+            text = text.split(marker)[-1]
+    return text.strip("()'\" ")[:200]

@@ -1,0 +1,23 @@
+"""JSON: one object on stdout, with stable keys (see the README)."""
+
+from __future__ import annotations
+
+import json
+from functools import singledispatch
+from typing import Any
+
+from diagnose.evidence import CheckResult
+
+
+@singledispatch
+def to_json_object(model: Any) -> Any:
+    return model.to_dict()
+
+
+@to_json_object.register
+def _(model: CheckResult) -> Any:
+    return model.to_dict()
+
+
+def render(model: Any, **_: Any) -> str:
+    return json.dumps(to_json_object(model), indent=2, ensure_ascii=False)
