@@ -271,7 +271,11 @@ def fetch(session: "requests.Session", url: str, policy: NetPolicy) -> Fetched:
     size = 0
     truncated = False
     try:
-        for chunk in response.iter_content(chunk_size=65536):
+        while True:
+            # read1 returns what one socket read gives, so the deadline is checked as data trickles.
+            chunk = response.raw.read1(65536, decode_content=True)
+            if not chunk:
+                break
             chunks.append(chunk)
             size += len(chunk)
             if size >= policy.max_bytes:
@@ -281,8 +285,10 @@ def fetch(session: "requests.Session", url: str, policy: NetPolicy) -> Fetched:
                 raise FetchTimeout(
                     f"{parts.hostname} was still sending after {policy.timeout * 2:g} s"
                 )
-    except requests.exceptions.RequestException as exc:
-        if "timed out" in str(exc).lower():
+    except Exception as exc:  # urllib3 / socket errors while reading the body
+        if isinstance(exc, FetchTimeout):
+            raise
+        if "timed out" in str(exc).lower() or isinstance(exc, TimeoutError):
             raise FetchTimeout(f"{parts.hostname} stopped sending for {policy.timeout:g} s") from None
         raise FetchConnectionError(f"connection to {parts.hostname} broke: {_short(exc)}") from None
     finally:

@@ -1,0 +1,191 @@
+"""`diagnose link` against real HTTP servers on 127.0.0.1."""
+
+import pytest
+
+from diagnose.checks.link import check_link
+from diagnose.demo.site import Page, redirect
+from diagnose.net import NetPolicy
+
+GSPK = "NWMzOGRkZGJmN2Zj"  # 5c38dddbf7fc
+Q = f"gspk={GSPK}&gsxid=iQqEHkZ75A3aju&ps_partner_key={GSPK}&ps_xid=iQqEHkZ75A3aju&pscd=get.acme.example"
+LANDING = "<!doctype html><html><head><title>Acme</title></head><body>" + "<p>Welcome to Acme.</p>" * 20 + "</body></html>"
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_http_redirect_chain_to_landing_with_params(site, local_policy, status):
+    site.add("/jane", redirect(f"/hop?x=1", status))
+    site.add("/hop", redirect(f"{site.origin}/landing?{Q}", status))
+    site.add("/landing", Page(LANDING))
+    r = check_link(site.url("/jane"), local_policy)
+    ev = r.evidence
+    assert r.status == "pass", r.problems
+    assert [h.kind for h in ev.hops] == ["http", "http", "final"]
+    assert [h.status_code for h in ev.hops] == [status, status, 200]
+    assert ev.final_url == site.url(f"/landing?{Q}")
+    assert ev.partner_key == "5c38dddbf7fc"
+    assert ev.click_id == "iQqEHkZ75A3aju"
+    assert ev.params["pscd"] == "get.acme.example"
+    assert all(h.elapsed_ms >= 0 for h in ev.hops)
+
+
+def test_relative_location_headers(site, local_policy):
+    site.add("/a/b", redirect("../c?" + Q))  # relative to /a/b -> /c
+    site.add("/c", Page(LANDING))
+    r = check_link(site.url("/a/b"), local_policy)
+    assert r.evidence.final_url == site.url("/c?" + Q)
+    assert r.status == "pass"
+
+
+def test_meta_refresh_refresh_header_and_javascript(site, local_policy):
+    site.add("/1", Page(f'<html><head><meta http-equiv="Refresh" content="0; URL=\'/2?{Q}\'"></head></html>'))
+    site.add("/2", Page("", headers=(("Refresh", f"0;url=/3?{Q}"),)))
+    site.add("/3", Page(f'<html><body><script>window.location.replace("/4?{Q}");</script></body></html>'))
+    site.add("/4", Page(f"<script>location.href = '\\/5?{Q}'</script>"))
+    site.add("/5", Page(LANDING))
+    r = check_link(site.url("/1"), local_policy)
+    assert [h.kind for h in r.evidence.hops] == ["meta-refresh", "refresh-header", "javascript", "javascript", "final"]
+    assert r.evidence.final_url == site.url(f"/5?{Q}")
+    assert r.status == "pass"
+
+
+def test_script_on_a_real_page_is_not_a_redirect(site, local_policy):
+    site.add("/p", Page(LANDING.replace("</body>", "<script>if(0){location.href='/x'}</script></body>") + "?" + Q))
+    r = check_link(site.url("/p?" + Q), local_policy)
+    assert [h.kind for h in r.evidence.hops] == ["final"]
+
+
+def test_redirect_loop(site, local_policy):
+    site.add("/a", redirect("/b"))
+    site.add("/b", redirect("/a"))
+    r = check_link(site.url("/a"), local_policy)
+    assert r.codes() == ["redirect-loop"]
+    assert r.status == "fail"
+
+
+def test_too_many_redirects_with_a_limit(site):
+    for i in range(6):
+        site.add(f"/r{i}", redirect(f"/r{i + 1}"))
+    site.add("/r6", Page(LANDING + "?" + Q))
+    r = check_link(site.url("/r0"), NetPolicy(timeout=2, allow_private=True, max_redirects=3))
+    assert "too-many-redirects" in r.codes()
+    ok = check_link(site.url("/r0"), NetPolicy(timeout=2, allow_private=True, max_redirects=6))
+    assert "too-many-redirects" not in ok.codes()
+
+
+def test_params_dropped_mid_chain_names_the_hop(site, local_policy):
+    site.add("/jane", redirect(f"/landing?{Q}"))
+    site.add("/landing", redirect("/home", 301))  # e.g. a canonical-URL redirect losing the query
+    site.add("/home", Page(LANDING))
+    r = check_link(site.url("/jane"), local_policy)
+    ev = r.evidence
+    assert "params-dropped" in r.codes()
+    assert "no-partner-key" not in r.codes()
+    assert ev.dropped_at_hop == 2
+    assert set(ev.dropped_params) == {"gspk", "gsxid", "ps_partner_key", "ps_xid", "pscd"}
+    assert ev.partner_key == "5c38dddbf7fc"  # still known from where it was seen
+    assert ev.params == {}
+    assert "hop 2" in r.problem("params-dropped").message
+
+
+def test_404_destination(site, local_policy):
+    site.add("/jane", redirect(f"/gone?{Q}"))
+    r = check_link(site.url("/jane"), local_policy)
+    assert "http-error" in r.codes()
+    assert r.evidence.hops[-1].status_code == 404
+
+
+def test_no_partner_key_at_the_end(site, local_policy):
+    site.add("/jane", redirect("/landing?utm_source=partner"))
+    site.add("/landing", Page(LANDING))
+    r = check_link(site.url("/jane"), local_policy)
+    assert r.codes() == ["no-partner-key"]
+
+
+def test_params_disagree_and_invalid_gspk(site, local_policy):
+    site.add("/l", Page(LANDING))
+    r = check_link(site.url(f"/l?gspk={GSPK}&ps_partner_key=Z3N0ZXN0&gsxid=a&ps_xid=b"), local_policy)
+    assert r.codes().count("params-disagree") == 2
+    r = check_link(site.url("/l?gspk=%FF%FE&gsxid=a"), local_policy)
+    assert "invalid-gspk" in r.codes()
+
+
+def test_slow_server_times_out(site):
+    site.add("/slow", Page(LANDING, delay=1.5))
+    r = check_link(site.url("/slow"), NetPolicy(timeout=0.3, allow_private=True))
+    assert r.codes() == ["timeout"]
+    assert r.status == "error"
+
+
+def test_dripping_server_hits_the_hop_deadline(site):
+    site.add("/drip", Page("x" * 400, drip=0.01))
+    r = check_link(site.url("/drip"), NetPolicy(timeout=0.5, allow_private=True))
+    assert r.codes() == ["timeout"]
+
+
+def test_huge_body_is_capped(site):
+    site.add("/big", Page("<html><body>" + "A" * 3_000_000 + "</body></html>"))
+    r = check_link(site.url(f"/big?{Q}"), NetPolicy(timeout=5, allow_private=True, max_bytes=100_000))
+    assert "body-truncated" in r.codes()
+    assert r.evidence.completed
+
+
+def test_connection_refused(local_policy):
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    r = check_link(f"http://127.0.0.1:{port}/", local_policy)
+    assert r.codes() == ["connection-error"]
+    assert r.status == "error"
+
+
+def test_private_network_is_refused_by_default(site):
+    site.add("/l", Page(LANDING))
+    r = check_link(site.url("/l"), NetPolicy(timeout=2))
+    assert r.codes() == ["private-network"]
+    assert r.status == "fail"
+    assert site.hits == []  # not even one request was sent
+
+
+def test_private_network_checked_at_every_hop(site, monkeypatch):
+    """A public-looking first hop that redirects into the private network is stopped there."""
+    import diagnose.net as net
+
+    site.add("/l", Page(LANDING))
+    real_check = net.check_host
+
+    def fake_check(host, port, allow_private):
+        if host == "public.example":
+            return ["93.184.216.34"]
+        return real_check(host, port, allow_private)
+
+    def fake_fetch(session, url, policy, _real=net.fetch):
+        if "public.example" in url:
+            return net.Fetched(url, 302, {"location": site.url("/l")}, b"", False, 1)
+        return _real(session, url, policy)
+
+    monkeypatch.setattr(net, "check_host", fake_check)
+    monkeypatch.setattr(net, "fetch", fake_fetch)
+    r = check_link("http://public.example/jane", NetPolicy(timeout=2))
+    assert r.codes() == ["private-network"]
+    assert len(r.evidence.hops) == 2
+    assert site.hits == []
+
+
+def test_peer_address_guard_catches_dns_rebinding(site, monkeypatch):
+    """Even if the pre-check is fooled, the connected socket's peer address is checked."""
+    import diagnose.net as net
+
+    site.add("/l", Page(LANDING))
+    monkeypatch.setattr(net, "check_host", lambda host, port, allow: ["93.184.216.34"])
+    r = check_link(site.url("/l"), NetPolicy(timeout=2))
+    assert r.codes() == ["private-network"]
+    assert site.hits == []
+
+
+def test_redirect_to_a_non_http_scheme(site, local_policy):
+    site.add("/x", redirect("javascript:alert(1)"))
+    r = check_link(site.url("/x"), local_policy)
+    assert r.codes() == ["invalid-url"]
