@@ -1,0 +1,1 @@
+"""Rules: pure functions of evidence and ticket facts that diagnose the failure cases."""
