@@ -1,0 +1,599 @@
+"""Check: reconcile the PartnerStack dashboard's customers against the company's internal records
+(guide: "Check and compare customer creation in your dashboard and internal records").
+
+Matching (vectorised with polars):
+
+1. by ``customer_key`` when both rows have one (reason ``customer-key``);
+2. else by e-mail, recording why the pair matched: ``exact``, ``case-or-space`` (case and white
+   space ignored), ``plus-tag`` (``user+tag@`` = ``user@``), ``gmail-dots`` (dots ignored in
+   gmail.com / googlemail.com addresses). The three loose rules are on by default and each can be
+   turned off. Two rows that both carry a customer_key but different ones never match by e-mail.
+   Anonymised dashboard e-mails (``j***@``, ``…@anonymized…``, ``redacted``) match by key only.
+
+Duplicate keys are paired one to one in file order (the first internal row with the first dashboard
+row of the same key, ...), so that no row is collapsed; the duplicates are reported.
+
+Buckets (every row of each file lands in exactly one; a pair counts once on each side):
+
+* ``matched`` - a pair; ``other_partner`` - a pair the dashboard attributes to a partner other
+  than ``partner`` (only with ``partner``); ``pending`` - a pair whose dashboard status says
+  approval / fulfilment is pending;
+* ``missing_from_dashboard`` - an internal row with no dashboard row (a missed-referral candidate);
+* ``dashboard_only`` - a dashboard row with no internal row;
+* ``rejected`` - a row that could not be read (file, line, reason);
+* ``excluded`` - outside ``since`` / ``until`` (signup date; a dashboard-only row by its
+  created date). Rows without a date are kept.
+
+Problems: ``missing-from-dashboard`` (fail), ``other-partner`` (fail), ``pending`` (warn),
+``outside-window`` (warn: signup more than ``window_days`` after the click), ``duplicate-keys``
+(warn), ``rejected-rows`` (warn). With ``customer`` the bucket problems are about that one customer
+(plus ``customer-not-found``, fail, when neither file has it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from diagnose.errors import BadInput
+from diagnose.evidence import CheckResult, Problem, evidence, fail, warn
+
+BUCKETS = ("matched", "other_partner", "pending", "missing_from_dashboard", "dashboard_only",
+           "rejected", "excluded")
+REASONS = ("customer-key", "exact", "case-or-space", "plus-tag", "gmail-dots")
+PREVIEW_ROWS = 10
+PENDING_RE = r"(?i)pending|approv|awaiting|unfulfil|not fulfil|under review|in review|on hold"
+ANONYMISED_RE = (r"(?i)\*|anonymi[sz]ed|anonymous|redacted|hidden|masked|placeholder|"
+                 r"^(customer|user)[-_]?[0-9a-f]{6,}@|^x{3,}@|@example\.(com|org|net)$|^$|^[^@]*$")
+MISSED_OUT_COLUMNS = ("customer_key", "email", "name", "partner_key", "provider_key", "created_at")
+
+
+@dataclass(frozen=True)
+class ReconcileCounts:
+    dashboard: int = 0
+    internal: int = 0
+    matched: int = 0
+    missing_from_dashboard: int = 0
+    dashboard_only: int = 0
+    other_partner: int = 0
+    pending: int = 0
+    rejected: int = 0
+    excluded: int = 0
+    rejected_dashboard: int = 0
+    rejected_internal: int = 0
+    excluded_dashboard: int = 0
+    excluded_internal: int = 0
+    outside_window: int = 0
+    duplicate_keys: int = 0
+
+
+@dataclass(frozen=True)
+class PairRow:
+    """A customer in both files (matched / other_partner / pending)."""
+
+    match_reason: str
+    customer_key: str | None
+    email: str | None
+    dashboard_email: str | None
+    name: str | None
+    partner_key: str | None
+    status: str | None
+    provider_key: str | None
+    signup_date: str | None
+    dashboard_created_at: str | None
+    click_date: str | None
+    days_click_to_signup: int | None
+    outside_window: bool
+    internal_line: int
+    dashboard_line: int
+
+
+@dataclass(frozen=True)
+class InternalRow:
+    """An internal record with no dashboard row. ``match_reason``: ``no-match``,
+    ``key-conflict`` (same e-mail, different customer_key) or ``duplicate`` (an extra row of a
+    duplicated key)."""
+
+    match_reason: str
+    customer_key: str | None
+    email: str | None
+    name: str | None
+    provider_key: str | None
+    signup_date: str | None
+    click_date: str | None
+    days_click_to_signup: int | None
+    outside_window: bool
+    line: int
+
+
+@dataclass(frozen=True)
+class DashboardRow:
+    """A dashboard customer with no internal record. ``match_reason``: ``no-match``,
+    ``key-conflict``, ``duplicate`` or ``anonymised-no-key``."""
+
+    match_reason: str
+    customer_key: str | None
+    email: str | None
+    name: str | None
+    partner_key: str | None
+    status: str | None
+    provider_key: str | None
+    created_at: str | None
+    anonymised: bool
+    line: int
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    file: str
+    side: str
+    line: int
+    reason: str
+    raw: str | None
+
+
+@dataclass(frozen=True)
+class ExcludedRow:
+    side: str
+    line: int
+    customer_key: str | None
+    email: str | None
+    date: str | None
+
+
+@dataclass(frozen=True)
+class DuplicateKey:
+    side: str
+    kind: str  # customer_key / email
+    value: str
+    rows: int
+    lines: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CustomerAnswer:
+    """The ticket's question for one customer: in our records? in the dashboard? whose? since?"""
+
+    query: str
+    found_internal: bool
+    found_dashboard: bool
+    bucket: str | None
+    match_reason: str | None
+    dashboard_partner_key: str | None
+    dashboard_status: str | None
+    provider_key: str | None
+    customer_key: str | None
+    email: str | None
+    name: str | None
+    signup_date: str | None
+    dashboard_created_at: str | None
+    click_date: str | None
+    days_click_to_signup: int | None
+    outside_window: bool
+    anonymised: bool
+    internal_line: int | None
+    dashboard_line: int | None
+    other_matches: int
+
+
+@evidence("reconcile")
+@dataclass(frozen=True)
+class ReconcileEvidence:
+    dashboard_file: str
+    internal_file: str
+    partner: str | None
+    since: str | None
+    until: str | None
+    window_days: int
+    loose_rules: tuple[str, ...]
+    dashboard_columns: dict[str, str]
+    internal_columns: dict[str, str]
+    dashboard_encoding: str
+    internal_encoding: str
+    complete: bool  # False: each bucket list holds only its first rows (counts are always whole)
+    counts: ReconcileCounts
+    customer: CustomerAnswer | None = None
+    matched: tuple[PairRow, ...] = ()
+    other_partner: tuple[PairRow, ...] = ()
+    pending: tuple[PairRow, ...] = ()
+    missing_from_dashboard: tuple[InternalRow, ...] = ()
+    dashboard_only: tuple[DashboardRow, ...] = ()
+    rejected: tuple[RejectedRow, ...] = ()
+    excluded: tuple[ExcludedRow, ...] = ()
+    duplicates: tuple[DuplicateKey, ...] = ()
+
+
+# -- e-mail normalisation -----------------------------------------------------------------------
+
+
+def _lower_nospace(e: Any) -> Any:
+    return e.str.to_lowercase().str.replace_all(r"\s+", "")
+
+
+def _no_plus(e: Any) -> Any:
+    return e.str.replace(r"^([^@+]*)\+[^@]*@", "${1}@")
+
+
+def _gmail(e: Any) -> Any:
+    import polars as pl
+
+    local = e.str.extract(r"^(.*)@(?i:gmail\.com|googlemail\.com)$", 1)
+    return pl.when(local.is_not_null()).then(local.str.replace_all(".", "", literal=True) + "@gmail.com").otherwise(e)
+
+
+def email_levels(e: Any, case: bool, plus: bool, gmail: bool) -> list[tuple[str, Any]]:
+    """[(reason, expression)] from strictest to loosest, for the enabled rules."""
+    levels = [("exact", e)]
+    if case:
+        e = _lower_nospace(e)
+        levels.append(("case-or-space", e))
+    if plus:
+        e = _no_plus(e)
+        levels.append(("plus-tag", e))
+    if gmail:
+        e = _gmail(e)
+        levels.append(("gmail-dots", e))
+    return levels
+
+
+def normalise_email(value: str, case: bool = True, plus: bool = True, gmail: bool = True) -> str:
+    """The loosest enabled form of one e-mail (the same rules as the vectorised matcher)."""
+    import polars as pl
+
+    expr = email_levels(pl.col("e"), case, plus, gmail)[-1][1]
+    return pl.DataFrame({"e": [value]}).select(expr)["e"][0]
+
+
+# -- the check ----------------------------------------------------------------------------------
+
+
+def reconcile_files(
+    dashboard: str | Path,
+    internal: str | Path,
+    *,
+    partner: str | None = None,
+    customer: str | None = None,
+    mapping: dict[str, str] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    window_days: int = 90,
+    loose: bool = True,
+    case_or_space: bool = True,
+    plus_tag: bool = True,
+    gmail_dots: bool = True,
+    rows: bool = True,
+    missed_out: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> CheckResult[ReconcileEvidence]:
+    """Reconcile a dashboard export with internal records (see the module docstring).
+
+    ``mapping``: ``{"dashboard.email": "E-mail address", ...}`` header overrides. ``loose=False``
+    turns all loose e-mail rules off; ``case_or_space`` / ``plus_tag`` / ``gmail_dots`` turn one
+    off. ``rows=False`` keeps only the first rows of each bucket (the counts stay whole).
+    ``missed_out``: write the missing_from_dashboard rows as an import-ready CSV there.
+    Raises BadInput for a missing / empty file, a missing column or a bad mapping.
+    """
+    import polars as pl
+
+    from diagnose.reconcile_io import parse_mapping, read_table
+
+    if window_days < 0:
+        raise BadInput("--window-days must be 0 or more")
+    if since and until and since > until:
+        raise BadInput(f"--since {since} is after --until {until}")
+    if customer is not None and not customer.strip():
+        raise BadInput("--customer is empty: give an e-mail or a customer_key")
+    maps = parse_mapping(mapping)
+    case_or_space, plus_tag, gmail_dots = (loose and case_or_space, loose and plus_tag, loose and gmail_dots)
+
+    dash = read_table(dashboard, "dashboard", maps["dashboard"], progress=progress)
+    intl = read_table(internal, "internal", maps["internal"], progress=progress)
+    if progress:
+        progress("matching")
+
+    d = dash.rows.with_columns(pl.col("email").str.contains(ANONYMISED_RE).fill_null(False).alias("anonymised"))
+    i = intl.rows
+    levels_i = email_levels(pl.col("email"), case_or_space, plus_tag, gmail_dots)
+    i = i.with_columns(levels_i[-1][1].alias("_canon"))
+    d = d.with_columns(
+        pl.when(pl.col("anonymised")).then(None).otherwise(levels_i[-1][1]).alias("_canon")
+    )
+
+    # Stage A: by customer_key, duplicates paired one to one in file order.
+    rank = pl.int_range(pl.len()).over("customer_key").alias("_rank")
+    ik = i.filter(pl.col("customer_key").is_not_null()).with_columns(rank)
+    dk = d.filter(pl.col("customer_key").is_not_null()).with_columns(rank)
+    pairs_a = ik.select("_line", "customer_key", "_rank").join(
+        dk.select(pl.col("_line").alias("_dline"), "customer_key", "_rank"),
+        on=["customer_key", "_rank"], how="inner",
+    ).select(pl.col("_line").alias("_iline"), "_dline", pl.lit("customer-key").alias("match_reason"))
+
+    # Stage B: by normalised e-mail, among the rows stage A left.
+    i_rest = i.join(pairs_a.select(pl.col("_iline").alias("_line")), on="_line", how="anti")
+    d_rest = d.join(pairs_a.select(pl.col("_dline").alias("_line")), on="_line", how="anti")
+    rank_e = pl.int_range(pl.len()).over("_canon").alias("_rank")
+    ie = i_rest.filter(pl.col("_canon").is_not_null()).with_columns(rank_e)
+    de = d_rest.filter(pl.col("_canon").is_not_null()).with_columns(rank_e)
+    cand = ie.select(pl.col("_line").alias("_iline"), "_canon", "_rank", pl.col("customer_key").alias("_ik"),
+                     pl.col("email").alias("_ie")).join(
+        de.select(pl.col("_line").alias("_dline"), "_canon", "_rank", pl.col("customer_key").alias("_dk"),
+                  pl.col("email").alias("_de")),
+        on=["_canon", "_rank"], how="inner",
+    )
+    conflict = pl.col("_ik").is_not_null() & pl.col("_dk").is_not_null()
+    conflicts = cand.filter(conflict)
+    cand = cand.filter(~conflict)
+    # the strictest level at which the two e-mails agree
+    lv_i = email_levels(pl.col("_ie"), case_or_space, plus_tag, gmail_dots)
+    lv_d = email_levels(pl.col("_de"), case_or_space, plus_tag, gmail_dots)
+    chain = pl.lit(lv_i[-1][0])
+    for (name, ei), (_, ed) in reversed(list(zip(lv_i[:-1], lv_d[:-1]))):
+        chain = pl.when(ei == ed).then(pl.lit(name)).otherwise(chain)
+    pairs_b = cand.select("_iline", "_dline", chain.alias("match_reason"))
+    pairs = pl.concat([pairs_a, pairs_b])
+
+    # Why an unmatched row is unmatched.
+    dup_i = pl.col("customer_key").is_duplicated() & pl.col("customer_key").is_not_null()
+    i_un = i.join(pairs.select(pl.col("_iline").alias("_line")), on="_line", how="anti").with_columns(
+        pl.when(pl.col("_line").is_in(conflicts["_iline"].implode())).then(pl.lit("key-conflict"))
+        .when(pl.col("_line").is_in(i.filter(dup_i)["_line"].implode())).then(pl.lit("duplicate"))
+        .otherwise(pl.lit("no-match")).alias("match_reason")
+    )
+    d_un = d.join(pairs.select(pl.col("_dline").alias("_line")), on="_line", how="anti").with_columns(
+        pl.when(pl.col("_line").is_in(conflicts["_dline"].implode())).then(pl.lit("key-conflict"))
+        .when(pl.col("_line").is_in(d.filter(dup_i)["_line"].implode())).then(pl.lit("duplicate"))
+        .when(pl.col("anonymised") & pl.col("customer_key").is_null()).then(pl.lit("anonymised-no-key"))
+        .otherwise(pl.lit("no-match")).alias("match_reason")
+    )
+
+    # Pairs with both sides' columns.
+    icols = i.select(pl.col("_line").alias("_iline"), "customer_key", "email", "name",
+                     pl.col("provider_key").alias("_iprov"), pl.col("created_at").alias("_signup"),
+                     pl.col("click_date").alias("_iclick"))
+    dcols = d.select(pl.col("_line").alias("_dline"), pl.col("customer_key").alias("_dkey"),
+                     pl.col("email").alias("dashboard_email"), pl.col("name").alias("_dname"),
+                     "partner_key", "status", pl.col("provider_key").alias("_dprov"),
+                     pl.col("created_at").alias("_dcreated"), pl.col("click_date").alias("_dclick"))
+    p = pairs.join(icols, on="_iline", how="left").join(dcols, on="_dline", how="left")
+    signup = pl.coalesce("_signup", "_dcreated")
+    click = pl.coalesce("_iclick", "_dclick")
+    days = (signup - click).dt.total_days()
+    p = p.with_columns(
+        pl.coalesce("customer_key", "_dkey").alias("customer_key"),
+        pl.coalesce("name", "_dname").alias("name"),
+        pl.coalesce("_dprov", "_iprov").alias("provider_key"),
+        click.alias("_click"),
+        days.alias("days_click_to_signup"),
+        (days > window_days).fill_null(False).alias("outside_window"),
+        signup.alias("_when"),
+    )
+    if partner is not None:
+        other = pl.col("partner_key").is_null() | (
+            pl.col("partner_key").str.to_lowercase() != partner.strip().lower())
+    else:
+        other = pl.lit(False)
+    pend = pl.col("status").str.contains(PENDING_RE).fill_null(False)
+    p = p.with_columns(
+        pl.when(other).then(pl.lit("other_partner")).when(pend).then(pl.lit("pending"))
+        .otherwise(pl.lit("matched")).alias("_bucket")
+    )
+    i_un = i_un.with_columns(
+        (pl.col("created_at") - pl.col("click_date")).dt.total_days().alias("days_click_to_signup"),
+    ).with_columns((pl.col("days_click_to_signup") > window_days).fill_null(False).alias("outside_window"))
+
+    # --since / --until
+    def outside_dates(col: str) -> Any:
+        cond = pl.lit(False)
+        if since:
+            cond = cond | (pl.col(col) < since).fill_null(False)
+        if until:
+            cond = cond | (pl.col(col) > until).fill_null(False)
+        return cond
+
+    ex_p = p.filter(outside_dates("_when"))
+    p = p.filter(~outside_dates("_when"))
+    ex_i = i_un.filter(outside_dates("created_at"))
+    i_un = i_un.filter(~outside_dates("created_at"))
+    ex_d = d_un.filter(outside_dates("created_at"))
+    d_un = d_un.filter(~outside_dates("created_at"))
+    excluded = pl.concat([
+        ex_p.select(pl.lit("both").alias("side"), pl.col("_iline").alias("line"), "customer_key", "email",
+                    pl.col("_when").cast(pl.String).alias("date")),
+        ex_i.select(pl.lit("internal").alias("side"), pl.col("_line").alias("line"), "customer_key", "email",
+                    pl.col("created_at").cast(pl.String).alias("date")),
+        ex_d.select(pl.lit("dashboard").alias("side"), pl.col("_line").alias("line"), "customer_key", "email",
+                    pl.col("created_at").cast(pl.String).alias("date")),
+    ])
+
+    pair_view = p.sort("_iline").select(
+        "match_reason", "customer_key", "email", "dashboard_email", "name", "partner_key", "status",
+        "provider_key", pl.col("_signup").cast(pl.String).alias("signup_date"),
+        pl.col("_dcreated").cast(pl.String).alias("dashboard_created_at"),
+        pl.col("_click").cast(pl.String).alias("click_date"), "days_click_to_signup", "outside_window",
+        pl.col("_iline").alias("internal_line"), pl.col("_dline").alias("dashboard_line"), "_bucket",
+    )
+    missing_view = i_un.sort("_line").select(
+        "match_reason", "customer_key", "email", "name", "provider_key",
+        pl.col("created_at").cast(pl.String).alias("signup_date"),
+        pl.col("click_date").cast(pl.String).alias("click_date"), "days_click_to_signup", "outside_window",
+        pl.col("_line").alias("line"),
+    )
+    donly_view = d_un.sort("_line").select(
+        "match_reason", "customer_key", "email", "name", "partner_key", "status", "provider_key",
+        pl.col("created_at").cast(pl.String).alias("created_at"), "anonymised", pl.col("_line").alias("line"),
+    )
+    rejected_view = pl.concat([
+        dash.rejected.select(pl.lit(dash.path).alias("file"), pl.lit("dashboard").alias("side"), "line", "reason", "raw"),
+        intl.rejected.select(pl.lit(intl.path).alias("file"), pl.lit("internal").alias("side"), "line", "reason", "raw"),
+    ])
+    duplicates = _duplicates(i, d)
+
+    n_bucket = {b: pair_view.filter(pl.col("_bucket") == b).height for b in ("matched", "other_partner", "pending")}
+    n_outside = int(pair_view["outside_window"].sum()) + int(missing_view["outside_window"].sum())
+    counts = ReconcileCounts(
+        dashboard=dash.total, internal=intl.total,
+        matched=n_bucket["matched"], missing_from_dashboard=missing_view.height,
+        dashboard_only=donly_view.height, other_partner=n_bucket["other_partner"], pending=n_bucket["pending"],
+        rejected=rejected_view.height, excluded=excluded.height,
+        rejected_dashboard=dash.rejected.height, rejected_internal=intl.rejected.height,
+        excluded_dashboard=ex_p.height + ex_d.height, excluded_internal=ex_p.height + ex_i.height,
+        outside_window=n_outside, duplicate_keys=duplicates.height,
+    )
+
+    if missed_out is not None:
+        write_missed_out(missing_view, missed_out, partner)
+
+    answer = _answer(customer, pair_view, missing_view, donly_view, case_or_space, plus_tag, gmail_dots) \
+        if customer is not None else None
+
+    limit = None if rows else PREVIEW_ROWS
+
+    def take(frame: Any, cls: type) -> tuple[Any, ...]:
+        if limit is not None:
+            frame = frame.head(limit)
+        names = [f.name for f in dataclasses.fields(cls)]
+        return tuple(cls(*t) for t in frame.select(names).iter_rows())
+
+    ev = ReconcileEvidence(
+        dashboard_file=dash.path, internal_file=intl.path, partner=partner,
+        since=since.isoformat() if since else None, until=until.isoformat() if until else None,
+        window_days=window_days,
+        loose_rules=tuple(n for n, on in (("case-or-space", case_or_space), ("plus-tag", plus_tag),
+                                           ("gmail-dots", gmail_dots)) if on),
+        dashboard_columns=dash.columns, internal_columns=intl.columns,
+        dashboard_encoding=dash.encoding, internal_encoding=intl.encoding,
+        complete=rows, counts=counts, customer=answer,
+        matched=take(pair_view.filter(pl.col("_bucket") == "matched"), PairRow),
+        other_partner=take(pair_view.filter(pl.col("_bucket") == "other_partner"), PairRow),
+        pending=take(pair_view.filter(pl.col("_bucket") == "pending"), PairRow),
+        missing_from_dashboard=take(missing_view, InternalRow),
+        dashboard_only=take(donly_view, DashboardRow),
+        rejected=take(rejected_view, RejectedRow),
+        excluded=take(excluded.sort("side", "line"), ExcludedRow),
+        duplicates=tuple(DuplicateKey(*t[:4], tuple(t[4])) for t in (duplicates if rows else duplicates.head(PREVIEW_ROWS)).iter_rows()),
+    )
+    return CheckResult("reconcile", ev, tuple(_problems(ev, partner, window_days)))
+
+
+def _duplicates(i: Any, d: Any) -> Any:
+    import polars as pl
+
+    parts = []
+    for side, frame in (("internal", i), ("dashboard", d)):
+        keyed = frame.filter(pl.col("customer_key").is_not_null())
+        parts.append(keyed.group_by("customer_key").agg(pl.len().alias("rows"), pl.col("_line").head(10).alias("lines"))
+                     .filter(pl.col("rows") > 1).select(pl.lit(side).alias("side"), pl.lit("customer_key").alias("kind"),
+                                                        pl.col("customer_key").alias("value"), "rows", "lines"))
+        unkeyed = frame.filter(pl.col("customer_key").is_null() & pl.col("_canon").is_not_null())
+        parts.append(unkeyed.group_by("_canon").agg(pl.len().alias("rows"), pl.col("_line").head(10).alias("lines"))
+                     .filter(pl.col("rows") > 1).select(pl.lit(side).alias("side"), pl.lit("email").alias("kind"),
+                                                        pl.col("_canon").alias("value"), "rows", "lines"))
+    return pl.concat(parts).with_columns(pl.col("lines").list.sort(), pl.col("rows").cast(pl.Int64)).sort(
+        ["rows", "side", "value"], descending=[True, False, False])
+
+
+def _answer(query: str, pairs: Any, missing: Any, donly: Any, case: bool, plus: bool, gmail: bool) -> CustomerAnswer:
+    import polars as pl
+
+    q = query.strip()
+    canon_q = normalise_email(q, case, plus, gmail) if "@" in q else None
+
+    def hit(key_col: str, email_cols: tuple[str, ...]) -> Any:
+        cond = pl.col(key_col) == q
+        if canon_q is not None:
+            for c in email_cols:
+                cond = cond | (email_levels(pl.col(c), case, plus, gmail)[-1][1] == canon_q)
+        return cond.fill_null(False)
+
+    found = [(row["_bucket"], row) for row in pairs.filter(hit("customer_key", ("email", "dashboard_email"))).iter_rows(named=True)]
+    found += [("missing_from_dashboard", row) for row in missing.filter(hit("customer_key", ("email",))).iter_rows(named=True)]
+    found += [("dashboard_only", row) for row in donly.filter(hit("customer_key", ("email",))).iter_rows(named=True)]
+    if not found:
+        return CustomerAnswer(q, False, False, None, None, None, None, None, None, None, None, None, None, None,
+                              None, False, False, None, None, 0)
+    bucket, r = found[0]
+    in_pair = bucket in ("matched", "other_partner", "pending")
+    internal = in_pair or bucket == "missing_from_dashboard"
+    dashboard = in_pair or bucket == "dashboard_only"
+    return CustomerAnswer(
+        query=q, found_internal=internal, found_dashboard=dashboard, bucket=bucket,
+        match_reason=r["match_reason"],
+        dashboard_partner_key=r.get("partner_key") if dashboard else None,
+        dashboard_status=r.get("status") if dashboard else None,
+        provider_key=r.get("provider_key"), customer_key=r.get("customer_key"),
+        email=r.get("email"), name=r.get("name"),
+        signup_date=r.get("signup_date"),
+        dashboard_created_at=r.get("dashboard_created_at") if in_pair else (r.get("created_at") if dashboard else None),
+        click_date=r.get("click_date"), days_click_to_signup=r.get("days_click_to_signup"),
+        outside_window=bool(r.get("outside_window")), anonymised=bool(r.get("anonymised")),
+        internal_line=r.get("internal_line") if in_pair else (r.get("line") if internal else None),
+        dashboard_line=r.get("dashboard_line") if in_pair else (r.get("line") if dashboard else None),
+        other_matches=len(found) - 1,
+    )
+
+
+def _problems(ev: ReconcileEvidence, partner: str | None, window_days: int) -> list[Problem]:
+    c = ev.counts
+    out: list[Problem] = []
+    if ev.customer is not None:
+        a = ev.customer
+        who = f"customer {a.query!r}"
+        if a.bucket is None:
+            out.append(fail("customer-not-found", f"{who} is in neither the internal records nor the dashboard"))
+        elif a.bucket == "missing_from_dashboard":
+            out.append(fail("missing-from-dashboard",
+                            f"{who} signed up ({a.signup_date or 'date unknown'}) but is not in the dashboard: "
+                            "PartnerStack never got this customer (add the customer with --missed-out)"))
+        elif a.bucket == "other_partner":
+            out.append(fail("other-partner",
+                            f"the dashboard attributes {who} to partner {a.dashboard_partner_key!r}, not {partner!r}"))
+        elif a.bucket == "pending":
+            out.append(warn("pending", f"{who} is in the dashboard with status {a.dashboard_status!r}: "
+                                       "it waits on the company (approval or fulfilment)"))
+        elif a.bucket == "dashboard_only":
+            out.append(warn("dashboard-only", f"{who} is in the dashboard but not in the internal records"))
+        if a.outside_window:
+            out.append(warn("outside-window", f"{who} signed up {a.days_click_to_signup} days after the click, "
+                                              f"outside the {window_days}-day attribution window"))
+    else:
+        if c.missing_from_dashboard:
+            out.append(fail("missing-from-dashboard",
+                            f"{c.missing_from_dashboard} internal customer(s) are not in the dashboard "
+                            "(missed referrals? write them out with --missed-out)"))
+        if c.other_partner:
+            out.append(fail("other-partner",
+                            f"{c.other_partner} customer(s) are attributed to a partner other than {partner!r}"))
+        if c.pending:
+            out.append(warn("pending", f"{c.pending} customer(s) wait on approval or fulfilment in the dashboard"))
+        if c.outside_window:
+            out.append(warn("outside-window", f"{c.outside_window} customer(s) signed up more than {window_days} "
+                                              "days after the click (outside the attribution window)"))
+    if c.duplicate_keys:
+        out.append(warn("duplicate-keys", f"{c.duplicate_keys} key(s) appear on more than one row of the same "
+                                          "file (paired one to one in file order; see duplicates)"))
+    if c.rejected:
+        out.append(warn("rejected-rows", f"{c.rejected} row(s) could not be read "
+                                         f"({c.rejected_dashboard} dashboard, {c.rejected_internal} internal; see rejected)"))
+    return out
+
+
+def write_missed_out(missing: Any, path: str | Path, partner: str | None) -> int:
+    """Write the missed customers as an import-ready, spreadsheet-safe CSV. Returns the row count."""
+    import polars as pl
+
+    from diagnose.csvsafe import neutralise_frame
+
+    frame = missing.select(
+        pl.col("customer_key"), pl.col("email").str.strip_chars(), pl.col("name"),
+        pl.lit(partner, dtype=pl.String).alias("partner_key"), pl.col("provider_key"),
+        pl.col("signup_date").alias("created_at"),
+    ).select(MISSED_OUT_COLUMNS)
+    try:
+        neutralise_frame(frame).write_csv(str(path))
+    except OSError as exc:
+        raise BadInput(f"--missed-out {path}: cannot write ({exc.strerror or exc})") from None
+    return frame.height

@@ -1,0 +1,434 @@
+"""Reading dashboard exports and internal records for ``diagnose reconcile`` (polars, columnar).
+
+A file is read into a :class:`Table`: one polars frame of the readable rows, with canonical column
+names (``customer_key``, ``email``, ``name``, ``partner_key``, ``created_at``, ``status``,
+``source``, ``provider_key``, ``click_date``) and each row's physical line number (``_line``), and
+one frame of the rows that could not be read (``line``, ``reason``, ``raw``). Nothing is dropped:
+``len(rows) + len(rejected)`` is the number of data rows in the file (blank lines are not rows).
+
+CSV: UTF-8 with or without BOM (UTF-16 with BOM and cp1252/latin-1 are converted), ``,`` ``;`` or
+tab detected from the header line, quoted fields with embedded newlines. JSON Lines: one object per
+line (``.jsonl`` / ``.ndjson``, or a file whose first character is ``{``).
+
+Fast path: polars parses the fields, and a second polars read of the physical lines gives each
+record's line number and field count (wrong field counts are rejected), vectorised. When the two
+reads disagree (an odd file), the standard ``csv`` module reads it instead, slower but exact.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from diagnose.errors import BadInput
+
+SIDES = ("dashboard", "internal")
+FIELDS = (
+    "customer_key", "email", "name", "partner_key", "created_at", "status", "source",
+    "provider_key", "click_date",
+)
+DATE_FIELDS = ("created_at", "click_date")
+
+# Header spellings, compared after lower-casing and removing everything but letters and digits.
+# Earlier spellings win when a file has several (e.g. "Partner Key" over "Partner").
+ALIASES: dict[str, tuple[str, ...]] = {
+    "customer_key": ("customerkey", "customerexternalkey", "externalkey", "customerid",
+                     "customerexternalid", "externalid", "userid", "accountid", "clientid", "key"),
+    "email": ("email", "emailaddress", "customeremail", "customeremailaddress", "useremail", "mail"),
+    "name": ("name", "customername", "fullname", "username", "customer", "client", "clientname"),
+    "partner_key": ("partnerkey", "partnerid", "partner", "referringpartner", "referredby",
+                    "referrer", "partnerslug"),
+    "created_at": ("createdat", "submittedon", "signupdate", "signedupat", "signedupon", "signedup",
+                   "signupat", "signup", "createddate", "created", "createdon", "registeredat",
+                   "registrationdate", "registeredon", "joinedat", "joined", "date", "timestamp"),
+    "status": ("status", "customerstatus", "state", "stage"),
+    "source": ("source", "referralsource", "customersource", "type"),
+    "provider_key": ("providerkey", "customerproviderkey", "paymentproviderkey", "stripecustomerid",
+                     "stripecustomer", "stripeid", "stripekey", "providerid", "billingid",
+                     "billingcustomerid"),
+    "click_date": ("clickdate", "clickedat", "clickedon", "clicked", "clickat", "firstclick",
+                   "firstclickat", "firstclickdate", "lastclick", "lastclickat", "lastclickdate",
+                   "referralclickdate", "referredat", "referraldate"),
+}
+# "id" alone is the customer's key in an internal export, but PartnerStack's own record id in a
+# dashboard export, so it is only a spelling of customer_key on the internal side.
+SIDE_ALIASES = {"internal": {"customer_key": ("id",)}, "dashboard": {}}
+
+MAX_RAW = 200
+
+
+def header_token(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+@dataclass
+class Table:
+    side: str
+    path: str
+    rows: Any  # polars DataFrame: _line + FIELDS (created_at / click_date as Date, + *_raw)
+    rejected: Any  # polars DataFrame: line, reason, raw
+    headers: list[str]
+    columns: dict[str, str] = field(default_factory=dict)  # canonical field -> header used
+    encoding: str = "utf-8"
+    fmt: str = "csv"
+
+    @property
+    def total(self) -> int:
+        return self.rows.height + self.rejected.height
+
+
+def parse_mapping(items: dict[str, str] | None) -> dict[str, dict[str, str]]:
+    """``{"dashboard.email": "E-mail address"}`` -> ``{"dashboard": {"email": "E-mail address"}}``."""
+    out: dict[str, dict[str, str]] = {side: {} for side in SIDES}
+    for key, header in (items or {}).items():
+        side, dot, fld = key.strip().partition(".")
+        side, fld = side.strip().lower(), fld.strip().lower().replace("-", "_")
+        if not dot or side not in SIDES or fld not in FIELDS:
+            raise BadInput(
+                f"--map {key}={header!r}: expected SIDE.FIELD=HEADER with SIDE one of "
+                f"{', '.join(SIDES)} and FIELD one of {', '.join(FIELDS)}"
+            )
+        if not str(header).strip():
+            raise BadInput(f"--map {key}: the header name is empty")
+        out[side][fld] = str(header).strip()
+    return out
+
+
+def resolve_columns(headers: list[str], side: str, path: str, mapping: dict[str, str]) -> dict[str, int]:
+    """Canonical field -> column index, from explicit mapping first, then the known spellings."""
+    tokens = [header_token(h) for h in headers]
+    found: dict[str, int] = {}
+    for fld, header in mapping.items():
+        exact = [i for i, h in enumerate(headers) if h == header]
+        loose = [i for i, t in enumerate(tokens) if t == header_token(header)]
+        hits = exact or loose
+        if not hits:
+            raise BadInput(
+                f"--map {side}.{fld}={header!r}: no such column in {side} file {path} "
+                f"(headers found: {', '.join(repr(h) for h in headers)})"
+            )
+        found[fld] = hits[0]
+    used = set(found.values())
+    for fld in FIELDS:
+        if fld in found:
+            continue
+        spellings = ALIASES[fld] + SIDE_ALIASES[side].get(fld, ())
+        for spelling in spellings:
+            idx = next((i for i, t in enumerate(tokens) if t == spelling and i not in used), None)
+            if idx is not None:
+                found[fld] = idx
+                used.add(idx)
+                break
+    return found
+
+
+# -- bytes -> text ----------------------------------------------------------------------------
+
+
+def load_bytes(path: str | Path, side: str) -> tuple[bytes, str]:
+    """The file's bytes as UTF-8 without BOM, and the encoding it was read as."""
+    p = Path(path)
+    if not p.exists():
+        raise BadInput(f"{side} file {path} does not exist")
+    if p.is_dir():
+        raise BadInput(f"{side} file {path} is a directory, not a file")
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"{side} file {path} cannot be read: {exc.strerror or exc}") from None
+    encoding = "utf-8"
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+        encoding = "utf-8-sig"
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise BadInput(f"{side} file {path} starts with a UTF-16 mark but is not UTF-16 text") from None
+        encoding = "utf-16"
+    else:
+        try:
+            codecs.utf_8_decode(data, "strict", True)
+        except UnicodeDecodeError as exc:
+            if b"\x00" in data:
+                raise BadInput(f"{side} file {path} is binary, not CSV or JSON Lines") from None
+            data = data.decode("cp1252", errors="replace").encode("utf-8")
+            encoding = f"cp1252 (not UTF-8 at byte {exc.start})"
+    if not data.strip():
+        raise BadInput(f"{side} file {path} is empty")
+    return data, encoding
+
+
+def is_jsonl(path: str | Path, data: bytes) -> bool:
+    if str(path).lower().endswith((".jsonl", ".ndjson", ".json")):
+        return True
+    return data.lstrip()[:1] == b"{"
+
+
+def sniff_delimiter(first_line: str) -> str:
+    outside = re.sub(r'"[^"]*"', "", first_line)
+    counts = {d: outside.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def read_table(path: str | Path, side: str, mapping: dict[str, str] | None = None,
+               *, progress: Callable[[str], None] | None = None) -> Table:
+    """Read one file (CSV or JSON Lines) into a :class:`Table`. Raises BadInput on bad input."""
+    import polars as pl
+
+    if progress:
+        progress(f"reading {side} file {path}")
+    data, encoding = load_bytes(path, side)
+    if is_jsonl(path, data):
+        headers, cells, lines, rejected = _read_jsonl(data)
+        fmt = "jsonl"
+    else:
+        headers, cells, lines, rejected = _read_csv(data)
+        fmt = "csv"
+    if not headers:
+        raise BadInput(f"{side} file {path} has no header row")
+    cols = resolve_columns(headers, side, str(path), (mapping or {}))
+    if "email" not in cols and "customer_key" not in cols:
+        raise BadInput(
+            f"{side} file {path} has no email column (nor a customer_key column): "
+            f"headers found: {', '.join(repr(h) for h in headers)}; use --map {side}.email=HEADER"
+        )
+    frame = cells.select(
+        pl.col("_line"),
+        *[
+            (pl.col(f"c{cols[f]}") if f in cols else pl.lit(None, dtype=pl.String)).alias(f)
+            for f in FIELDS
+        ],
+    )
+    frame = frame.with_columns(
+        [pl.col(f).str.strip_chars().alias(f) for f in FIELDS if f != "email"]
+    ).with_columns(
+        [pl.when(pl.col(f) == "").then(None).otherwise(pl.col(f)).alias(f) for f in FIELDS]
+    )
+    frame = frame.with_columns(
+        pl.when(pl.col("email").str.strip_chars() == "").then(None).otherwise(pl.col("email")).alias("email")
+    )
+    for f in DATE_FIELDS:
+        frame = frame.with_columns(parse_dates(pl.col(f), frame[f]).alias(f"{f}_date"))
+    reason = (
+        pl.when(pl.col("email").is_null() & pl.col("customer_key").is_null())
+        .then(pl.lit("empty email and customer_key"))
+        .when(pl.col("created_at").is_not_null() & pl.col("created_at_date").is_null())
+        .then(pl.lit("unparsable date ") + pl.col("created_at").str.slice(0, 40) + pl.lit(f" in column {headers[cols['created_at']]!r}" if "created_at" in cols else ""))
+        .when(pl.col("click_date").is_not_null() & pl.col("click_date_date").is_null())
+        .then(pl.lit("unparsable date ") + pl.col("click_date").str.slice(0, 40) + pl.lit(f" in column {headers[cols['click_date']]!r}" if "click_date" in cols else ""))
+        .otherwise(None)
+    )
+    frame = frame.with_columns(reason.alias("_reject"))
+    bad = frame.filter(pl.col("_reject").is_not_null())
+    if bad.height:
+        raw_of = cells.filter(pl.col("_line").is_in(bad["_line"].implode())).select("_line", "_raw")
+        bad = bad.join(raw_of, on="_line", how="left").select(
+            pl.col("_line").alias("line"), pl.col("_reject").alias("reason"), pl.col("_raw").alias("raw"))
+        rejected = pl.concat([rejected, bad])
+    rows = frame.filter(pl.col("_reject").is_null()).drop("_reject").rename(
+        {"created_at": "created_at_raw", "click_date": "click_date_raw"}
+    ).rename({"created_at_date": "created_at", "click_date_date": "click_date"})
+    rejected = rejected.with_columns(pl.col("raw").str.slice(0, MAX_RAW)).sort("line")
+    return Table(side, str(path), rows, rejected, headers,
+                 {f: headers[i] for f, i in sorted(cols.items(), key=lambda kv: kv[1])}, encoding, fmt)
+
+
+def parse_dates(expr: Any, series: Any) -> Any:
+    """A Date expression: ISO dates / date-times, YYYY/MM/DD, DD.MM.YYYY, and MM/DD/YYYY (or
+    DD/MM/YYYY when some first number in the column is over 12). Unparsable -> null."""
+    import polars as pl
+
+    day_first = False
+    slashed = series.drop_nulls().str.extract(r"^\s*(\d{1,2})/\d{1,2}/\d{4}", 1)
+    if slashed.drop_nulls().len():
+        day_first = bool((slashed.drop_nulls().cast(pl.Int32) > 12).any())
+    s = expr.str.strip_chars()
+    head = s.str.extract(r"^(\d{4}-\d{1,2}-\d{1,2})(?:$|[T ])", 1)
+    ymd = s.str.extract(r"^(\d{4}/\d{1,2}/\d{1,2})(?:$|[T ])", 1)
+    dotted = s.str.extract(r"^(\d{1,2}\.\d{1,2}\.\d{4})(?:$|[T ,])", 1)
+    slash = s.str.extract(r"^(\d{1,2}/\d{1,2}/\d{4})(?:$|[T ,])", 1)
+    return pl.coalesce(
+        head.str.to_date("%Y-%m-%d", strict=False),
+        ymd.str.to_date("%Y/%m/%d", strict=False),
+        dotted.str.to_date("%d.%m.%Y", strict=False),
+        slash.str.to_date("%d/%m/%Y" if day_first else "%m/%d/%Y", strict=False),
+    )
+
+
+def _frame_of_cells(records: list[list[str | None]], lines: list[int], raws: list[str], width: int):
+    import polars as pl
+
+    data = {f"c{i}": [r[i] if i < len(r) else None for r in records] for i in range(width)}
+    data["_line"] = lines
+    data["_raw"] = raws
+    return pl.DataFrame(data, schema={**{f"c{i}": pl.String for i in range(width)},
+                                      "_line": pl.Int64, "_raw": pl.String})
+
+
+def _empty_rejected():
+    import polars as pl
+
+    return pl.DataFrame(schema={"line": pl.Int64, "reason": pl.String, "raw": pl.String})
+
+
+def _read_jsonl(data: bytes):
+    import polars as pl
+
+    headers: dict[str, None] = {}
+    objects: list[dict[str, Any]] = []
+    lines: list[int] = []
+    raws: list[str] = []
+    bad: list[tuple[int, str, str]] = []
+    for no, line in enumerate(data.decode("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            bad.append((no, f"not valid JSON ({exc.msg})", line[:MAX_RAW]))
+            continue
+        if not isinstance(obj, dict):
+            bad.append((no, f"a JSON {type(obj).__name__}, not an object", line[:MAX_RAW]))
+            continue
+        for k in obj:
+            headers.setdefault(str(k))
+        objects.append(obj)
+        lines.append(no)
+        raws.append(line)
+    names = list(headers)
+    records = [[_scalar(o.get(h)) for h in names] for o in objects]
+    rejected = pl.DataFrame(bad, schema={"line": pl.Int64, "reason": pl.String, "raw": pl.String},
+                            orient="row") if bad else _empty_rejected()
+    return names, _frame_of_cells(records, lines, raws, len(names)), lines, rejected
+
+
+def _scalar(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _read_csv(data: bytes):
+    """(headers, cells frame c0..cN-1 + _line + _raw, lines, rejected frame)."""
+    import polars as pl
+
+    first_nl = data.find(b"\n")
+    first_line = (data if first_nl < 0 else data[:first_nl]).decode("utf-8").rstrip("\r")
+    delim = sniff_delimiter(first_line)
+    try:
+        fast = _read_csv_polars(data, delim)
+    except pl.exceptions.PolarsError:
+        fast = None
+    headers, cells, bad = fast if fast is not None else _read_csv_python(data, delim)
+    return headers, cells, None, bad
+
+
+def _read_csv_polars(data: bytes, delim: str):
+    """Vectorised read; None when the record boundaries of the two reads do not agree."""
+    import polars as pl
+
+    physical = pl.read_csv(
+        io.BytesIO(data), has_header=False, separator="\x1f", quote_char=None,
+        schema={"raw": pl.String}, truncate_ragged_lines=True, encoding="utf8",
+    ).with_row_index("line", offset=1).with_columns(pl.col("raw").fill_null(""))
+    quotes = pl.col("raw").str.count_matches('"', literal=True)
+    if b'"' in data:
+        physical = physical.with_columns(
+            ((quotes.cum_sum() % 2) == 0).alias("_ends")
+        ).with_columns(
+            pl.col("_ends").shift(1, fill_value=True).cast(pl.Int64).cum_sum().alias("_rec")
+        )
+        records = physical.group_by("_rec", maintain_order=True).agg(
+            pl.col("line").first(), pl.col("raw").str.join("\n")
+        ).drop("_rec")
+        fields = pl.col("raw").str.replace_all(r'"[^"]*"', "").str.count_matches(delim, literal=True) + 1
+    else:
+        records = physical.select("line", "raw")
+        fields = pl.col("raw").str.count_matches(delim, literal=True) + 1
+    records = records.with_columns(fields.alias("_nf"))
+    if records.height == 0:
+        return [], _frame_of_cells([], [], [], 0), _empty_rejected()
+    header_raw = records["raw"][0]
+    headers = [h.strip() for h in next(csv.reader([header_raw], delimiter=delim), [])]
+    width = len(headers)
+    if width == 0:
+        return [], _frame_of_cells([], [], [], 0), _empty_rejected()
+    extra = 2
+    cells = pl.read_csv(
+        io.BytesIO(data), has_header=False, separator=delim, quote_char='"',
+        schema={f"c{i}": pl.String for i in range(width + extra)},
+        truncate_ragged_lines=True, encoding="utf8",
+    )
+    if cells.height != records.height:
+        return None
+    cells = pl.concat([cells, records], how="horizontal").slice(1)
+    blank = pl.col("raw").str.strip_chars() == ""
+    cells = cells.filter(~blank)
+    wrong = pl.col("_nf") != width
+    bad = cells.filter(wrong).select(
+        "line",
+        (pl.lit("has ") + pl.col("_nf").cast(pl.String) + pl.lit(f" fields, the header has {width}")).alias("reason"),
+        "raw",
+    )
+    cells = cells.filter(~wrong).select(
+        *[pl.col(f"c{i}") for i in range(width)], pl.col("line").cast(pl.Int64).alias("_line"),
+        pl.col("raw").alias("_raw"),
+    )
+    bad = bad.with_columns(pl.col("line").cast(pl.Int64))
+    return headers, cells, bad
+
+
+def _read_csv_python(data: bytes, delim: str):
+    """The exact, slower reader (standard csv module) for files the fast path cannot align."""
+    import polars as pl
+
+    text = data.decode("utf-8")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    physical = text.splitlines()
+    headers: list[str] = []
+    records: list[list[str]] = []
+    lines: list[int] = []
+    raws: list[str] = []
+    bad: list[tuple[int, str, str]] = []
+    start = 1
+    try:
+        for row in reader:
+            end = reader.line_num
+            raw = "\n".join(physical[start - 1:end])
+            if not headers:
+                if not any(c.strip() for c in row):
+                    start = end + 1
+                    continue
+                headers = [h.strip() for h in row]
+            elif not any(c.strip() for c in row) and len(row) <= 1:
+                pass  # a blank line is not a row
+            elif len(row) != len(headers):
+                bad.append((start, f"has {len(row)} fields, the header has {len(headers)}", raw[:MAX_RAW]))
+            else:
+                records.append(row)
+                lines.append(start)
+                raws.append(raw)
+            start = end + 1
+    except csv.Error as exc:
+        bad.append((start, f"unreadable CSV ({exc})", "\n".join(physical[start - 1:start + 1])[:MAX_RAW]))
+    rejected = pl.DataFrame(bad, schema={"line": pl.Int64, "reason": pl.String, "raw": pl.String},
+                            orient="row") if bad else _empty_rejected()
+    return headers, _frame_of_cells(records, lines, raws, len(headers)), rejected
