@@ -179,6 +179,60 @@ def snippet(url: str | None, page_file: str | None, expect_key: str | None, poli
     return result_exit(result)
 
 
+@cli.command()
+@click.option("--dashboard", "dashboard_file", required=True, type=click.Path(dir_okay=False),
+              help="The PartnerStack dashboard's customer export (CSV or JSON Lines).")
+@click.option("--internal", "internal_file", required=True, type=click.Path(dir_okay=False),
+              help="Your own customer records (CSV or JSON Lines).")
+@click.option("--partner", metavar="KEY", help="The partner's key: customers attributed to another partner are other_partner.")
+@click.option("--customer", metavar="EMAIL_OR_KEY", help="Answer for one customer: in our records? in the dashboard? whose?")
+@click.option("--map", "maps", multiple=True, metavar="SIDE.FIELD=HEADER",
+              help='Column override, repeatable: --map dashboard.email="E-mail address".')
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only customers who signed up on or after this date.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Only customers who signed up on or before this date.")
+@click.option("--window-days", type=click.IntRange(0, 3650), default=90, show_default=True,
+              help="Attribution window: signup more than this many days after the click is outside-window.")
+@click.option("--no-case-or-space", is_flag=True, help="Do not match e-mails that differ only in case or spaces.")
+@click.option("--no-plus-tag", is_flag=True, help="Do not match user+tag@ with user@.")
+@click.option("--no-gmail-dots", is_flag=True, help="Do not ignore dots in gmail.com / googlemail.com addresses.")
+@click.option("--strict-email", is_flag=True, help="Exact e-mails only (all three loose rules off).")
+@click.option("--missed-out", type=click.Path(dir_okay=False), metavar="FILE.csv",
+              help="Write the missing customers as an import-ready CSV.")
+@output_options
+def reconcile(dashboard_file: str, internal_file: str, partner: str | None, customer: str | None,
+              maps: tuple[str, ...], since, until, window_days: int, no_case_or_space: bool,
+              no_plus_tag: bool, no_gmail_dots: bool, strict_email: bool, missed_out: str | None,
+              as_json: bool) -> ExitCode:
+    """Compare the dashboard's customers with your internal records.
+
+    Buckets: matched, other_partner, pending, missing_from_dashboard (missed referrals),
+    dashboard_only, rejected (unreadable rows, with file and line), excluded (--since/--until).
+    Pairs match by customer_key, else by e-mail with a reason (exact, case-or-space, plus-tag,
+    gmail-dots).
+    """
+    from diagnose.checks.reconcile import reconcile_files
+
+    mapping: dict[str, str] = {}
+    for item in maps:
+        key, eq, header = item.partition("=")
+        if not eq:
+            raise BadInput(f"--map {item!r}: expected SIDE.FIELD=HEADER, e.g. dashboard.email=\"E-mail address\"")
+        mapping[key.strip()] = header.strip().strip('"')
+    progress = None
+    if sys.stderr.isatty():
+        def progress(stage: str) -> None:
+            click.echo(f"… {stage}", err=True)
+    result = reconcile_files(
+        dashboard_file, internal_file, partner=partner, customer=customer, mapping=mapping,
+        since=since.date() if since else None, until=until.date() if until else None,
+        window_days=window_days, loose=not strict_email, case_or_space=not no_case_or_space,
+        plus_tag=not no_plus_tag, gmail_dots=not no_gmail_dots,
+        rows=as_json, missed_out=missed_out, progress=progress,
+    )
+    emit(result, as_json)
+    return result_exit(result)
+
+
 def validate_public_key(key: str | None) -> str | None:
     from diagnose.platforms import PUBLIC_KEY_RE
 
