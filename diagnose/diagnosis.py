@@ -1,0 +1,153 @@
+"""The final report model of a ticket, and saving / loading gathered evidence.
+
+ticket -> checks (gather.py) -> evidence -> rules (rules/) -> TicketReport -> renderers (report/)
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from diagnose.errors import BadInput
+from diagnose.evidence import CheckResult, from_jsonable, to_jsonable
+from diagnose.rules.engine import Finding, Verdict, diagnose, questions
+from diagnose.ticket import Ticket, from_mapping
+
+EVIDENCE_FORMAT = "diagnose-evidence/1"
+EVIDENCE_ORDER = ("link", "gspk", "snippet", "cookie", "cookie-safari-itp", "cookie-no-cookies", "reconcile")
+
+
+@dataclass(frozen=True)
+class TicketReport:
+    ticket: Ticket
+    evidence: dict[str, CheckResult]
+    diagnosis: tuple[Finding, ...]
+    questions: tuple[str, ...]
+    attachments: dict[str, str] = field(default_factory=dict)  # name -> data: URI (screenshots)
+    redacted: bool = False
+
+    @property
+    def top(self) -> Finding | None:
+        return self.diagnosis[0] if self.diagnosis else None
+
+    @property
+    def positive(self) -> list[Finding]:
+        return [f for f in self.diagnosis if f.verdict in (Verdict.CONFIRMED, Verdict.LIKELY)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ticket": self.ticket.to_dict(),
+            "evidence": {name: result.to_dict() for name, result in self.evidence.items()},
+            "diagnosis": [to_jsonable(f) for f in self.diagnosis],
+            "questions": list(self.questions),
+            "redacted": self.redacted,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], attachments: dict[str, str] | None = None) -> "TicketReport":
+        return cls(
+            ticket=from_mapping(data.get("ticket") or {}),
+            evidence={k: CheckResult.from_dict(v) for k, v in (data.get("evidence") or {}).items()},
+            diagnosis=tuple(from_jsonable(Finding, f, "diagnosis") for f in data.get("diagnosis", [])),
+            questions=tuple(data.get("questions", [])),
+            attachments=dict(attachments or {}),
+            redacted=bool(data.get("redacted", False)),
+        )
+
+
+def build_report(ticket: Ticket, evidence: dict[str, CheckResult], *, embed_screenshots: bool = True) -> TicketReport:
+    """Run the rules on the evidence and assemble the report model (pure but for reading screenshots)."""
+    ordered = {k: evidence[k] for k in sorted(evidence, key=_evidence_rank)}
+    findings = diagnose(ticket, ordered)
+    attachments = _screenshots(ordered) if embed_screenshots else {}
+    return TicketReport(ticket, ordered, tuple(findings), tuple(questions(ticket, findings)), attachments)
+
+
+def _evidence_rank(name: str) -> tuple[int, str]:
+    return (EVIDENCE_ORDER.index(name) if name in EVIDENCE_ORDER else len(EVIDENCE_ORDER), name)
+
+
+def _screenshots(evidence: dict[str, CheckResult]) -> dict[str, str]:
+    out = {}
+    for name, result in evidence.items():
+        path = getattr(result.evidence, "screenshot", None)
+        if not path:
+            continue
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            continue
+        if data.startswith(b"\x89PNG"):
+            out[name] = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+    return out
+
+
+# -- saved evidence (gather once, explain offline) ------------------------------------------
+
+
+def save_evidence(path: str | Path, ticket: Ticket, evidence: dict[str, CheckResult]) -> None:
+    data = {
+        "format": EVIDENCE_FORMAT,
+        "ticket": ticket.to_dict(),
+        "evidence": {name: result.to_dict() for name, result in evidence.items()},
+    }
+    Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def load_evidence(path: str | Path) -> tuple[Ticket, dict[str, CheckResult]]:
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BadInput(f"cannot read evidence file {p}: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadInput(f"evidence file {p} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or data.get("format") != EVIDENCE_FORMAT:
+        raise BadInput(f"{p} is not a diagnose evidence file (expected \"format\": \"{EVIDENCE_FORMAT}\")")
+    ticket = from_mapping(data.get("ticket") or {})
+    evidence = {}
+    for name, result in (data.get("evidence") or {}).items():
+        try:
+            evidence[name] = CheckResult.from_dict(result)
+        except ValueError as exc:
+            raise BadInput(f"evidence file {p}: entry {name!r}: {exc}") from None
+    return ticket, evidence
+
+
+# -- redaction ------------------------------------------------------------------------------
+
+_EMAIL_RE = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+
+
+def mask_email(text: str) -> str:
+    return _EMAIL_RE.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+
+
+def mask_value(value: Any) -> Any:
+    if not isinstance(value, str) or not value:
+        return value
+    return value[:2] + "***" if len(value) > 4 else "***"
+
+
+def _redact(node: Any, key: str | None = None, parent: str | None = None) -> Any:
+    if isinstance(node, dict):
+        return {k: _redact(v, k, key) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_redact(v, key, parent) for v in node]  # items inherit the list's name
+    if isinstance(node, str):
+        if key == "value" and parent in ("cookies", "partner_cookie"):
+            return mask_value(node)
+        return mask_email(node)
+    return node
+
+
+def redact(report: TicketReport) -> TicketReport:
+    """Mask emails everywhere and cookie values in every output (``--redact``)."""
+    data = _redact(report.to_dict())
+    data["redacted"] = True
+    return TicketReport.from_dict(data, report.attachments)
+

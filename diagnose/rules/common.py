@@ -1,0 +1,72 @@
+"""Shared readings of the evidence that several rules need (pure functions of Facts)."""
+
+from __future__ import annotations
+
+from diagnose.rules.engine import Facts
+
+# Every browser on iPhone and iPad is WebKit, so Safari's ITP cookie caps apply to all of them.
+WEBKIT_WORDS = ("safari", "iphone", "ipad", "ios")
+
+STEPS_ADD_CUSTOMER = (
+    "Confirm that the partner really referred this customer (ask the customer, or ask the partner for proof).",
+    "Then add the customer in PartnerStack (Referrals > Add Customer), attributed to this partner, and record "
+    "their purchases so that the partner's offer pays out; with a payment-webhook integration include the "
+    "customer_key and the provider_key so that later payments track on their own.",
+    "Alternatively pay a one-off manual commission from the partner's page, or import missed customers in bulk "
+    "(`diagnose reconcile --missed-out missed.csv` writes an import-ready file).",
+)
+
+
+def webkit(f: Facts) -> bool | None:
+    """Did the customer use Safari / an iOS browser? None when the ticket doesn't say."""
+    said = [f.fact(k) for k in ("click_browser", "click_device", "signup_browser", "signup_device")]
+    said = [s.lower() for s in said if s]
+    if not said:
+        return None
+    return any(word in s for s in said for word in WEBKIT_WORDS)
+
+
+def snippet_ran(f: Facts) -> bool | None:
+    """Did PartnerStackJS load on the landing page? Runtime evidence first, then static HTML."""
+    if f.available("cookie"):
+        loaded = f.get("cookie", "growsumo.loaded")
+        if loaded is not None:
+            return bool(loaded)
+        if f.problem("cookie", "snippet-not-loaded"):
+            return False
+    if f.available("snippet"):
+        found = f.get("snippet", "snippet_found")
+        if found is False:
+            return None if f.available("cookie") else False
+        return None  # present in HTML, but whether it runs needs the browser
+    return None
+
+
+def static_snippet_missing(f: Facts) -> bool:
+    return f.problem("snippet", "no-snippet") or f.problem("snippet", "snippet-commented-out")
+
+
+def customer_record(f: Facts):
+    """The reconcile check's answer for the ticket's customer, or None."""
+    return f.get("reconcile", "customer")
+
+
+def tracked_for_partner(f: Facts) -> bool:
+    """The customer is in the dashboard, attributed to the ticket's partner, nothing pending."""
+    c = customer_record(f)
+    if c is None:
+        return False
+    return f.get("reconcile", "customer.bucket") == "matched" and _same_partner(f)
+
+
+def _same_partner(f: Facts) -> bool:
+    partner = f.fact("partner_key")
+    attributed = f.get("reconcile", "customer.dashboard_partner_key")
+    return partner is None or attributed is None or attributed == partner
+
+
+def days_click_to_signup(f: Facts) -> int | None:
+    click, signup = f.fact("click_date"), f.fact("signup_date") or f.fact("purchase_date")
+    if click and signup:
+        return (signup - click).days
+    return f.get("reconcile", "customer.days_click_to_signup")

@@ -1,0 +1,166 @@
+"""Rules on the customer's side (cases 2, 3, 5, 6, 10): mostly what the ticket says happened.
+
+None of them can be seen from the company's side alone; when the ticket is silent they stay
+``possible`` and the report lists the question that would settle them.
+"""
+
+from __future__ import annotations
+
+from diagnose.platforms import PARTNERSTACK
+from diagnose.rules.common import STEPS_ADD_CUSTOMER, days_click_to_signup, tracked_for_partner, webkit
+from diagnose.rules.engine import Facts, Outcome, Verdict, rule
+
+C, L, P, R, T = Verdict.CONFIRMED, Verdict.LIKELY, Verdict.POSSIBLE, Verdict.RULED_OUT, Verdict.CANNOT_TELL
+SAFARI_CAP_DAYS = 7
+
+
+def _tracked(f: Facts) -> Outcome | None:
+    if tracked_for_partner(f):
+        return Outcome(R, "the customer is tracked for this partner")
+    return None
+
+
+@rule(
+    "case-5",
+    case=5,
+    title="The referral cookie had expired",
+    explanation="The partner cookie lasts 90 days from the click (a later click on another partner's link "
+    "replaces it). Signing up after it expired leaves no partner to credit. Safari and iOS browsers cap "
+    "script-written cookies at 7 days (24 hours in some cases), far below the 90.",
+    next_steps=STEPS_ADD_CUSTOMER,
+    priority=85,
+    user_side=True,
+    question="On what date did the customer first click the partner's link?",
+)
+def case_5(f: Facts) -> Outcome:
+    tracked = _tracked(f)
+    if tracked:
+        return tracked
+    if f.problem("reconcile", "outside-window"):
+        days = days_click_to_signup(f)
+        return Outcome(C, f"the records put {days} days between click and signup" if days else
+                          "the records put the signup outside the attribution window")
+    days = days_click_to_signup(f)
+    if days is None:
+        return Outcome(P, "the ticket has no click date to compare with the signup date")
+    window = PARTNERSTACK.cookie_days
+    if days > window:
+        return Outcome(C, f"{days} days between click and signup, beyond the {window}-day cookie")
+    lifetime = f.get("cookie", "partner_cookie.expires_days")
+    if lifetime is not None and lifetime < days:
+        return Outcome(C, f"the site's partner cookie lives {lifetime:.0f} days; the signup came {days} days after the click")
+    if webkit(f) and days > SAFARI_CAP_DAYS:
+        itp = f.get("cookie-safari-itp", "partner_cookie.expires_days")
+        cap = f" (simulated lifetime {itp:.1f} days)" if itp is not None else ""
+        return Outcome(L, f"Safari/iOS caps the cookie at {SAFARI_CAP_DAYS} days{cap}; the signup came {days} days after the click")
+    return Outcome(R, f"{days} days between click and signup, within the cookie's lifetime")
+
+
+@rule(
+    "case-6",
+    case=6,
+    title="Different browser or device for click and signup",
+    explanation="The partner cookie lives in the browser that clicked the link. Signing up in another "
+    "browser, or on another device, starts without it.",
+    next_steps=STEPS_ADD_CUSTOMER,
+    priority=90,
+    user_side=True,
+    question="Did the customer sign up in the same browser, on the same device, as they clicked the link?",
+)
+def case_6(f: Facts) -> Outcome:
+    tracked = _tracked(f)
+    if tracked:
+        return tracked
+    pairs = [("click_browser", "signup_browser"), ("click_device", "signup_device")]
+    known = False
+    for a, b in pairs:
+        x, y = f.fact(a), f.fact(b)
+        if x and y:
+            known = True
+            if _norm(x) != _norm(y):
+                return Outcome(C, f"clicked on {x}, signed up on {y}")
+    if known:
+        return Outcome(R, "same browser and device for click and signup")
+    return Outcome(P, "the ticket doesn't give both the click and the signup browser/device")
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().replace("google ", "").split())
+
+
+@rule(
+    "case-3",
+    case=3,
+    title="The customer's browser blocked the cookie",
+    explanation="Tracking needs the partner cookie. A browser set to block cookies, or a visitor who "
+    "declines the site's cookie banner (common in the EU under GDPR), never stores it.",
+    next_steps=(
+        "Nothing on the site can force cookies on; partners with many EU visitors can ask them to accept "
+        "cookies when following the link.",
+        "If the site's consent banner holds back the partner cookie, consider classing it as necessary for "
+        "the referral programme (check with your privacy counsel).",
+    ) + STEPS_ADD_CUSTOMER,
+    priority=92,
+    user_side=True,
+    question="Does the customer's browser block cookies, or did they decline the site's cookie banner?",
+)
+def case_3(f: Facts) -> Outcome:
+    tracked = _tracked(f)
+    if tracked:
+        return tracked
+    blocks = f.fact("blocks_cookies")
+    if blocks:
+        if f.available("cookie-no-cookies") and f.get("cookie-no-cookies", "partner_cookie") is None:
+            return Outcome(L, "the customer blocks cookies, and with cookies blocked no partner cookie is stored")
+        return Outcome(L, "the customer blocks cookies")
+    if f.problem("cookie", "consent-gated"):
+        return Outcome(L, "a consent manager on the landing page holds the partner cookie until the visitor accepts")
+    if blocks is False:
+        return Outcome(R, "the customer does not block cookies")
+    return Outcome(P, "the ticket does not say whether the customer blocks cookies")
+
+
+@rule(
+    "case-2",
+    case=2,
+    title="The customer cleared cookies before signing up",
+    explanation="Clearing the browser's cache and cookies between the click and the signup deletes the "
+    "partner cookie, and the signup arrives without a partner.",
+    next_steps=STEPS_ADD_CUSTOMER,
+    priority=95,
+    user_side=True,
+    question="Did the customer clear their browser's cookies or history between clicking and signing up?",
+)
+def case_2(f: Facts) -> Outcome:
+    tracked = _tracked(f)
+    if tracked:
+        return tracked
+    cleared = f.fact("cleared_cookies")
+    if cleared:
+        return Outcome(L, "the customer cleared their cookies")
+    if cleared is False:
+        return Outcome(R, "the customer did not clear cookies")
+    return Outcome(P, "the ticket does not say whether the customer cleared cookies")
+
+
+@rule(
+    "case-10",
+    case=10,
+    title="The customer typed the address instead of clicking",
+    explanation="Only a click on the referral link adds the partner key to the landing URL. Typing the "
+    "site's address (or searching for it) lands without one, so there is no partner to store.",
+    next_steps=STEPS_ADD_CUSTOMER,
+    priority=88,
+    user_side=True,
+    question="Did the customer click the partner's link, or type the site's address (or search for it)?",
+)
+def case_10(f: Facts) -> Outcome:
+    tracked = _tracked(f)
+    if tracked:
+        return tracked
+    typed = f.fact("typed_url")
+    if typed:
+        return Outcome(C, "the customer typed the address instead of clicking the link")
+    if typed is False:
+        return Outcome(R, "the customer clicked the link")
+    return Outcome(P, "the ticket does not say whether the customer clicked or typed the address")

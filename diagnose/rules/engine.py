@@ -1,0 +1,235 @@
+"""The rule engine: pure functions of evidence + ticket facts, no I/O.
+
+A rule declares the evidence it needs (``requires``); when any of it is missing or could not be
+gathered (status ``error``) the engine answers ``cannot-tell`` without calling the rule, so a
+missing check can never look healthy. Each rule returns a verdict and a one-line reason; the
+evidence it read is recorded as it reads it (check, field, value), so every verdict cites what it
+relied on.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from diagnose.evidence import CheckResult, Status
+from diagnose.ticket import Ticket
+
+
+class Verdict(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    LIKELY = "likely"
+    POSSIBLE = "possible"
+    RULED_OUT = "ruled-out"
+    CANNOT_TELL = "cannot-tell"
+
+
+POSITIVE = (Verdict.CONFIRMED, Verdict.LIKELY)
+
+
+@dataclass(frozen=True)
+class Citation:
+    check: str  # a check name, or "ticket"
+    field: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    case: int | None
+    title: str
+    verdict: Verdict
+    reason: str  # why this verdict, for this ticket
+    explanation: str  # what the case is, in general
+    evidence: tuple[Citation, ...] = ()
+    next_steps: tuple[str, ...] = ()
+    kind: str = "cause"  # "cause" of a missed referral, or "status" (integration-healthy)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    verdict: Verdict
+    reason: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    case: int | None
+    title: str
+    explanation: str
+    next_steps: tuple[str, ...]
+    requires: tuple[str, ...]  # evidence names; "a|b" means either will do
+    fn: Callable[["Facts"], Outcome]
+    priority: int
+    kind: str = "cause"
+    user_side: bool = False  # a cause on the customer's side (cases 2, 3, 5, 6, 10)
+    question: str | None = None  # what to ask to tell this case apart
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(
+    id: str,
+    *,
+    title: str,
+    explanation: str,
+    next_steps: tuple[str, ...] | list[str],
+    requires: tuple[str, ...] | list[str] = (),
+    case: int | None = None,
+    priority: int,
+    kind: str = "cause",
+    user_side: bool = False,
+    question: str | None = None,
+):
+    """Register a rule function ``fn(facts) -> Outcome``."""
+
+    def register(fn: Callable[["Facts"], Outcome]) -> Callable[["Facts"], Outcome]:
+        if id in RULES:
+            raise ValueError(f"rule {id!r} is defined twice")
+        RULES[id] = Rule(id, case, title, explanation, tuple(next_steps), tuple(requires), fn,
+                         priority, kind, user_side, question)
+        return fn
+
+    return register
+
+
+class Facts:
+    """Read-only access to the ticket and the evidence, recording every value a rule reads."""
+
+    def __init__(self, ticket: Ticket, evidence: dict[str, CheckResult]):
+        self.ticket = ticket
+        self._evidence = evidence
+        self.cited: list[Citation] = []
+
+    def _cite(self, check: str, field_: str, value: Any) -> None:
+        citation = Citation(check, field_, value)
+        if citation not in self.cited:
+            self.cited.append(citation)
+
+    def available(self, name: str) -> bool:
+        result = self._evidence.get(name)
+        return result is not None and result.status is not Status.ERROR
+
+    def why_unavailable(self, name: str) -> str:
+        result = self._evidence.get(name)
+        if result is None:
+            return f"no {name} evidence was gathered"
+        errors = [p.message for p in result.problems if p.severity is Status.ERROR]
+        return f"the {name} check could not run: {errors[0] if errors else 'error'}"
+
+    def fact(self, key: str) -> Any:
+        value = getattr(self.ticket, key)
+        if value is not None:
+            self._cite("ticket", key, value.isoformat() if hasattr(value, "isoformat") else value)
+        return value
+
+    def get(self, name: str, path: str, default: Any = None) -> Any:
+        """A field of an available check's evidence (``a.b`` for nested fields), cited."""
+        if not self.available(name):
+            return default
+        value: Any = self._evidence[name].evidence
+        for part in path.split("."):
+            if value is None:
+                break
+            value = value.get(part) if isinstance(value, dict) else getattr(value, part, None)
+        if value is None:
+            return default
+        self._cite(name, path, value)
+        return value
+
+    def problem(self, name: str, code: str) -> bool:
+        """Did the (available) check ``name`` report ``code``? Cited when it did."""
+        if not self.available(name):
+            return False
+        found = self._evidence[name].problem(code)
+        if found is not None:
+            self._cite(name, "problems", code)
+        return found is not None
+
+    def status(self, name: str) -> Status | None:
+        if name not in self._evidence:
+            return None
+        status = self._evidence[name].status
+        self._cite(name, "status", str(status))
+        return status
+
+
+_VERDICT_ORDER = {
+    Verdict.CONFIRMED: 0,
+    Verdict.LIKELY: 1,
+    Verdict.POSSIBLE: 3,
+    Verdict.CANNOT_TELL: 4,
+    Verdict.RULED_OUT: 5,
+}
+
+
+def _rank(finding: Finding, priority: int) -> tuple[int, int]:
+    # A positive cause outranks "the integration is healthy": that only says the cause lies elsewhere.
+    order = _VERDICT_ORDER[finding.verdict]
+    if finding.kind == "status" and finding.verdict in POSITIVE:
+        order = 2
+    return order, priority
+
+
+def evaluate(rule_: Rule, facts: Facts) -> Finding:
+    missing = [
+        alternatives
+        for alternatives in rule_.requires
+        if not any(facts.available(name) for name in alternatives.split("|"))
+    ]
+    if missing:
+        reasons = "; ".join(
+            " and ".join(facts.why_unavailable(name) for name in m.split("|")) for m in missing
+        )
+        return Finding(rule_.id, rule_.case, rule_.title, Verdict.CANNOT_TELL, reasons,
+                       rule_.explanation, (), rule_.next_steps, rule_.kind)
+    facts.cited = []
+    outcome = rule_.fn(facts)
+    return Finding(rule_.id, rule_.case, rule_.title, outcome.verdict, outcome.reason,
+                   rule_.explanation, tuple(facts.cited), rule_.next_steps, rule_.kind)
+
+
+def diagnose(ticket: Ticket, evidence: dict[str, CheckResult]) -> list[Finding]:
+    """Run every rule; return the findings ranked (confirmed first)."""
+    _load_rules()
+    facts = Facts(ticket, evidence)
+    findings = [(evaluate(r, facts), r.priority) for r in RULES.values()]
+    findings.sort(key=lambda pair: _rank(*pair))
+    return [f for f, _ in findings]
+
+
+GUIDE_QUESTIONS = (
+    ("customer_email", "What is the customer's name and email address, and on what date did they sign up or buy?"),
+    ("link", "Which link did the customer click?"),
+    ("click_browser", "Which browser and device did the customer click the link on, and did they sign up on the same ones?"),
+)
+
+
+def questions(ticket: Ticket, findings: list[Finding]) -> list[str]:
+    """What to ask the partner or customer when the evidence can't separate the causes."""
+    _load_rules()
+    asked: list[str] = []
+    open_user_side = [
+        f for f in findings
+        if RULES[f.id].user_side and f.verdict in (Verdict.POSSIBLE, Verdict.CANNOT_TELL)
+    ]
+    decided = any(f.verdict is Verdict.CONFIRMED and f.kind == "cause" for f in findings)
+    if not open_user_side and decided:
+        return asked
+    for key, text in GUIDE_QUESTIONS:
+        if getattr(ticket, key) is None:
+            asked.append(text)
+    for f in open_user_side:
+        q = RULES[f.id].question
+        if q and q not in asked:
+            asked.append(q)
+    return asked
+
+
+def _load_rules() -> None:
+    # Importing the modules registers their rules.
+    from diagnose.rules import customer, integration, records  # noqa: F401

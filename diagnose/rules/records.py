@@ -1,0 +1,148 @@
+"""Rules read from the records: the dashboard export against the company's own."""
+
+from __future__ import annotations
+
+from diagnose.rules.common import customer_record, tracked_for_partner
+from diagnose.rules.engine import Facts, Outcome, Verdict, rule
+
+C, L, P, R, T = Verdict.CONFIRMED, Verdict.LIKELY, Verdict.POSSIBLE, Verdict.RULED_OUT, Verdict.CANNOT_TELL
+PENDING_WORDS = ("pending", "approval", "unfulfilled", "awaiting", "review")
+
+
+def _no_customer(f: Facts) -> Outcome | None:
+    if f.fact("customer_email") is None and customer_record(f) is None:
+        return Outcome(T, "the ticket names no customer (customer_email)")
+    if customer_record(f) is None:
+        return Outcome(T, "the records were not searched for this customer")
+    return None
+
+
+@rule(
+    "no-signup-found",
+    title="No signup for this customer in your records",
+    explanation="The customer does not appear in the company's own signup or billing records, so there is no "
+    "missed referral to fix yet: either they have not signed up, or under another email.",
+    next_steps=(
+        "Ask the partner for the exact email the customer signed up with, and the date.",
+        "Search the internal records again with that; nothing needs fixing in the integration meanwhile.",
+    ),
+    requires=("reconcile",),
+    priority=10,
+)
+def no_signup_found(f: Facts) -> Outcome:
+    missing = _no_customer(f)
+    if missing:
+        return missing
+    if not f.get("reconcile", "customer.found_internal", False):
+        return Outcome(C, f"{f.get('reconcile', 'customer.query')!r} is not in the internal records")
+    return Outcome(R, "the customer is in the internal records")
+
+
+@rule(
+    "company-action-pending",
+    title="The referral waits on the company (approval or fulfilment)",
+    explanation="The referral reached PartnerStack but stays hidden from the partner until the company "
+    "approves it or fulfils the order (e-commerce: usually when it ships).",
+    next_steps=(
+        "Approve the referral or fulfil the order; it then shows in the partner's dashboard.",
+        "Tell the partner it is tracked and waiting on you.",
+    ),
+    requires=("reconcile",),
+    priority=20,
+)
+def company_action_pending(f: Facts) -> Outcome:
+    missing = _no_customer(f)
+    if missing:
+        return missing
+    status = (f.get("reconcile", "customer.dashboard_status") or "").lower()
+    if f.get("reconcile", "customer.bucket") == "pending" or any(w in status for w in PENDING_WORDS):
+        return Outcome(C, f"the dashboard status is {status or 'pending'!r}")
+    return Outcome(R, "nothing in the dashboard waits on approval or fulfilment")
+
+
+@rule(
+    "case-1",
+    case=1,
+    title="The customer clicked another partner's link",
+    explanation="The last referral link clicked before signing up wins. The dashboard credits this customer "
+    "to another partner, whose link the customer must have clicked after this partner's.",
+    next_steps=(
+        "Decide case by case who should be paid: you may decline the commission on your invoice and create a "
+        "manual commission for the partner you choose.",
+        "To move future commissions, change the customer's attribution (Referrals > customer > Edit "
+        "customer); past rewards stay where they are.",
+    ),
+    requires=("reconcile",),
+    priority=30,
+)
+def case_1(f: Facts) -> Outcome:
+    missing = _no_customer(f)
+    if missing:
+        return missing
+    if not f.get("reconcile", "customer.found_dashboard", False):
+        return Outcome(R, "the customer is not in the dashboard under any partner")
+    partner = f.fact("partner_key")
+    attributed = f.get("reconcile", "customer.dashboard_partner_key")
+    if f.get("reconcile", "customer.bucket") == "other_partner" or (
+        partner and attributed and attributed != partner
+    ):
+        return Outcome(C, f"the dashboard credits the customer to {attributed!r}")
+    if partner is None:
+        return Outcome(T, f"credited to {attributed!r}; the ticket does not say which partner asks")
+    return Outcome(R, "the dashboard credits the customer to this partner")
+
+
+@rule(
+    "already-tracked",
+    title="The customer is already tracked for this partner",
+    explanation="The dashboard has this customer, attributed to this partner, with nothing pending. The "
+    "partner may be filtering their Customers tab, or the program anonymises customer emails so they "
+    "don't recognise it.",
+    next_steps=(
+        "Tell the partner the customer is tracked, with the date and status you see.",
+        "If emails are anonymised in your program, give the partner another way to recognise the customer.",
+    ),
+    requires=("reconcile",),
+    priority=97,
+)
+def already_tracked(f: Facts) -> Outcome:
+    missing = _no_customer(f)
+    if missing:
+        return missing
+    if tracked_for_partner(f):
+        return Outcome(C, f"in the dashboard since {f.get('reconcile', 'customer.dashboard_created_at')}, "
+                          f"status {f.get('reconcile', 'customer.dashboard_status')!r}")
+    return Outcome(R, "the customer is not tracked for this partner")
+
+
+@rule(
+    "webhook-keys-missing",
+    title="Payments won't track: the customer lacks customer_key or provider_key",
+    explanation="With a payment-webhook integration (Stripe, Chargebee, Chargify, Recurly), a transaction "
+    "is credited only to a customer that carries both its customer_key and the payment provider's "
+    "provider_key. Customers added by hand without them never collect commissions on later payments.",
+    next_steps=(
+        "Add the provider_key (and customer_key) to the customer: edit it under Referrals, send a "
+        "customer_update through the API, or re-import it with a provider_key column.",
+        "Then record the payments that were missed.",
+    ),
+    requires=("reconcile",),
+    priority=80,
+)
+def webhook_keys_missing(f: Facts) -> Outcome:
+    missing = _no_customer(f)
+    if missing:
+        return missing
+    integration = f.fact("integration")
+    if integration in ("js-snippet", "api"):
+        return Outcome(R, f"the integration is {integration}, not a payment webhook")
+    if not f.get("reconcile", "customer.found_dashboard", False):
+        return Outcome(T, "the customer is not in the dashboard yet")
+    lacking = [k for k in ("provider_key", "customer_key") if not f.get("reconcile", f"customer.{k}")]
+    if not lacking:
+        return Outcome(R, "the dashboard customer has customer_key and provider_key")
+    if integration is None:
+        return Outcome(P, f"the dashboard customer has no {' or '.join(lacking)}; the ticket doesn't say "
+                          "whether payments come through a webhook")
+    return Outcome(C, f"webhook integration, and the dashboard customer has no {' or '.join(lacking)}")
+

@@ -1,0 +1,181 @@
+"""The ticket: what the partner and customer told us, in the guide's terms.
+
+A ticket is a YAML or JSON file; every field is optional and every field is also a CLI option.
+Unknown keys, malformed dates and wrong types are refused with a one-line error naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from diagnose.errors import BadInput
+
+INTEGRATIONS = ("js-snippet", "api", "webhook")
+
+
+@dataclass(frozen=True)
+class Ticket:
+    partner_key: str | None = None
+    link: str | None = None
+    customer_email: str | None = None
+    customer_name: str | None = None
+    click_date: dt.date | None = None
+    signup_date: dt.date | None = None
+    purchase_date: dt.date | None = None
+    click_browser: str | None = None
+    click_device: str | None = None
+    signup_browser: str | None = None
+    signup_device: str | None = None
+    typed_url: bool | None = None
+    cleared_cookies: bool | None = None
+    blocks_cookies: bool | None = None
+    expected_public_key: str | None = None
+    signup_url: str | None = None
+    integration: str | None = None
+    dashboard: str | None = None  # path of the dashboard's customer export
+    internal: str | None = None  # path of the company's own records
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = value.isoformat() if isinstance(value, dt.date) else value
+        return out
+
+    @property
+    def browsers(self) -> str:
+        """Everything said about browsers and devices, lower-cased, for simple matching."""
+        parts = [self.click_browser, self.click_device, self.signup_browser, self.signup_device]
+        return " ".join(p for p in parts if p).lower()
+
+    @property
+    def slug(self) -> str:
+        import re
+
+        base = self.customer_email or self.customer_name or self.link or "ticket"
+        base = base.split("://", 1)[-1]
+        return re.sub(r"[^A-Za-z0-9]+", "-", base).strip("-").lower()[:60] or "ticket"
+
+
+FIELD_TYPES: dict[str, type] = {
+    f.name: {"dt.date | None": dt.date, "bool | None": bool}.get(str(f.type), str)
+    for f in dataclasses.fields(Ticket)
+}
+PATH_FIELDS = ("dashboard", "internal")
+
+
+def _parse_date(key: str, value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return dt.date.fromisoformat(text[:10]) if len(text) >= 10 and (len(text) == 10 or text[10] in "T ") else dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise BadInput(f"ticket key {key!r}: {value!r} is not a date (use YYYY-MM-DD)")
+
+
+def _parse_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("yes", "true", "1", "y"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("no", "false", "0", "n"):
+        return False
+    raise BadInput(f"ticket key {key!r}: {value!r} is not true or false")
+
+
+def coerce(key: str, value: Any) -> Any:
+    """Check and convert one ticket value; raise BadInput naming ``key``."""
+    if key not in FIELD_TYPES:
+        known = ", ".join(FIELD_TYPES)
+        raise BadInput(f"unknown ticket key {key!r} (known keys: {known})")
+    if value is None:
+        return None
+    kind = FIELD_TYPES[key]
+    if kind is dt.date:
+        return _parse_date(key, value)
+    if kind is bool:
+        return _parse_bool(key, value)
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise BadInput(f"ticket key {key!r}: expected text, got {type(value).__name__}")
+    text = str(value).strip()
+    if key == "integration":
+        text = text.lower().replace("_", "-").replace(" ", "-")
+        if text in ("js", "snippet", "javascript", "partnerstackjs"):
+            text = "js-snippet"
+        if text not in INTEGRATIONS:
+            raise BadInput(f"ticket key 'integration': {value!r} is not one of {', '.join(INTEGRATIONS)}")
+    if key == "expected_public_key":
+        from diagnose.platforms import PUBLIC_KEY_RE
+
+        if not PUBLIC_KEY_RE.fullmatch(text):
+            raise BadInput(f"ticket key 'expected_public_key': {text!r} is not pk_ followed by 32 letters or digits")
+    if key in ("link", "signup_url"):
+        from diagnose.net import normalise_url
+
+        try:
+            text = normalise_url(text)
+        except BadInput as exc:
+            raise BadInput(f"ticket key {key!r}: {exc}") from None
+    return text or None
+
+
+def from_mapping(data: Any, base_dir: Path | None = None) -> Ticket:
+    if not isinstance(data, dict):
+        raise BadInput("the ticket must be a mapping of keys to values")
+    values = {str(k): coerce(str(k), v) for k, v in data.items()}
+    if base_dir is not None:
+        for key in PATH_FIELDS:
+            if values.get(key) and not Path(values[key]).is_absolute():
+                values[key] = str((base_dir / values[key]).resolve())
+    ticket = Ticket(**values)
+    if ticket.click_date and ticket.signup_date and ticket.signup_date < ticket.click_date:
+        raise BadInput("ticket keys 'click_date' and 'signup_date': the signup is dated before the click")
+    return ticket
+
+
+def load(path: str | Path) -> Ticket:
+    """Read a YAML or JSON ticket file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise BadInput(f"cannot read ticket {p}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"ticket {p} is not UTF-8 text") from None
+    if p.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BadInput(f"ticket {p} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    else:
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark else ""
+            raise BadInput(f"ticket {p} is not valid YAML{where}") from None
+    if data is None:
+        data = {}
+    return from_mapping(data, p.parent)
+
+
+def with_overrides(ticket: Ticket, overrides: dict[str, Any]) -> Ticket:
+    """Apply CLI options (paths relative to the current directory) over a ticket."""
+    values = {k: coerce(k, v) for k, v in overrides.items() if v is not None}
+    for key in PATH_FIELDS:
+        if values.get(key):
+            values[key] = str(Path(values[key]).resolve())
+    merged = dataclasses.replace(ticket, **values)
+    return from_mapping({k: v for k, v in merged.to_dict().items()})
