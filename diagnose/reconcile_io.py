@@ -153,16 +153,20 @@ def load_bytes(path: str | Path, side: str) -> tuple[bytes, str]:
         except UnicodeDecodeError:
             raise BadInput(f"{side} file {path} starts with a UTF-16 mark but is not UTF-16 text") from None
         encoding = "utf-16"
-    else:
-        try:
-            codecs.utf_8_decode(data, "strict", True)
-        except UnicodeDecodeError as exc:
-            if b"\x00" in data:
-                raise BadInput(f"{side} file {path} is binary, not CSV or JSON Lines") from None
-            data = data.decode("cp1252", errors="replace").encode("utf-8")
-            encoding = f"cp1252 (not UTF-8 at byte {exc.start})"
     if not data.strip():
         raise BadInput(f"{side} file {path} is empty")
+    return data, encoding
+
+
+def ensure_utf8(data: bytes, encoding: str, side: str, path: str | Path) -> tuple[bytes, str]:
+    """``data`` converted from cp1252 when it is not valid UTF-8 (checked only when a fast read
+    failed, or for JSON Lines)."""
+    try:
+        codecs.utf_8_decode(data, "strict", True)
+    except UnicodeDecodeError as exc:
+        if b"\x00" in data:
+            raise BadInput(f"{side} file {path} is binary, not CSV or JSON Lines") from None
+        return data.decode("cp1252", errors="replace").encode("utf-8"), f"cp1252 (not UTF-8 at byte {exc.start})"
     return data, encoding
 
 
@@ -191,10 +195,16 @@ def read_table(path: str | Path, side: str, mapping: dict[str, str] | None = Non
         progress(f"reading {side} file {path}")
     data, encoding = load_bytes(path, side)
     if is_jsonl(path, data):
-        headers, cells, lines, rejected = _read_jsonl(data)
+        data, encoding = ensure_utf8(data, encoding, side, path)
+        headers, cells, _, rejected = _read_jsonl(data)
+        delim = ","
         fmt = "jsonl"
     else:
-        headers, cells, lines, rejected = _read_csv(data)
+        try:
+            headers, cells, delim, rejected = _read_csv(data, fast=True)
+        except (UnicodeDecodeError, ValueError, pl.exceptions.PolarsError):
+            data, encoding = ensure_utf8(data, encoding, side, path)
+            headers, cells, delim, rejected = _read_csv(data, fast=encoding.startswith("utf"))
         fmt = "csv"
     if not headers:
         raise BadInput(f"{side} file {path} has no header row")
@@ -219,8 +229,7 @@ def read_table(path: str | Path, side: str, mapping: dict[str, str] | None = Non
     frame = frame.with_columns(
         pl.when(pl.col("email").str.strip_chars() == "").then(None).otherwise(pl.col("email")).alias("email")
     )
-    for f in DATE_FIELDS:
-        frame = frame.with_columns(parse_dates(pl.col(f), frame[f]).alias(f"{f}_date"))
+    frame = frame.with_columns(parse_dates(frame[f]).alias(f"{f}_date") for f in DATE_FIELDS)
     reason = (
         pl.when(pl.col("email").is_null() & pl.col("customer_key").is_null())
         .then(pl.lit("empty email and customer_key"))
@@ -233,38 +242,43 @@ def read_table(path: str | Path, side: str, mapping: dict[str, str] | None = Non
     frame = frame.with_columns(reason.alias("_reject"))
     bad = frame.filter(pl.col("_reject").is_not_null())
     if bad.height:
-        raw_of = cells.filter(pl.col("_line").is_in(bad["_line"].implode())).select("_line", "_raw")
+        width = len(headers)
+        raw_of = cells.filter(pl.col("_line").is_in(bad["_line"].implode())).select(
+            "_line", pl.coalesce("_raw", pl.concat_str([pl.col(f"c{i}").fill_null("") for i in range(width)],
+                                                       separator=delim)).alias("_raw"))
         bad = bad.join(raw_of, on="_line", how="left").select(
             pl.col("_line").alias("line"), pl.col("_reject").alias("reason"), pl.col("_raw").alias("raw"))
         rejected = pl.concat([rejected, bad])
-    rows = frame.filter(pl.col("_reject").is_null()).drop("_reject").rename(
-        {"created_at": "created_at_raw", "click_date": "click_date_raw"}
-    ).rename({"created_at_date": "created_at", "click_date_date": "click_date"})
+    del cells
+    rows = frame.filter(pl.col("_reject").is_null()).drop("_reject", "created_at", "click_date", "source").rename(
+        {"created_at_date": "created_at", "click_date_date": "click_date"})
     rejected = rejected.with_columns(pl.col("raw").str.slice(0, MAX_RAW)).sort("line")
     return Table(side, str(path), rows, rejected, headers,
                  {f: headers[i] for f, i in sorted(cols.items(), key=lambda kv: kv[1])}, encoding, fmt)
 
 
-def parse_dates(expr: Any, series: Any) -> Any:
-    """A Date expression: ISO dates / date-times, YYYY/MM/DD, DD.MM.YYYY, and MM/DD/YYYY (or
+def parse_dates(series: Any) -> Any:
+    """A Date series: ISO dates / date-times, YYYY/MM/DD, DD.MM.YYYY, and MM/DD/YYYY (or
     DD/MM/YYYY when some first number in the column is over 12). Unparsable -> null."""
     import polars as pl
 
-    day_first = False
-    slashed = series.drop_nulls().str.extract(r"^\s*(\d{1,2})/\d{1,2}/\d{4}", 1)
-    if slashed.drop_nulls().len():
-        day_first = bool((slashed.drop_nulls().cast(pl.Int32) > 12).any())
-    s = expr.str.strip_chars()
-    head = s.str.extract(r"^(\d{4}-\d{1,2}-\d{1,2})(?:$|[T ])", 1)
-    ymd = s.str.extract(r"^(\d{4}/\d{1,2}/\d{1,2})(?:$|[T ])", 1)
-    dotted = s.str.extract(r"^(\d{1,2}\.\d{1,2}\.\d{4})(?:$|[T ,])", 1)
-    slash = s.str.extract(r"^(\d{1,2}/\d{1,2}/\d{4})(?:$|[T ,])", 1)
-    return pl.coalesce(
-        head.str.to_date("%Y-%m-%d", strict=False),
-        ymd.str.to_date("%Y/%m/%d", strict=False),
-        dotted.str.to_date("%d.%m.%Y", strict=False),
-        slash.str.to_date("%d/%m/%Y" if day_first else "%m/%d/%Y", strict=False),
-    )
+    s = series.str.strip_chars()
+    iso = s.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+    iso = pl.select(pl.when(s.str.slice(10, 1).is_in(["", "T", " "])).then(iso)).to_series()
+    todo = iso.is_null() & s.is_not_null()
+    if not todo.any():
+        return iso
+    rest = s.filter(todo)
+    slashed = rest.str.extract(r"^(\d{1,2})/\d{1,2}/\d{4}", 1).drop_nulls()
+    day_first = bool(slashed.len() and (slashed.cast(pl.Int32) > 12).any())
+    parsed = pl.select(pl.coalesce(
+        rest.str.extract(r"^(\d{4}-\d{1,2}-\d{1,2})(?:$|[T ])", 1).str.to_date("%Y-%m-%d", strict=False),
+        rest.str.extract(r"^(\d{4}/\d{1,2}/\d{1,2})(?:$|[T ])", 1).str.to_date("%Y/%m/%d", strict=False),
+        rest.str.extract(r"^(\d{1,2}\.\d{1,2}\.\d{4})(?:$|[T ,])", 1).str.to_date("%d.%m.%Y", strict=False),
+        rest.str.extract(r"^(\d{1,2}/\d{1,2}/\d{4})(?:$|[T ,])", 1).str.to_date(
+            "%d/%m/%Y" if day_first else "%m/%d/%Y", strict=False),
+    )).to_series()
+    return iso.scatter(todo.arg_true(), parsed)
 
 
 def _frame_of_cells(records: list[list[str | None]], lines: list[int], raws: list[str], width: int):
@@ -326,19 +340,14 @@ def _scalar(value: Any) -> str | None:
     return str(value)
 
 
-def _read_csv(data: bytes):
+def _read_csv(data: bytes, fast: bool = True):
     """(headers, cells frame c0..cN-1 + _line + _raw, lines, rejected frame)."""
-    import polars as pl
-
     first_nl = data.find(b"\n")
     first_line = (data if first_nl < 0 else data[:first_nl]).decode("utf-8").rstrip("\r")
     delim = sniff_delimiter(first_line)
-    try:
-        fast = _read_csv_polars(data, delim)
-    except pl.exceptions.PolarsError:
-        fast = None
+    fast = _read_csv_polars(data, delim) if fast else None
     headers, cells, bad = fast if fast is not None else _read_csv_python(data, delim)
-    return headers, cells, None, bad
+    return headers, cells, delim, bad
 
 
 def _read_csv_polars(data: bytes, delim: str):
@@ -390,8 +399,8 @@ def _read_csv_polars(data: bytes, delim: str):
     )
     cells = cells.filter(~wrong).select(
         *[pl.col(f"c{i}") for i in range(width)], pl.col("line").cast(pl.Int64).alias("_line"),
-        pl.col("raw").alias("_raw"),
     )
+    cells = cells.with_columns(pl.lit(None, dtype=pl.String).alias("_raw"))  # rebuilt for rejects only
     bad = bad.with_columns(pl.col("line").cast(pl.Int64))
     return headers, cells, bad
 

@@ -221,8 +221,10 @@ def _no_plus(e: Any) -> Any:
 def _gmail(e: Any) -> Any:
     import polars as pl
 
-    local = e.str.extract(r"^(.*)@(?i:gmail\.com|googlemail\.com)$", 1)
-    return pl.when(local.is_not_null()).then(local.str.replace_all(".", "", literal=True) + "@gmail.com").otherwise(e)
+    e = e.str.replace(r"@(?i:googlemail\.com)$", "@gmail.com")
+    low = e.str.to_lowercase()
+    return pl.when(low.str.ends_with("@gmail.com")).then(
+        e.str.head(-10).str.replace_all(".", "", literal=True) + "@gmail.com").otherwise(e)
 
 
 def email_levels(e: Any, case: bool, plus: bool, gmail: bool) -> list[tuple[str, Any]]:
@@ -304,9 +306,8 @@ def reconcile_files(
     )
 
     # Stage A: by customer_key, duplicates paired one to one in file order.
-    rank = pl.int_range(pl.len()).over("customer_key").alias("_rank")
-    ik = i.filter(pl.col("customer_key").is_not_null()).with_columns(rank)
-    dk = d.filter(pl.col("customer_key").is_not_null()).with_columns(rank)
+    ik = _ranked(i.filter(pl.col("customer_key").is_not_null()), "customer_key")
+    dk = _ranked(d.filter(pl.col("customer_key").is_not_null()), "customer_key")
     pairs_a = ik.select("_line", "customer_key", "_rank").join(
         dk.select(pl.col("_line").alias("_dline"), "customer_key", "_rank"),
         on=["customer_key", "_rank"], how="inner",
@@ -315,9 +316,8 @@ def reconcile_files(
     # Stage B: by normalised e-mail, among the rows stage A left.
     i_rest = i.join(pairs_a.select(pl.col("_iline").alias("_line")), on="_line", how="anti")
     d_rest = d.join(pairs_a.select(pl.col("_dline").alias("_line")), on="_line", how="anti")
-    rank_e = pl.int_range(pl.len()).over("_canon").alias("_rank")
-    ie = i_rest.filter(pl.col("_canon").is_not_null()).with_columns(rank_e)
-    de = d_rest.filter(pl.col("_canon").is_not_null()).with_columns(rank_e)
+    ie = _ranked(i_rest.filter(pl.col("_canon").is_not_null()), "_canon")
+    de = _ranked(d_rest.filter(pl.col("_canon").is_not_null()), "_canon")
     cand = ie.select(pl.col("_line").alias("_iline"), "_canon", "_rank", pl.col("customer_key").alias("_ik"),
                      pl.col("email").alias("_ie")).join(
         de.select(pl.col("_line").alias("_dline"), "_canon", "_rank", pl.col("customer_key").alias("_dk"),
@@ -409,20 +409,20 @@ def reconcile_files(
                     pl.col("created_at").cast(pl.String).alias("date")),
     ])
 
-    pair_view = p.sort("_iline").select(
+    pair_view = p.select(
         "match_reason", "customer_key", "email", "dashboard_email", "name", "partner_key", "status",
         "provider_key", pl.col("_signup").cast(pl.String).alias("signup_date"),
         pl.col("_dcreated").cast(pl.String).alias("dashboard_created_at"),
         pl.col("_click").cast(pl.String).alias("click_date"), "days_click_to_signup", "outside_window",
         pl.col("_iline").alias("internal_line"), pl.col("_dline").alias("dashboard_line"), "_bucket",
     )
-    missing_view = i_un.sort("_line").select(
+    missing_view = i_un.select(
         "match_reason", "customer_key", "email", "name", "provider_key",
         pl.col("created_at").cast(pl.String).alias("signup_date"),
         pl.col("click_date").cast(pl.String).alias("click_date"), "days_click_to_signup", "outside_window",
         pl.col("_line").alias("line"),
     )
-    donly_view = d_un.sort("_line").select(
+    donly_view = d_un.select(
         "match_reason", "customer_key", "email", "name", "partner_key", "status", "provider_key",
         pl.col("created_at").cast(pl.String).alias("created_at"), "anonymised", pl.col("_line").alias("line"),
     )
@@ -452,9 +452,8 @@ def reconcile_files(
 
     limit = None if rows else PREVIEW_ROWS
 
-    def take(frame: Any, cls: type) -> tuple[Any, ...]:
-        if limit is not None:
-            frame = frame.head(limit)
+    def take(frame: Any, cls: type, by: str | list[str] = "line") -> tuple[Any, ...]:
+        frame = frame.sort(by) if limit is None else frame.bottom_k(limit, by=by)
         names = [f.name for f in dataclasses.fields(cls)]
         return tuple(cls(*t) for t in frame.select(names).iter_rows())
 
@@ -467,16 +466,25 @@ def reconcile_files(
         dashboard_columns=dash.columns, internal_columns=intl.columns,
         dashboard_encoding=dash.encoding, internal_encoding=intl.encoding,
         complete=rows, counts=counts, customer=answer,
-        matched=take(pair_view.filter(pl.col("_bucket") == "matched"), PairRow),
-        other_partner=take(pair_view.filter(pl.col("_bucket") == "other_partner"), PairRow),
-        pending=take(pair_view.filter(pl.col("_bucket") == "pending"), PairRow),
+        matched=take(pair_view.filter(pl.col("_bucket") == "matched"), PairRow, "internal_line"),
+        other_partner=take(pair_view.filter(pl.col("_bucket") == "other_partner"), PairRow, "internal_line"),
+        pending=take(pair_view.filter(pl.col("_bucket") == "pending"), PairRow, "internal_line"),
         missing_from_dashboard=take(missing_view, InternalRow),
         dashboard_only=take(donly_view, DashboardRow),
-        rejected=take(rejected_view, RejectedRow),
-        excluded=take(excluded.sort("side", "line"), ExcludedRow),
+        rejected=take(rejected_view, RejectedRow, ["side", "line"]),
+        excluded=take(excluded, ExcludedRow, ["side", "line"]),
         duplicates=tuple(DuplicateKey(*t[:4], tuple(t[4])) for t in (duplicates if rows else duplicates.head(PREVIEW_ROWS)).iter_rows()),
     )
     return CheckResult("reconcile", ev, tuple(_problems(ev, partner, window_days)))
+
+
+def _ranked(frame: Any, key: str) -> Any:
+    """``frame`` with ``_rank``: the row's occurrence number among rows of the same ``key``."""
+    import polars as pl
+
+    if frame.height == frame[key].n_unique():
+        return frame.with_columns(pl.lit(0, dtype=pl.Int64).alias("_rank"))
+    return frame.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over(key).alias("_rank"))
 
 
 def _duplicates(i: Any, d: Any) -> Any:
@@ -485,10 +493,12 @@ def _duplicates(i: Any, d: Any) -> Any:
     parts = []
     for side, frame in (("internal", i), ("dashboard", d)):
         keyed = frame.filter(pl.col("customer_key").is_not_null())
+        keyed = keyed.filter(pl.col("customer_key").is_duplicated())
         parts.append(keyed.group_by("customer_key").agg(pl.len().alias("rows"), pl.col("_line").head(10).alias("lines"))
                      .filter(pl.col("rows") > 1).select(pl.lit(side).alias("side"), pl.lit("customer_key").alias("kind"),
                                                         pl.col("customer_key").alias("value"), "rows", "lines"))
         unkeyed = frame.filter(pl.col("customer_key").is_null() & pl.col("_canon").is_not_null())
+        unkeyed = unkeyed.filter(pl.col("_canon").is_duplicated())
         parts.append(unkeyed.group_by("_canon").agg(pl.len().alias("rows"), pl.col("_line").head(10).alias("lines"))
                      .filter(pl.col("rows") > 1).select(pl.lit(side).alias("side"), pl.lit("email").alias("kind"),
                                                         pl.col("_canon").alias("value"), "rows", "lines"))
