@@ -151,3 +151,32 @@ def redact(report: TicketReport) -> TicketReport:
     data["redacted"] = True
     return TicketReport.from_dict(data, report.attachments)
 
+
+
+# -- running a ticket end to end ------------------------------------------------------------
+
+
+def run_ticket(ticket: Ticket, options: Any = None, session: Any = None) -> tuple[dict[str, CheckResult], TicketReport]:
+    """Gather the evidence the ticket allows, then diagnose it."""
+    from diagnose.gather import gather
+
+    evidence = gather(ticket, options, session)
+    return evidence, build_report(ticket, evidence)
+
+
+def exit_code(report: TicketReport) -> int:
+    """1 when a cause was found; else 3 when some evidence could not be gathered; else 0."""
+    from diagnose.exitcodes import ExitCode
+    from diagnose.evidence import Status
+
+    if any(f.kind == "cause" for f in report.positive):
+        return ExitCode.PROBLEM
+    if any(r.status is Status.ERROR for r in report.evidence.values()):
+        return ExitCode.INCOMPLETE
+    return ExitCode.OK
+
+
+def default_html_path(ticket: Ticket, folder: str | Path = "reports") -> Path:
+    import datetime as dt
+
+    return Path(folder) / f"{dt.date.today().isoformat()}-{ticket.slug}.html"

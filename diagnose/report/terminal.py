@@ -6,7 +6,10 @@ import dataclasses
 from functools import singledispatch
 from typing import Any
 
+from diagnose.demo.run import DemoSummary
+from diagnose.diagnosis import TicketReport
 from diagnose.evidence import CheckResult
+from diagnose.rules.engine import Verdict
 
 MAX_ROWS = 10
 MAX_CELL = 100
@@ -81,4 +84,45 @@ def _(result: CheckResult, **_: Any) -> str:
     parts = [f"{result.check} check: {result.status.upper()}", table(scalars)]
     parts.extend(sections)
     parts.append(problems_table(result))
+    return "\n\n".join(parts)
+
+
+@render.register(TicketReport)
+def _(report: TicketReport, **_: Any) -> str:
+    t = report.ticket
+    facts = [[k, v] for k, v in t.to_dict().items() if v is not None]
+    parts = ["Ticket" + (" (redacted)" if report.redacted else ""), table(facts) if facts else "(empty ticket)"]
+    shown = [f for f in report.diagnosis if f.verdict is not Verdict.RULED_OUT]
+    ruled_out = [f.id for f in report.diagnosis if f.verdict is Verdict.RULED_OUT]
+    rows = [[f.verdict, f.id, f.title, f.reason] for f in shown]
+    parts.append("Diagnosis (ranked)\n" + table(rows, ["verdict", "id", "title", "why"]))
+    if ruled_out:
+        parts.append("Ruled out: " + ", ".join(ruled_out))
+    for f in report.positive[:3]:
+        steps = "\n".join(f"  {i}. {s}" for i, s in enumerate(f.next_steps, 1))
+        cited = "; ".join(f"{c.check}.{c.field}={cell(c.value, 60)}" for c in f.evidence[:6])
+        parts.append(f"Next steps for {f.id} ({f.verdict}): {f.title}\n{steps}" + (f"\n  evidence: {cited}" if cited else ""))
+    if report.questions:
+        parts.append("Questions to ask the partner or customer\n" + "\n".join(f"  - {q}" for q in report.questions))
+    ev_rows = []
+    for name, result in report.evidence.items():
+        codes = ", ".join(result.codes()) or "-"
+        ev_rows.append([name, result.status, codes])
+    parts.append("Evidence\n" + (table(ev_rows, ["check", "status", "problems"]) if ev_rows else "(none gathered)"))
+    return "\n\n".join(parts)
+
+
+
+@render.register(DemoSummary)
+def _(summary: DemoSummary, **_: Any) -> str:
+    rows = [[r.ticket, r.id, r.verdict, "ok" if r.ok else f"EXPECTED {r.expected}", f"{r.seconds:.2f}s"]
+            for r in summary.rows]
+    parts = [table(rows, ["ticket", "top diagnosis", "verdict", "check", "time"])]
+    ok = sum(r.ok for r in summary.rows)
+    parts.append(f"{ok}/{len(summary.rows)} tickets got their intended diagnosis.")
+    if summary.browser is None:
+        parts.append("No browser was found, so the browser checks did not run and their findings are "
+                     "cannot-tell: install Chromium ('apt-get install chromium' or "
+                     "'playwright install chromium') for the full demo.")
+    parts.append(f"HTML reports: {summary.index}")
     return "\n\n".join(parts)

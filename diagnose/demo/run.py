@@ -1,0 +1,208 @@
+"""`diagnose demo`: a local site that reproduces every failure case, and a ticket per case.
+
+The site (standard library, 127.0.0.1) has a referral-link redirector (``/go/<slug>``, like a
+``partnerlinks.io`` link), landing pages with and without a working snippet, and the stand-in
+PartnerStackJS at ``/pr/js``. Each bundled ticket is diagnosed exactly as ``diagnose ticket``
+would (same gather, same rules, same renderers), with one browser shared by all of them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from diagnose.demo.site import LocalSite, Page, Request, redirect, static_text
+
+HERE = Path(__file__).parent
+DATA = HERE / "data"
+PUBLIC_KEY = "pk_DemoAcmeProgram00000000000000001"
+JANE, BOB = "a1b2c3d4e5f6", "0b0b0b0b0b0b"
+
+
+def _snippet(key_arg: str) -> str:
+    return f"""<script>
+  (function() {{
+    var gs = document.createElement('script');
+    gs.src = '/pr/js';
+    gs.type = 'text/javascript'; gs.async = 'true';
+    gs.onload = gs.onreadystatechange = function() {{
+      var rs = this.readyState; if (rs && rs != 'complete' && rs != 'loaded') return;
+      try {{ growsumo._initialize({key_arg}); if (typeof(growsumoInit) === 'function') {{ growsumoInit(); }} }} catch (e) {{}}
+    }};
+    var s = document.getElementsByTagName('script')[0]; s.parentNode.insertBefore(gs, s);
+  }})();
+</script>"""
+
+
+def _page(title: str, head: str = "", body: str = "") -> Page:
+    return Page(f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<script>window.dataLayer = window.dataLayer || [];</script>
+{head}
+<style>body{{font-family:sans-serif;margin:40px;background:#f4f6fb}} .hero{{background:#223;color:#fff;padding:40px;border-radius:12px}}</style>
+</head><body><div class="hero"><h1>{title}</h1><p>Ship invoices in seconds. Start your free trial.</p>
+<a href="/signup" style="color:#9cf">Sign up</a></div>{body}</body></html>""")
+
+
+OVERWRITE = """<script>
+  // "Identify" the visitor for analytics: replaces growsumo.data and loses the partner key.
+  function growsumoInit() { growsumo.data = { name: '', email: '', customer_key: '' }; }
+</script>"""
+
+
+def site_routes() -> dict[str, Any]:
+    routes: dict[str, Any] = {
+        "/pr/js": Page(static_text("partnerstack.js"), content_type="application/javascript"),
+        "/": _page("Acme Invoicing", _snippet(f"'{PUBLIC_KEY}'")),
+        "/no-snippet": _page("Acme Invoicing – spring offer"),
+        "/empty-key": _page("Acme Invoicing", _snippet("''")),
+        "/templated-key": _page("Acme Invoicing", _snippet("'${PARTNER_STACK_PUBLIC_KEY}'")),
+        "/overwrite": _page("Acme Invoicing", _snippet(f"'{PUBLIC_KEY}'") + OVERWRITE),
+        "/canonical": redirect("/", 301),  # a canonical-URL redirect that drops the query string
+        "/loop-a": redirect("/loop-b"),
+        "/loop-b": redirect("/loop-a"),
+        "/signup": _page("Sign up to Acme", _snippet(f"'{PUBLIC_KEY}'")),
+    }
+    links = {
+        "jane": (JANE, "/"),
+        "jane-nosnippet": (JANE, "/no-snippet"),
+        "jane-emptykey": (JANE, "/empty-key"),
+        "jane-template": (JANE, "/templated-key"),
+        "jane-overwrite": (JANE, "/overwrite"),
+        "jane-canonical": (JANE, "/canonical"),
+        "jane-loop": (JANE, "/loop-a"),
+        "bob": (BOB, "/"),
+    }
+    for slug, (partner, destination) in links.items():
+        routes[f"/go/{slug}"] = _redirector(partner, destination)
+    return routes
+
+
+def _redirector(partner: str, destination: str) -> Callable[[Request], Page]:
+    encoded = base64.b64encode(partner.encode()).decode().rstrip("=")
+
+    def route(request: Request) -> Page:
+        xid = "dEm0" + hashlib.sha1(f"{partner}{destination}".encode()).hexdigest()[:10]
+        query = (f"pscd={request.host}&ps_partner_key={encoded}&ps_xid={xid}"
+                 f"&gsxid={xid}&gspk={encoded}")
+        return redirect(f"{destination}?{query}", 302)
+
+    return route
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    expect: str
+    ticket: dict[str, Any]
+
+
+def load_scenarios() -> list[Scenario]:
+    import yaml
+
+    data = yaml.safe_load((HERE / "scenarios.yaml").read_text(encoding="utf-8"))
+    defaults = data.get("defaults", {})
+    return [Scenario(s["name"], s["expect"], {**defaults, **s["ticket"]}) for s in data["scenarios"]]
+
+
+@dataclass(frozen=True)
+class DemoRow:
+    ticket: str
+    expected: str
+    id: str
+    title: str
+    verdict: str
+    ok: bool
+    report: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    rows: tuple[DemoRow, ...]
+    index: str
+    browser: str | None  # None: no browser, the browser-dependent verdicts are cannot-tell
+
+    @property
+    def all_ok(self) -> bool:
+        return all(r.ok for r in self.rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        from diagnose.evidence import to_jsonable
+
+        return {"index": self.index, "browser": self.browser, "all_ok": self.all_ok,
+                "rows": [to_jsonable(r) for r in self.rows]}
+
+
+def run_demo(out_dir: str | Path = "reports/demo", *, browser_path: str | None = None,
+             only: list[str] | None = None, on_row: Callable[[DemoRow], None] | None = None) -> DemoSummary:
+    import time
+
+    from diagnose.browser import BrowserSession, BrowserUnavailable
+    from diagnose.diagnosis import build_report
+    from diagnose.gather import GatherOptions, gather
+    from diagnose.net import NetPolicy
+    from diagnose.report import html, render
+    from diagnose.ticket import from_mapping
+
+    out = Path(out_dir)
+    (out / "tickets").mkdir(parents=True, exist_ok=True)
+    scenarios = [s for s in load_scenarios() if not only or s.name in only]
+    rows: list[DemoRow] = []
+    session = BrowserSession(browser_path)
+    try:
+        session.start()
+        browser = session.executable
+    except BrowserUnavailable:
+        browser = None
+    try:
+        with LocalSite(site_routes()) as site:
+            options = GatherOptions(policy=NetPolicy(timeout=5, allow_private=True),
+                                    use_browser=browser is not None, browser_path=browser_path,
+                                    screenshot_dir=out / "screenshots")
+            signup_site = f"http://localhost:{site.port}"  # another host than 127.0.0.1
+            for sc in scenarios:
+                started = time.monotonic()
+                facts = _substitute(sc.ticket, site.origin, signup_site)
+                ticket = from_mapping(facts, DATA)
+                evidence = gather(ticket, options, session if browser else None)
+                report = build_report(ticket, evidence)
+                path = out / f"{sc.name}.html"
+                path.write_text(render("html", report), encoding="utf-8")
+                _write_ticket(out / "tickets" / f"{sc.name}.yaml", facts)
+                top = report.top
+                row = DemoRow(sc.name, sc.expect, top.id, top.title, str(top.verdict),
+                              top.id == sc.expect and str(top.verdict) in ("confirmed", "likely"),
+                              str(path), round(time.monotonic() - started, 2))
+                rows.append(row)
+                if on_row:
+                    on_row(row)
+    finally:
+        session.close()  # always, even on Ctrl-C
+    index = out / "index.html"
+    index.write_text(html.render_index(
+        [{"ticket": r.ticket, "id": r.id, "title": r.title, "verdict": r.verdict, "expected": r.expected,
+          "ok": r.ok, "href": Path(r.report).name} for r in rows],
+        f"diagnose demo – {dt.date.today().isoformat()}"), encoding="utf-8")
+    return DemoSummary(tuple(rows), str(index), browser)
+
+
+def _substitute(ticket: dict[str, Any], site: str, signup_site: str) -> dict[str, Any]:
+    out = {}
+    for key, value in ticket.items():
+        if isinstance(value, str):
+            value = value.replace("{site}", site).replace("{signup_site}", signup_site)
+        if key in ("dashboard", "internal"):
+            value = str(DATA / value)
+        out[key] = value
+    return out
+
+
+def _write_ticket(path: Path, facts: dict[str, Any]) -> None:
+    import yaml
+
+    path.write_text(yaml.safe_dump({k: (v.isoformat() if isinstance(v, dt.date) else v)
+                                    for k, v in facts.items()}, sort_keys=False), encoding="utf-8")

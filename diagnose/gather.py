@@ -1,0 +1,102 @@
+"""Gather: run the checks that the ticket's facts allow, and collect their evidence.
+
+link -> gspk (the landing URL's key against the ticket's partner) -> snippet (the landing page
+already fetched by the link check, not fetched again) -> cookie in a real browser (one policy per
+relevant browser behaviour) -> reconcile (the ticket's customer in the exports).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from diagnose import net
+from diagnose.evidence import CheckResult
+from diagnose.ticket import Ticket
+
+WEBKIT_WORDS = ("safari", "iphone", "ipad", "ios")
+
+
+@dataclass(frozen=True)
+class GatherOptions:
+    policy: net.NetPolicy = net.NetPolicy()
+    use_browser: bool = True
+    browser_path: str | None = None
+    screenshot_dir: str | Path | None = "reports"
+
+
+def cookie_policies(ticket: Ticket) -> list[str]:
+    """The browser behaviours worth simulating for this ticket (chromium always first)."""
+    policies = ["chromium"]
+    if any(word in ticket.browsers for word in WEBKIT_WORDS):
+        policies.append("safari-itp")
+    if ticket.blocks_cookies:
+        policies.append("no-cookies")
+    return policies
+
+
+def gather(ticket: Ticket, options: GatherOptions | None = None, session: Any = None) -> dict[str, CheckResult]:
+    """Run the checks for ``ticket``. ``session``: a shared BrowserSession to reuse (batch, demo)."""
+    options = options or GatherOptions()
+    evidence: dict[str, CheckResult] = {}
+    if ticket.link:
+        from diagnose.checks.gspk import check_gspk
+        from diagnose.checks.link import follow
+        from diagnose.checks.snippet import check_snippet_html
+
+        outcome = follow(ticket.link, options.policy)
+        link = outcome.result
+        evidence["link"] = link
+        key_url = _url_with_key(link)
+        if key_url:
+            evidence["gspk"] = check_gspk(key_url, ticket.partner_key)
+        page = outcome.final_page
+        if page is not None:
+            evidence["snippet"] = check_snippet_html(
+                page.text(), url=page.url, http_status=page.status_code,
+                expected_key=ticket.expected_public_key,
+            )
+        if options.use_browser:
+            evidence.update(_cookies(ticket, options, session))
+    if ticket.dashboard and ticket.internal:
+        from diagnose.checks.reconcile import reconcile_files
+
+        query = ticket.customer_email or ticket.customer_name
+        evidence["reconcile"] = reconcile_files(
+            ticket.dashboard, ticket.internal, partner=ticket.partner_key, customer=query, rows=False
+        )
+    return evidence
+
+
+def _url_with_key(link: CheckResult) -> str | None:
+    """The landing URL, or the last hop that still carried the partner key."""
+    from diagnose.checks.gspk import partner_params
+
+    hops = link.evidence.hops
+    for hop in reversed(hops):
+        params = partner_params(hop.url)
+        if "gspk" in params or "ps_partner_key" in params:
+            return hop.url
+    return None
+
+
+def _cookies(ticket: Ticket, options: GatherOptions, session: Any) -> dict[str, CheckResult]:
+    from diagnose.checks.cookie import check_cookie
+
+    out: dict[str, CheckResult] = {}
+    for policy in cookie_policies(ticket):
+        result = check_cookie(
+            ticket.link,
+            browser_policy=policy,
+            expect_key=ticket.expected_public_key,
+            signup_url=ticket.signup_url,
+            net_policy=options.policy,
+            session=session,
+            screenshot_dir=options.screenshot_dir if policy == "chromium" else None,
+            browser_path=options.browser_path,
+        )
+        out["cookie" if policy == "chromium" else f"cookie-{policy}"] = result
+        if not result.ran:
+            break  # no browser: the other policies would fail the same way
+    return out

@@ -1,0 +1,79 @@
+"""HTML: one self-contained file (inline CSS, screenshots embedded, nothing fetched, no script).
+
+Jinja2 with autoescape on: page titles, cookie values and customer names are hostile input. A
+Content-Security-Policy that allows no script at all backs that up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import singledispatch
+from typing import Any
+
+from diagnose import __version__
+from diagnose.diagnosis import TicketReport
+from diagnose.evidence import CheckResult
+from diagnose.rules.engine import Verdict
+
+_ENV: list[Any] = []
+
+
+def environment():
+    if not _ENV:
+        import jinja2
+
+        env = jinja2.Environment(
+            loader=jinja2.PackageLoader("diagnose.report", "templates"),
+            autoescape=True,  # every template, whatever its name
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        env.filters["show"] = _show
+        _ENV.append(env)
+    return _ENV[0]
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_show(v) for v in value) or "–"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_show(v)}" for k, v in value.items()) or "–"
+    return str(value)
+
+
+@singledispatch
+def render(model: Any, **_: Any) -> str:
+    raise TypeError(f"no HTML view for {type(model).__name__}")
+
+
+@render.register(TicketReport)
+def _(report: TicketReport, **_: Any) -> str:
+    shown = [f for f in report.diagnosis if f.verdict is not Verdict.RULED_OUT]
+    ruled_out = [f for f in report.diagnosis if f.verdict is Verdict.RULED_OUT]
+    return environment().get_template("report.html.j2").render(
+        r=report,
+        t=report.ticket,
+        top=report.top,
+        positive=report.positive,
+        shown=shown,
+        ruled_out=ruled_out,
+        ev=report.evidence,
+        generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        version=__version__,
+    )
+
+
+@render.register(CheckResult)
+def _(result: CheckResult, **_: Any) -> str:
+    return environment().get_template("check.html.j2").render(result=result, data=result.to_dict())
+
+
+def render_index(rows: list[dict[str, Any]], title: str) -> str:
+    return environment().get_template("index.html.j2").render(rows=rows, title=title, version=__version__)
