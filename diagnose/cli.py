@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -242,6 +243,131 @@ def validate_public_key(key: str | None) -> str | None:
     if not PUBLIC_KEY_RE.fullmatch(key):
         raise BadInput(f"--expect-key {key!r} is not a public key (pk_ followed by 32 letters or digits)")
     return key
+
+
+def ticket_options(fn):
+    """Every ticket field as an option (--partner-key, --click-date, --typed-url/--no-typed-url, ...)."""
+    import dataclasses
+
+    from diagnose.ticket import FIELD_TYPES, Ticket
+
+    for f in reversed(dataclasses.fields(Ticket)):
+        flag = "--" + f.name.replace("_", "-")
+        kind = FIELD_TYPES[f.name]
+        if kind is bool:
+            fn = click.option(f"{flag}/--no-{flag[2:]}", f.name, default=None,
+                              help=f"Ticket fact {f.name} (overrides the file).")(fn)
+        else:
+            meta = "YYYY-MM-DD" if f.name.endswith("_date") else "TEXT"
+            fn = click.option(flag, f.name, metavar=meta, default=None,
+                              help=f"Ticket fact {f.name} (overrides the file).")(fn)
+    return fn
+
+
+def report_options(fn):
+    """--json, --html [PATH], --redact: how a ticket's report is shown."""
+
+    @output_options
+    @click.option("--html", "html_path", is_flag=False, flag_value="", default=None, metavar="[PATH]",
+                  help="Also write a self-contained HTML report (default reports/<date>-<customer>.html).")
+    @click.option("--redact", is_flag=True, help="Mask emails and cookie values in every output.")
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any):
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def show_report(report, as_json: bool, html_path: str | None, redact: bool) -> int:
+    from diagnose.diagnosis import default_html_path, exit_code
+    from diagnose.diagnosis import redact as redact_report
+    from diagnose.report import render
+
+    if redact:
+        report = redact_report(report)
+    if html_path is not None:
+        path = Path(html_path) if html_path else default_html_path(report.ticket)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render("html", report), encoding="utf-8")
+        click.echo(f"HTML report: {path}", err=True)
+    emit(report, as_json)
+    return exit_code(report)
+
+
+@cli.command()
+@click.argument("ticket_file", required=False, type=click.Path(dir_okay=False))
+@ticket_options
+@click.option("--save-evidence", type=click.Path(dir_okay=False), help="Write the gathered evidence to this JSON file.")
+@click.option("--no-browser", is_flag=True, help="Skip the real-browser checks (their findings become cannot-tell).")
+@click.option("--browser-path", help="The Chromium to use (else DIAGNOSE_BROWSER, Playwright's, the system's).")
+@click.option("--screenshot-dir", default="reports", show_default=True, type=click.Path(file_okay=False),
+              help="Where the landing page's screenshot goes.")
+@net_options
+@report_options
+def ticket(ticket_file: str | None, save_evidence: str | None, no_browser: bool, browser_path: str | None,
+           screenshot_dir: str, policy, as_json: bool, html_path: str | None, redact: bool, **facts: Any) -> int:
+    """Diagnose a partner's missed-referral ticket: run the checks its facts allow, then the rules.
+
+    TICKET_FILE is YAML or JSON with any of the keys below (all optional; dashboard and internal
+    are paths relative to the ticket). Options override the file.
+    """
+    from diagnose import ticket as tickets
+    from diagnose.diagnosis import build_report, save_evidence as save
+    from diagnose.gather import GatherOptions, gather
+
+    base = tickets.load(ticket_file) if ticket_file else tickets.Ticket()
+    t = tickets.with_overrides(base, facts)
+    if not (t.link or (t.dashboard and t.internal)):
+        raise BadInput("the ticket needs a link, or dashboard and internal exports, to check anything")
+    options = GatherOptions(policy=policy, use_browser=not no_browser, browser_path=browser_path,
+                            screenshot_dir=screenshot_dir)
+    evidence = gather(t, options)
+    if save_evidence:
+        save(save_evidence, t, evidence)
+    return show_report(build_report(t, evidence), as_json, html_path, redact)
+
+
+@cli.command()
+@click.argument("evidence_file", type=click.Path(dir_okay=False))
+@report_options
+def explain(evidence_file: str, as_json: bool, html_path: str | None, redact: bool) -> int:
+    """Re-run the rules on evidence saved by `diagnose ticket --save-evidence`, offline.
+
+    No network and no browser: the report is rebuilt from the file alone.
+    """
+    from diagnose.diagnosis import build_report, load_evidence
+
+    t, evidence = load_evidence(evidence_file)
+    return show_report(build_report(t, evidence), as_json, html_path, redact)
+
+
+@cli.command()
+@click.option("--out", "out_dir", default="reports/demo", show_default=True, type=click.Path(file_okay=False),
+              help="Where the HTML reports and their index go.")
+@click.option("--only", multiple=True, metavar="NAME", help="Run only this demo ticket (repeatable).")
+@click.option("--browser-path", help="The Chromium to use (else DIAGNOSE_BROWSER, Playwright's, the system's).")
+@output_options
+def demo(out_dir: str, only: tuple[str, ...], browser_path: str | None, as_json: bool) -> int:
+    """Run the embedded demo: a local site reproducing every failure case, one ticket per case.
+
+    Starts a site on 127.0.0.1 with a referral-link redirector, landing pages and a stand-in
+    PartnerStackJS, diagnoses each bundled ticket, prints ticket -> top diagnosis -> verdict and
+    writes the HTML reports with an index page.
+    """
+    from diagnose.demo.run import load_scenarios, run_demo
+
+    names = {s.name for s in load_scenarios()}
+    unknown = [n for n in only if n not in names]
+    if unknown:
+        raise BadInput(f"unknown demo ticket {unknown[0]!r} (known: {', '.join(sorted(names))})")
+
+    def progress(row) -> None:
+        if not as_json and sys.stderr.isatty():
+            click.echo(f"  {row.ticket}: {row.id} ({row.verdict})", err=True)
+
+    summary = run_demo(out_dir, browser_path=browser_path, only=list(only), on_row=progress)
+    emit(summary, as_json)
+    return ExitCode.OK if summary.all_ok else ExitCode.PROBLEM
 
 
 def main() -> None:
