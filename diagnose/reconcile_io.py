@@ -380,6 +380,10 @@ def _read_csv_polars(data: bytes, delim: str):
     width = len(headers)
     if width == 0:
         return [], _frame_of_cells([], [], [], 0), _empty_rejected()
+    records = records.with_columns((pl.col("raw").str.strip_chars() == "").alias("_blank"))
+    wrong_nf = (pl.col("_nf") != width) & ~pl.col("_blank") & (pl.int_range(pl.len()) > 0)
+    bad_raw = records.filter(wrong_nf).select("line", "raw")
+    records = records.select("line", "_nf", "_blank")  # free the line texts before the field read
     extra = 2
     cells = pl.read_csv(
         io.BytesIO(data), has_header=False, separator=delim, quote_char='"',
@@ -389,14 +393,12 @@ def _read_csv_polars(data: bytes, delim: str):
     if cells.height != records.height:
         return None
     cells = pl.concat([cells, records], how="horizontal").slice(1)
-    blank = pl.col("raw").str.strip_chars() == ""
-    cells = cells.filter(~blank)
+    cells = cells.filter(~pl.col("_blank"))
     wrong = pl.col("_nf") != width
     bad = cells.filter(wrong).select(
         "line",
         (pl.lit("has ") + pl.col("_nf").cast(pl.String) + pl.lit(f" fields, the header has {width}")).alias("reason"),
-        "raw",
-    )
+    ).join(bad_raw, on="line", how="left")
     cells = cells.filter(~wrong).select(
         *[pl.col(f"c{i}") for i in range(width)], pl.col("line").cast(pl.Int64).alias("_line"),
     )
