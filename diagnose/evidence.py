@@ -135,6 +135,10 @@ class CheckResult(Generic[E]):
             raise ValueError("a check result must be a JSON object")
         name = data.get("check")
         if name not in EVIDENCE_TYPES:
+            from diagnose.checks import load_all
+
+            load_all()
+        if name not in EVIDENCE_TYPES:
             known = ", ".join(sorted(EVIDENCE_TYPES))
             raise ValueError(f"unknown check {name!r} (known: {known})")
         try:

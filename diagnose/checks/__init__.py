@@ -2,3 +2,13 @@
 
 Checks do I/O and report what they saw; they never decide a failure case (that is the rules').
 """
+
+import importlib
+
+# Every check module; importing one registers its evidence type (for loading saved evidence).
+CHECK_MODULES = ("link", "gspk", "snippet", "cookie", "reconcile")
+
+
+def load_all() -> None:
+    for name in CHECK_MODULES:
+        importlib.import_module(f"diagnose.checks.{name}")

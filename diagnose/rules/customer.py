@@ -50,7 +50,7 @@ def case_5(f: Facts) -> Outcome:
     if lifetime is not None and lifetime < days:
         return Outcome(C, f"the site's partner cookie lives {lifetime:.0f} days; the signup came {days} days after the click")
     if webkit(f) and days > SAFARI_CAP_DAYS:
-        itp = f.get("cookie-safari-itp", "partner_cookie.expires_days")
+        itp = f.get("cookie-safari-itp", "partner_cookie.effective_days")
         cap = f" (simulated lifetime {itp:.1f} days)" if itp is not None else ""
         return Outcome(L, f"Safari/iOS caps the cookie at {SAFARI_CAP_DAYS} days{cap}; the signup came {days} days after the click")
     return Outcome(R, f"{days} days between click and signup, within the cookie's lifetime")

@@ -9,6 +9,7 @@ relied on.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -138,7 +139,8 @@ class Facts:
             value = value.get(part) if isinstance(value, dict) else getattr(value, part, None)
         if value is None:
             return default
-        self._cite(name, path, value)
+        if not dataclasses.is_dataclass(value):  # cite values, not whole records
+            self._cite(name, path, value)
         return value
 
     def problem(self, name: str, code: str) -> bool:
@@ -217,9 +219,8 @@ def questions(ticket: Ticket, findings: list[Finding]) -> list[str]:
         f for f in findings
         if RULES[f.id].user_side and f.verdict in (Verdict.POSSIBLE, Verdict.CANNOT_TELL)
     ]
-    decided = any(f.verdict is Verdict.CONFIRMED and f.kind == "cause" for f in findings)
-    if not open_user_side and decided:
-        return asked
+    if any(f.verdict is Verdict.CONFIRMED and f.kind == "cause" for f in findings):
+        return asked  # the evidence has found the cause: nothing to ask
     for key, text in GUIDE_QUESTIONS:
         if getattr(ticket, key) is None:
             asked.append(text)

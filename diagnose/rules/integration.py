@@ -144,6 +144,7 @@ def case_4(f: Facts) -> Outcome:
         return Outcome(C, "the snippet is commented out of the landing page")
     if f.problem("snippet", "no-snippet"):
         return Outcome(L, "no snippet in the landing page's HTML (a runtime injection was not checked)")
+    f.get("snippet", "snippet_found")
     return Outcome(P, "the snippet is in the HTML; whether it runs needs the browser check")
 
 
