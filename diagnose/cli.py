@@ -234,6 +234,59 @@ def reconcile(dashboard_file: str, internal_file: str, partner: str | None, cust
     return result_exit(result)
 
 
+@cli.command()
+@click.argument("url")
+@click.option("--policy", "browser_policy", type=click.Choice(["chromium", "no-cookies", "safari-itp", "all"]),
+              default="chromium", show_default=True,
+              help="Browser policy: no-cookies blocks cookie storage; safari-itp simulates Safari ITP's cookie "
+                   "caps on Chromium (not Safari); all runs each in its own context.")
+@click.option("--expect-key", metavar="pk_…", help="The program's public key: report initialized-with-other-key.")
+@click.option("--signup-url", metavar="URL", help="The signup page: would the partner cookie be readable there?")
+@click.option("--screenshot-dir", type=click.Path(file_okay=False), default="reports", show_default=True,
+              help="Where to save a PNG of the landing page.")
+@click.option("--no-screenshot", is_flag=True, help="Do not save a screenshot.")
+@click.option("--har", type=click.Path(dir_okay=False), help="Save a HAR of the session (one per policy with --policy all).")
+@click.option("--browser-path", type=click.Path(dir_okay=False), help="The Chromium to use (also DIAGNOSE_BROWSER).")
+@click.option("--settle-ms", type=click.IntRange(0, 10_000), default=300, show_default=True,
+              help="Quiet window after load while the snippet's evidence is incomplete.")
+@net_options
+@output_options
+def cookie(url: str, browser_policy: str, expect_key: str | None, signup_url: str | None, screenshot_dir: str,
+           no_screenshot: bool, har: str | None, browser_path: str | None, settle_ms: int, policy,
+           as_json: bool) -> ExitCode:
+    """Open URL in a real browser as a customer's first visit: partner cookie and PartnerStackJS.
+
+    URL is the referral link or a landing URL carrying gspk / ps_partner_key. Reports the
+    navigation chain, every cookie, the partner cookie against the 90-day window, the public key
+    _initialize was actually called with, growsumo.data, failed snippet requests, consent managers,
+    and with --signup-url whether the cookie is readable at signup. --json with --policy all prints
+    {"status": ..., "results": [one object per policy]}.
+    """
+    from diagnose import net
+    from diagnose.checks.cookie import CookieRun, check_cookie_policies
+    from diagnose.errors import CannotComplete
+
+    expected = validate_public_key(expect_key)
+    target = net.normalise_url(url)
+    signup = net.normalise_url(signup_url) if signup_url else None
+    results = check_cookie_policies(
+        target, [browser_policy], expect_key=expected, signup_url=signup, net_policy=policy,
+        screenshot_dir=None if no_screenshot else screenshot_dir, har=har, browser_path=browser_path,
+        settle_ms=settle_ms,
+    )
+    missing = next((r.problem("browser-unavailable") for r in results if r.has("browser-unavailable")), None)
+    if missing is not None:
+        raise CannotComplete(missing.message)
+    if len(results) == 1:
+        emit(results[0], as_json)
+    elif as_json:
+        emit(CookieRun(tuple(results)), True)
+    else:
+        for r in results:
+            emit(r, False)
+    return result_exit(*results)
+
+
 def validate_public_key(key: str | None) -> str | None:
     from diagnose.platforms import PUBLIC_KEY_RE
 

@@ -1,0 +1,264 @@
+"""Finding and launching a Chromium for the real-browser checks, and a shared browser session.
+
+Discovery order: ``--browser-path`` / ``DIAGNOSE_BROWSER``; Playwright's own Chromium when its
+executable exists; else a system Chromium (``/usr/bin/chromium``, ``chromium-browser``,
+``google-chrome`` on PATH). Playwright is imported only when a session starts, so that
+``diagnose --help`` stays fast.
+
+One :class:`BrowserSession` (one Playwright driver, one browser) is meant to be reused across
+many checks, each in its own fresh context; it is always closed, even on Ctrl-C. When a page
+hangs the renderer past a check's hard deadline, :meth:`BrowserSession.kill` stops the browser
+from a watchdog thread and the session relaunches it for the next check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import os
+import shutil
+import signal
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+from diagnose.errors import CannotComplete
+
+BROWSER_ENV = "DIAGNOSE_BROWSER"
+SYSTEM_BROWSERS = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome",
+                   "google-chrome-stable")
+LAUNCH_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+INSTALL_HINT = (
+    "no Chromium found: run 'playwright install chromium' or install the OS package "
+    "(e.g. 'apt-get install chromium'), or give --browser-path / DIAGNOSE_BROWSER"
+)
+
+
+class BrowserUnavailable(CannotComplete):
+    """No usable browser (none found, or it would not start): exit 3."""
+
+
+def _is_executable(path: str | os.PathLike[str]) -> bool:
+    p = Path(path)
+    return p.is_file() and os.access(p, os.X_OK)
+
+
+def playwright_chromium() -> str | None:
+    """Playwright's own Chromium build, when one is installed (no driver start needed)."""
+    roots = []
+    if os.environ.get("PLAYWRIGHT_BROWSERS_PATH") not in (None, "", "0"):
+        roots.append(Path(os.environ["PLAYWRIGHT_BROWSERS_PATH"]))
+    roots.append(Path.home() / ".cache" / "ms-playwright")
+    for root in roots:
+        patterns = ("chromium-*/chrome-linux*/chrome", "chromium-*/chrome-mac*/Chromium.app/Contents/MacOS/Chromium",
+                    "chromium-*/chrome-win*/chrome.exe", "chromium_headless_shell-*/chrome-*/headless_shell")
+        for pattern in patterns:
+            for candidate in sorted(glob.glob(str(root / pattern)), reverse=True):
+                if _is_executable(candidate):
+                    return candidate
+    return None
+
+
+def find_browser(browser_path: str | None = None) -> str | None:
+    """The Chromium executable to use, or None when there is none."""
+    explicit = browser_path or os.environ.get(BROWSER_ENV) or None
+    if explicit:
+        found = explicit if _is_executable(explicit) else shutil.which(explicit)
+        if not found:
+            raise BrowserUnavailable(f"the browser {explicit!r} (from --browser-path or {BROWSER_ENV}) "
+                                     "does not exist or is not executable")
+        return found
+    own = playwright_chromium()
+    if own:
+        return own
+    for name in SYSTEM_BROWSERS:
+        found = name if os.path.isabs(name) and _is_executable(name) else shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _pids_with(marker: str) -> list[int]:
+    pids = []
+    for entry in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            with open(entry, "rb") as fh:
+                if marker.encode() in fh.read():
+                    pids.append(int(entry.split("/")[2]))
+        except OSError:
+            continue
+    return pids
+
+
+class BrowserSession:
+    """One Playwright driver and one Chromium, reused by many checks (a context each).
+
+    Playwright's async API runs on an event loop in a private thread, so that a caller's plain
+    synchronous code can run several contexts of the one browser concurrently
+    (:meth:`run_many`) and hard deadlines cancel cleanly. Use as a context manager, or call
+    :meth:`start` / :meth:`close`. ``extra_args`` are added to the launch flags (e.g.
+    ``--host-resolver-rules`` in tests).
+    """
+
+    def __init__(self, browser_path: str | None = None, *, extra_args: tuple[str, ...] = (),
+                 headless: bool = True):
+        self.requested_path = browser_path
+        self.extra_args = tuple(extra_args)
+        self.headless = headless
+        self.executable: str | None = None
+        self.launches = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._pw: Any = None
+        self._browser: Any = None
+        self._marker = ""
+        self._lock = threading.Lock()
+
+    # -- lifecycle (caller's thread) --
+    def start(self) -> "BrowserSession":
+        with self._lock:
+            if self._loop is None:
+                self.executable = find_browser(self.requested_path)
+                if self.executable is None:
+                    raise BrowserUnavailable(INSTALL_HINT)
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="diagnose-browser", daemon=True)
+                thread.start()
+                self._loop, self._thread = loop, thread
+        try:
+            self.run(self.ensure_browser())
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def run(self, coro: Any, timeout: float | None = None) -> Any:
+        """Run ``coro`` on the session's loop and wait for its result (Ctrl-C cancels it)."""
+        if self._loop is None:
+            coro.close()
+            raise BrowserUnavailable("the browser session is not started")
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result(timeout)
+        except BaseException:
+            future.cancel()
+            raise
+
+    def run_many(self, coros: list[Any], concurrency: int = 4) -> list[Any]:
+        """Run coroutines concurrently (at most ``concurrency`` at once); results in order."""
+
+        async def gather() -> list[Any]:
+            gate = asyncio.Semaphore(max(1, concurrency))
+
+            async def one(c: Any) -> Any:
+                async with gate:
+                    return await c
+
+            return await asyncio.gather(*(one(c) for c in coros))
+
+        return self.run(gather())
+
+    # -- on the loop --
+    async def ensure_browser(self) -> Any:
+        """The browser, (re)launched when needed. Call on the session's loop."""
+        if self._browser is not None and self._browser.is_connected():
+            return self._browser
+        from playwright.async_api import Error as PlaywrightError
+        from playwright.async_api import async_playwright
+
+        if self._pw is None:
+            self._pw = await async_playwright().start()
+        self._marker = f"--diagnose-session={uuid.uuid4().hex}"
+        try:
+            self._browser = await self._pw.chromium.launch(
+                executable_path=self.executable,
+                headless=self.headless,
+                args=[*LAUNCH_ARGS, *self.extra_args, self._marker],
+                handle_sigint=False,
+                handle_sigterm=False,
+                handle_sighup=False,
+                timeout=30_000,
+            )
+        except PlaywrightError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise BrowserUnavailable(f"the browser {self.executable} would not start ({first[:200]}); "
+                                     "run 'playwright install chromium' or install the OS package "
+                                     "(e.g. 'apt-get install chromium')") from None
+        self.launches += 1
+        return self._browser
+
+    async def new_context(self, **options: Any) -> Any:
+        """A fresh, incognito-like context of the shared browser. Call on the session's loop."""
+        browser = await self.ensure_browser()
+        return await browser.new_context(**options)
+
+    async def restart_browser(self) -> None:
+        """Drop a browser that hung (after :meth:`kill`) so the next check launches a new one."""
+        browser, self._browser = self._browser, None
+        self.kill()
+        if browser is not None:
+            try:
+                await asyncio.wait_for(browser.close(), 5)
+            except BaseException:  # noqa: BLE001 - it is gone either way
+                pass
+
+    def kill(self) -> None:
+        """Stop the browser process now (safe from any thread: no Playwright call)."""
+        if not self._marker:
+            return
+        for pid in _pids_with(self._marker):
+            if pid == os.getpid():
+                continue
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    async def _aclose(self) -> None:
+        browser, self._browser = self._browser, None
+        pw, self._pw = self._pw, None
+        try:
+            if browser is not None:
+                await asyncio.wait_for(browser.close(), 10)
+        except BaseException:  # noqa: BLE001
+            self.kill()
+        try:
+            if pw is not None:
+                await asyncio.wait_for(pw.stop(), 10)
+        except BaseException:  # noqa: BLE001
+            pass
+
+    def close(self) -> None:
+        """Close the browser and the driver; always safe to call, also after Ctrl-C."""
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None:
+            return
+        try:
+            future = asyncio.run_coroutine_threadsafe(self._aclose(), loop)
+            try:
+                future.result(20)
+            except BaseException:  # noqa: BLE001 - including a second Ctrl-C
+                pass
+        finally:
+            self.kill()  # anything left behind
+            loop.call_soon_threadsafe(loop.stop)
+            if thread is not None:
+                thread.join(5)
+            if not loop.is_running():
+                loop.close()
+
+    def __enter__(self) -> "BrowserSession":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

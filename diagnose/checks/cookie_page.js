@@ -1,0 +1,138 @@
+// Init script of `diagnose cookie`: runs in every frame before any page script.
+// Records, without changing what the page does (except under the no-cookies policy):
+//  - every call of growsumo._initialize / partnerstack._initialize (public key, caller);
+//  - site code replacing growsumo / growsumo.data after _initialize ran (case 7);
+//  - document.cookie writes (names), or drops them when cookies are blocked;
+//  - who inserted a PartnerStack script element (caller of .src / setAttribute('src')).
+(() => {
+  const CFG = __DIAGNOSE_CONFIG__;
+  if (window.__diagnose) return;
+  const S = { inits: [], writes: [], blocked: [], replaced: [], injectedBy: [], initDone: false };
+  try { Object.defineProperty(window, "__diagnose", { value: S, enumerable: false }); } catch (e) { return; }
+
+  const caller = () => {
+    const lines = String(new Error().stack || "").split("\n").slice(2);
+    for (const line of lines) {
+      const m = line.match(/\(?((?:https?|file):\/\/[^\s()]+)\)?\s*$/);
+      if (m) return m[1];
+    }
+    return null;
+  };
+  const isSnippetSrc = (src) => {
+    try {
+      const u = new URL(String(src), location.href);
+      return CFG.hosts.includes(u.hostname.toLowerCase()) || /^\/pr\/js(\/|$)/.test(u.pathname);
+    } catch (e) { return false; }
+  };
+
+  // -- document.cookie --
+  try {
+    const desc = Object.getOwnPropertyDescriptor(Document.prototype, "cookie");
+    if (desc && desc.configurable) {
+      Object.defineProperty(Document.prototype, "cookie", {
+        configurable: true, enumerable: desc.enumerable,
+        get() { return CFG.blockCookies ? "" : desc.get.call(this); },
+        set(v) {
+          const name = String(v).split(";")[0].split("=")[0].trim();
+          if (CFG.blockCookies) { if (S.blocked.length < 200) S.blocked.push(name); return; }
+          if (S.writes.length < 200) S.writes.push(name);
+          desc.set.call(this, v);
+        },
+      });
+    }
+  } catch (e) {}
+
+  // -- growsumo / partnerstack --
+  const hooked = new WeakSet();
+  const hookObj = (obj, name) => {
+    if (!obj || (typeof obj !== "object" && typeof obj !== "function") || hooked.has(obj)) return;
+    hooked.add(obj);
+    let ownInit = Object.prototype.hasOwnProperty.call(obj, "_initialize") ? obj._initialize : undefined;
+    const wraps = new WeakMap();
+    const wrap = (fn) => {
+      if (typeof fn !== "function") return fn;
+      if (wraps.has(fn)) return wraps.get(fn);
+      const w = function (...args) {
+        const a = args[0];
+        const rec = {
+          object: name,
+          key: typeof a === "string" ? a : (a === undefined || a === null ? null : String(a)),
+          arg_type: a === null ? "null" : typeof a,
+          from: caller(),
+          data_partner_key_after: null,
+        };
+        if (S.inits.length < 50) S.inits.push(rec);
+        const result = fn.apply(this, args);
+        try {
+          const d = (this || obj).data;
+          rec.data_partner_key_after = d && d.partner_key != null ? String(d.partner_key) : null;
+        } catch (e) {}
+        S.initDone = true;
+        return result;
+      };
+      wraps.set(fn, w);
+      return w;
+    };
+    try {
+      Object.defineProperty(obj, "_initialize", {
+        configurable: true, enumerable: true,
+        get() {
+          if (ownInit !== undefined) return wrap(ownInit);
+          const p = Object.getPrototypeOf(obj);
+          return p ? wrap(p._initialize) : undefined;
+        },
+        set(v) { ownInit = v; },
+      });
+    } catch (e) {}
+    let data = obj.data;
+    try {
+      Object.defineProperty(obj, "data", {
+        configurable: true, enumerable: true,
+        get() { return data; },
+        set(v) {
+          if (S.initDone && v !== data && S.replaced.length < 50) {
+            S.replaced.push({ what: name + ".data", keeps_partner_key: !!(v && v.partner_key), from: caller() });
+          }
+          data = v;
+        },
+      });
+    } catch (e) {}
+  };
+  for (const name of ["growsumo", "partnerstack"]) {
+    let value = window[name];
+    hookObj(value, name);
+    try {
+      Object.defineProperty(window, name, {
+        configurable: true, enumerable: true,
+        get() { return value; },
+        set(v) {
+          if (S.initDone && v !== value && S.replaced.length < 50) {
+            let keeps = false;
+            try { keeps = !!(v && v.data && v.data.partner_key); } catch (e) {}
+            S.replaced.push({ what: name, keeps_partner_key: keeps, from: caller() });
+          }
+          value = v;
+          hookObj(v, name);
+        },
+      });
+    } catch (e) {}
+  }
+
+  // -- who inserts the PartnerStack script --
+  try {
+    const srcDesc = Object.getOwnPropertyDescriptor(HTMLScriptElement.prototype, "src");
+    Object.defineProperty(HTMLScriptElement.prototype, "src", {
+      configurable: true, enumerable: srcDesc.enumerable, get: srcDesc.get,
+      set(v) {
+        if (isSnippetSrc(v) && S.injectedBy.length < 20) S.injectedBy.push({ src: String(v), from: caller() });
+        srcDesc.set.call(this, v);
+      },
+    });
+    const setAttr = Element.prototype.setAttribute;
+    Element.prototype.setAttribute = function (n, v) {
+      if (this instanceof HTMLScriptElement && String(n).toLowerCase() === "src" && isSnippetSrc(v)
+          && S.injectedBy.length < 20) S.injectedBy.push({ src: String(v), from: caller() });
+      return setAttr.call(this, n, v);
+    };
+  } catch (e) {}
+})();
