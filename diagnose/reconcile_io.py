@@ -214,21 +214,14 @@ def read_table(path: str | Path, side: str, mapping: dict[str, str] | None = Non
             f"{side} file {path} has no email column (nor a customer_key column): "
             f"headers found: {', '.join(repr(h) for h in headers)}; use --map {side}.email=HEADER"
         )
-    frame = cells.select(
-        pl.col("_line"),
-        *[
-            (pl.col(f"c{cols[f]}") if f in cols else pl.lit(None, dtype=pl.String)).alias(f)
-            for f in FIELDS
-        ],
-    )
-    frame = frame.with_columns(
-        [pl.col(f).str.strip_chars().alias(f) for f in FIELDS if f != "email"]
-    ).with_columns(
-        [pl.when(pl.col(f) == "").then(None).otherwise(pl.col(f)).alias(f) for f in FIELDS]
-    )
-    frame = frame.with_columns(
-        pl.when(pl.col("email").str.strip_chars() == "").then(None).otherwise(pl.col("email")).alias("email")
-    )
+    def cleaned(f: str) -> Any:
+        if f not in cols:
+            return pl.lit(None, dtype=pl.String).alias(f)
+        c = pl.col(f"c{cols[f]}")
+        stripped = c.str.strip_chars()
+        return pl.when(stripped == "").then(None).otherwise(c if f == "email" else stripped).alias(f)
+
+    frame = cells.lazy().select(pl.col("_line"), *[cleaned(f) for f in FIELDS if f != "source"]).collect()
     frame = frame.with_columns(parse_dates(frame[f]).alias(f"{f}_date") for f in DATE_FIELDS)
     reason = (
         pl.when(pl.col("email").is_null() & pl.col("customer_key").is_null())
@@ -250,7 +243,7 @@ def read_table(path: str | Path, side: str, mapping: dict[str, str] | None = Non
             pl.col("_line").alias("line"), pl.col("_reject").alias("reason"), pl.col("_raw").alias("raw"))
         rejected = pl.concat([rejected, bad])
     del cells
-    rows = frame.filter(pl.col("_reject").is_null()).drop("_reject", "created_at", "click_date", "source").rename(
+    rows = frame.filter(pl.col("_reject").is_null()).drop("_reject", "created_at", "click_date").rename(
         {"created_at_date": "created_at", "click_date_date": "click_date"})
     rejected = rejected.with_columns(pl.col("raw").str.slice(0, MAX_RAW)).sort("line")
     return Table(side, str(path), rows, rejected, headers,
@@ -393,13 +386,15 @@ def _read_csv_polars(data: bytes, delim: str):
     if cells.height != records.height:
         return None
     cells = pl.concat([cells, records], how="horizontal").slice(1)
-    cells = cells.filter(~pl.col("_blank"))
-    wrong = pl.col("_nf") != width
+    wrong = (pl.col("_nf") != width) & ~pl.col("_blank")
     bad = cells.filter(wrong).select(
         "line",
         (pl.lit("has ") + pl.col("_nf").cast(pl.String) + pl.lit(f" fields, the header has {width}")).alias("reason"),
     ).join(bad_raw, on="line", how="left")
-    cells = cells.filter(~wrong).select(
+    keep = ~wrong & ~pl.col("_blank")
+    if bad.height or cells["_blank"].any():  # filtering copies every column: only when needed
+        cells = cells.filter(keep)
+    cells = cells.select(
         *[pl.col(f"c{i}") for i in range(width)], pl.col("line").cast(pl.Int64).alias("_line"),
     )
     cells = cells.with_columns(pl.lit(None, dtype=pl.String).alias("_raw"))  # rebuilt for rejects only

@@ -313,6 +313,8 @@ def reconcile_files(
         on=["customer_key", "_rank"], how="inner",
     ).select(pl.col("_line").alias("_iline"), "_dline", pl.lit("customer-key").alias("match_reason"))
 
+    if progress:
+        progress("matching by e-mail")
     # Stage B: by normalised e-mail, among the rows stage A left.
     i_rest = i.join(pairs_a.select(pl.col("_iline").alias("_line")), on="_line", how="anti")
     d_rest = d.join(pairs_a.select(pl.col("_dline").alias("_line")), on="_line", how="anti")
@@ -336,6 +338,8 @@ def reconcile_files(
     pairs_b = cand.select("_iline", "_dline", chain.alias("match_reason"))
     pairs = pl.concat([pairs_a, pairs_b])
 
+    if progress:
+        progress("sorting out unmatched rows")
     # Why an unmatched row is unmatched.
     dup_i = pl.col("customer_key").is_duplicated() & pl.col("customer_key").is_not_null()
     i_un = i.join(pairs.select(pl.col("_iline").alias("_line")), on="_line", how="anti").with_columns(
@@ -350,6 +354,8 @@ def reconcile_files(
         .otherwise(pl.lit("no-match")).alias("match_reason")
     )
 
+    if progress:
+        progress("joining pairs")
     # Pairs with both sides' columns.
     icols = i.select(pl.col("_line").alias("_iline"), "customer_key", "email", "name",
                      pl.col("provider_key").alias("_iprov"), pl.col("created_at").alias("_signup"),
@@ -385,6 +391,8 @@ def reconcile_files(
         (pl.col("created_at") - pl.col("click_date")).dt.total_days().alias("days_click_to_signup"),
     ).with_columns((pl.col("days_click_to_signup") > window_days).fill_null(False).alias("outside_window"))
 
+    if progress:
+        progress("dates")
     # --since / --until
     def outside_dates(col: str) -> Any:
         cond = pl.lit(False)
@@ -430,6 +438,8 @@ def reconcile_files(
         dash.rejected.select(pl.lit(dash.path).alias("file"), pl.lit("dashboard").alias("side"), "line", "reason", "raw"),
         intl.rejected.select(pl.lit(intl.path).alias("file"), pl.lit("internal").alias("side"), "line", "reason", "raw"),
     ])
+    if progress:
+        progress("duplicates")
     duplicates = _duplicates(i, d)
 
     n_bucket = {b: pair_view.filter(pl.col("_bucket") == b).height for b in ("matched", "other_partner", "pending")}
@@ -457,6 +467,8 @@ def reconcile_files(
         names = [f.name for f in dataclasses.fields(cls)]
         return tuple(cls(*t) for t in frame.select(names).iter_rows())
 
+    if progress:
+        progress("building evidence")
     ev = ReconcileEvidence(
         dashboard_file=dash.path, internal_file=intl.path, partner=partner,
         since=since.isoformat() if since else None, until=until.isoformat() if until else None,
