@@ -47,6 +47,12 @@ class DiagnoseGroup(click.Group):
         except OSError as exc:  # e.g. a broken pipe or a full disk while writing output
             click.echo(f"Error: {exc.strerror or exc}", err=True)
             sys.exit(ExitCode.INCOMPLETE)
+        except Exception as exc:  # a bug: still one line, unless asked for the traceback
+            if os.environ.get("DIAGNOSE_DEBUG"):
+                raise
+            click.echo(f"Error: internal error ({type(exc).__name__}: {' '.join(str(exc).split())[:300]}); "
+                       "set DIAGNOSE_DEBUG=1 for the traceback", err=True)
+            sys.exit(ExitCode.INCOMPLETE)
         sys.exit(int(rv) if isinstance(rv, int) else ExitCode.OK)
 
 

@@ -160,9 +160,16 @@ def load(path: str | Path) -> Ticket:
     else:
         import yaml
 
+        class Loader(yaml.SafeLoader):
+            """Dates stay text, so that a bad one is reported by key, not by YAML."""
+
+        Loader.yaml_implicit_resolvers = {
+            first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+            for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+        }
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
+            data = yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+        except (yaml.YAMLError, ValueError) as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark else ""
             raise BadInput(f"ticket {p} is not valid YAML{where}") from None
