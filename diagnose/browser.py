@@ -195,6 +195,11 @@ class BrowserSession:
         self.launches += 1
         return self._browser
 
+    async def playwright(self) -> Any:
+        """The async Playwright object (e.g. for an isolated ``request`` context). On the loop."""
+        await self.ensure_browser()
+        return self._pw
+
     async def new_context(self, **options: Any) -> Any:
         """A fresh, incognito-like context of the shared browser. Call on the session's loop."""
         browser = await self.ensure_browser()

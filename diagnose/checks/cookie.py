@@ -337,6 +337,7 @@ class _Recorder:
         self.host_verdicts: dict[str, Any] = {}  # host -> future of "" (public) or a reason
         self.page: Any = None
         self.http_cookie_names: set[str] = set()
+        self.playwright: Any = None
 
     def touch(self, *_: Any) -> None:
         self.last_activity = time.monotonic()
@@ -421,17 +422,31 @@ class _Recorder:
                     await route.abort("blockedbyclient")
                     return
             if block_cookies and parts.scheme in ("http", "https"):
-                try:
-                    response = await route.fetch(max_redirects=0, timeout=timeout_ms)
-                except PlaywrightError:
-                    await route.abort("failed")
-                    return
-                headers = {k: v for k, v in response.headers.items() if k.lower() != "set-cookie"}
-                await route.fulfill(response=response, headers=headers)
+                await self._fetch_without_cookies(route, request, timeout_ms)
                 return
             await route.continue_()
         except PlaywrightError:
             pass  # the page or context went away meanwhile
+
+
+    async def _fetch_without_cookies(self, route: Any, request: Any, timeout_ms: float) -> None:
+        """Fetch outside the browser in a throw-away jar and answer without Set-Cookie headers."""
+        from playwright.async_api import Error as PlaywrightError
+
+        fetcher = await self.playwright.request.new_context()
+        try:
+            try:
+                response = await fetcher.fetch(request, max_redirects=0, timeout=timeout_ms)
+                body = await response.body()
+            except PlaywrightError:
+                await route.abort("failed")
+                return
+            headers = {h["name"]: h["value"] for h in response.headers_array
+                       if h["name"].lower() not in ("set-cookie", "content-length", "content-encoding",
+                                                    "transfer-encoding")}
+            await route.fulfill(status=response.status, headers=headers, body=body)
+        finally:
+            await fetcher.dispose()
 
 
 def _script(name: str) -> str:
@@ -585,6 +600,8 @@ async def _visit(session: BrowserSession, url: str, base: dict[str, Any], policy
     nav_timeout_ms = policy.timeout * 2000
     block_cookies = policy_name == "no-cookies"
     rec = _Recorder(policy.allow_private)
+    if block_cookies:
+        rec.playwright = await session.playwright()
     config = {"blockCookies": block_cookies, "hosts": list(KNOWN_SCRIPT_HOSTS)}
     context_options: dict[str, Any] = dict(
         viewport={"width": 1280, "height": 800},

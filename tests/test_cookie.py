@@ -1,0 +1,305 @@
+"""`diagnose cookie`: real Chromium against local pages on 127.0.0.1 (no mocked pages).
+
+One shared browser for the module (tests/browser_fixtures.py); each page is its own route on one
+local site serving the stand-in PartnerStackJS at /pr/js.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from browser_fixtures import OTHER_PK, PK, browser_session, html, ps_site, snippet  # noqa: F401
+from click.testing import CliRunner
+
+from diagnose.checks.cookie import check_cookie, check_cookie_many, check_cookie_policies
+from diagnose.checks.gspk import encode_partner_key
+from diagnose.demo.site import Page, redirect
+from diagnose.evidence import CheckResult
+from diagnose.net import NetPolicy
+
+POLICY = NetPolicy(timeout=5.0, allow_private=True)
+KEY = "5c38dddbf7fc"
+QUERY = f"?gspk={encode_partner_key(KEY)}&ps_partner_key={encode_partner_key(KEY)}&gsxid=iQqEHkZ75A3aju"
+
+
+def run(session, url, **kw):
+    kw.setdefault("net_policy", POLICY)
+    result = check_cookie(url, session=session, **kw)
+    # every result survives the JSON round trip
+    assert CheckResult.from_dict(json.loads(json.dumps(result.to_dict()))) == result
+    return result
+
+
+def page(site, path, body_html):
+    site.add(path, Page(body_html))
+    return site.url(path)
+
+
+# -- a healthy first visit ---------------------------------------------------------------------
+
+
+def test_healthy_visit_through_a_redirect_chain(browser_session, ps_site, tmp_path):
+    land = page(ps_site, "/ok", html(snippet()))
+    ps_site.add("/ok-js", Page(html("<script>location.replace('/ok" + QUERY + "')</script>")))
+    ps_site.add("/ok-link", redirect("/ok-js"))
+    har = tmp_path / "session.har"
+    r = run(browser_session, ps_site.url("/ok-link"), expect_key=PK, screenshot_dir=tmp_path, har=har,
+            signup_url=ps_site.url("/signup"))
+    assert r.status == "pass", r.problems
+    ev = r.evidence
+    assert ev.final_url == land + QUERY
+    assert [h.via for h in ev.chain] == ["start", "http-redirect", "script-or-meta"]
+    assert ev.chain[0].status == 302
+    assert ev.url_partner_key == KEY
+    pc = ev.partner_cookie
+    assert pc.name == "growSumoPartnerKey" and pc.value == KEY and pc.matches_url_key
+    assert 89.5 < pc.expires_days <= 90 and pc.effective_days == pc.expires_days and not pc.simulated
+    assert {c.name for c in ev.cookies} >= {"growSumoPartnerKey", "ps_partner_key", "gsxid", "ps_xid"}
+    assert ev.growsumo.loaded and ev.growsumo.initialize_called and ev.growsumo.public_key == PK
+    assert ev.growsumo.data_partner_key == KEY and ev.growsumo.data_intact
+    assert ev.snippet.in_dom and ev.snippet.how == "static" and ev.snippet.in_head
+    assert ev.signup.readable
+    assert Path(ev.screenshot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert har.exists() and "/ok-link" in har.read_text()
+    d = r.to_dict()
+    assert d["check"] == "cookie" and d["status"] == "pass" and d["policy"] == "chromium"
+    assert set(d["partner_cookie"]) >= {"name", "value", "domain", "path", "expires_days", "same_site",
+                                        "secure", "http_only"}
+    assert set(d["growsumo"]) >= {"loaded", "public_key", "data_partner_key", "data_intact"}
+    assert isinstance(d["cookies"], list) and "screenshot" in d and "final_url" in d
+
+
+def test_snippet_injected_at_runtime_is_found(browser_session, ps_site):
+    # the server's HTML has no snippet: an external app bundle adds it after DOMContentLoaded
+    # (React useEffect / dangerouslySetInnerHTML style)
+    inline = snippet().split(">", 1)[1].rsplit("</script>", 1)[0]
+    bundle = """document.addEventListener('DOMContentLoaded', function () {
+      setTimeout(function () {
+        var s = document.createElement('script');
+        s.text = %s;
+        document.head.appendChild(s);
+      }, 30);
+    });""" % json.dumps(inline)
+    ps_site.add("/static/app.js", Page(bundle, content_type="application/javascript"))
+    url = page(ps_site, "/spa", html('<script src="/static/app.js"></script>', body="<div id=root></div>"))
+    r = run(browser_session, url + QUERY)
+    assert r.status == "pass", r.problems
+    assert r.evidence.snippet.how == "injected"
+    assert r.evidence.snippet.injected_by
+    assert r.evidence.growsumo.public_key == PK
+    assert r.evidence.partner_cookie.value == KEY
+
+
+# -- problem codes -----------------------------------------------------------------------------
+
+
+def test_no_snippet(browser_session, ps_site):
+    url = page(ps_site, "/bare", html())
+    r = run(browser_session, url + QUERY)
+    assert r.has("snippet-not-loaded") and r.has("no-partner-cookie")
+    assert r.evidence.partner_cookie is None and not r.evidence.growsumo.loaded
+    assert not r.evidence.snippet.in_dom
+
+
+def test_snippet_script_failed(browser_session, ps_site):
+    url = page(ps_site, "/s404", html(snippet(src="/pr/js/missing")))
+    r = run(browser_session, url + QUERY)
+    assert r.has("snippet-script-failed") and r.has("no-partner-cookie")
+    assert not r.has("snippet-not-loaded")
+    failed = [f for f in r.evidence.failed_requests if f.snippet]
+    assert failed and failed[0].status == 404
+
+
+def test_cookie_value_mismatch(browser_session, ps_site):
+    body = "<script>function growsumoInit(){document.cookie='growSumoPartnerKey=someoneelse; max-age=7776000; path=/';}</script>"
+    url = page(ps_site, "/mismatch", html(body + snippet()))
+    r = run(browser_session, url + QUERY)
+    assert r.codes() == ["cookie-value-mismatch"]
+    assert r.evidence.partner_cookie.value == "someoneelse"
+    assert r.evidence.partner_cookie.matches_url_key is False
+
+
+def test_cookie_lifetime_short(browser_session, ps_site):
+    body = ("<script>function growsumoInit(){document.cookie='growSumoPartnerKey='+growsumo.data.partner_key"
+            "+'; max-age=' + 30*86400 + '; path=/';}</script>")
+    url = page(ps_site, "/short", html(body + snippet()))
+    r = run(browser_session, url + QUERY)
+    assert r.codes() == ["cookie-lifetime-short"]
+    assert 29 < r.evidence.partner_cookie.expires_days <= 30
+
+
+def test_growsumo_data_overwritten(browser_session, ps_site):
+    body = "<script>function growsumoInit(){ growsumo.data = {email: '', name: 'Site code'}; }</script>"
+    url = page(ps_site, "/overwrite", html(body + snippet()))
+    r = run(browser_session, url + QUERY)
+    assert r.has("growsumo-data-overwritten"), r.problems
+    assert r.evidence.growsumo.data_intact is False
+    assert r.evidence.growsumo.data_partner_key_after_init == KEY
+    assert any("growsumo.data" in x for x in r.evidence.growsumo.replaced_by)
+    assert r.evidence.partner_cookie is not None  # the cookie itself is fine
+
+
+def test_initialized_with_other_key(browser_session, ps_site):
+    url = page(ps_site, "/otherkey", html(snippet(OTHER_PK)))
+    r = run(browser_session, url + QUERY, expect_key=PK)
+    assert r.codes() == ["initialized-with-other-key"]
+    assert r.evidence.growsumo.public_key == OTHER_PK
+
+
+def test_initialized_with_unrendered_template(browser_session, ps_site):
+    url = page(ps_site, "/template", html(snippet("{{ ps_key }}")))
+    r = run(browser_session, url + QUERY)
+    assert r.has("initialized-with-invalid-key")
+
+
+def test_consent_gated(browser_session, ps_site):
+    cmp = "<script>window.Cookiebot = {consent: {marketing: false}};</script>"
+    gated = snippet(script_type="text/plain", extra='data-cookieconsent="marketing"')
+    url = page(ps_site, "/consent", html(cmp + gated))
+    r = run(browser_session, url + QUERY)
+    assert r.has("consent-gated") and r.has("no-partner-cookie")
+    assert [c.name for c in r.evidence.consent_managers] == ["Cookiebot"]
+    assert r.evidence.snippet.script_type == "text/plain"
+    assert r.evidence.partner_cookie_before_consent is False
+
+
+def test_consent_manager_present_but_cookie_set_first(browser_session, ps_site):
+    cmp = "<script>window.OneTrust = {};</script>"
+    url = page(ps_site, "/consent-ok", html(cmp + snippet()))
+    r = run(browser_session, url + QUERY)
+    assert r.status == "pass", r.problems
+    assert r.evidence.partner_cookie_before_consent is True
+
+
+def test_cookie_not_readable_at_signup_on_another_host(browser_session, ps_site):
+    url = page(ps_site, "/www-land", html(snippet()))
+    www = url.replace("127.0.0.1", "www.shop.localhost")
+    signup = ps_site.url("/signup", host="app.shop.localhost")
+    r = run(browser_session, www + QUERY, signup_url=signup)
+    assert r.evidence.partner_cookie.domain == "www.shop.localhost"
+    assert r.codes() == ["cookie-not-readable-at-signup"]
+    assert "host-only" in r.evidence.signup.reason
+    # the same host is fine
+    ok = run(browser_session, www + QUERY, signup_url=ps_site.url("/signup", host="www.shop.localhost"))
+    assert ok.status == "pass" and ok.evidence.signup.readable
+
+
+def test_no_cookies_policy(browser_session, ps_site):
+    url = page(ps_site, "/nc", html(snippet()))
+    r = run(browser_session, url + QUERY, browser_policy="no-cookies")
+    assert r.has("no-partner-cookie")
+    assert "growSumoPartnerKey" in r.evidence.cookie_writes_blocked
+    assert r.evidence.cookies == ()
+
+
+def test_no_cookies_policy_strips_http_cookies(browser_session, ps_site):
+    ps_site.add("/setcookie", Page(html(snippet()), headers=(("Set-Cookie", "session=abc; Path=/"),)))
+    url = ps_site.url("/setcookie")
+    assert "session" in {c.name for c in run(browser_session, url + QUERY).evidence.cookies}
+    assert run(browser_session, url + QUERY, browser_policy="no-cookies").evidence.cookies == ()
+
+
+def test_safari_itp_seven_days(browser_session, ps_site):
+    url = page(ps_site, "/itp", html(snippet()))
+    r = run(browser_session, url + QUERY, browser_policy="safari-itp")
+    assert r.codes() == ["cookie-lifetime-short"]
+    ev = r.evidence
+    assert ev.simulated and "simulation on Chromium, not Safari" in ev.note
+    assert ev.partner_cookie.effective_days == 7.0 and ev.partner_cookie.simulated
+    assert ev.partner_cookie.expires_days > 89
+
+
+def test_safari_itp_24_hours_after_cross_site_redirector(browser_session, ps_site):
+    url = page(ps_site, "/itp24", html(snippet()))
+    landing = url.replace("127.0.0.1", "www.shop.localhost") + QUERY
+    ps_site.add("/go", redirect(landing))
+    link = ps_site.url("/go", host="acme.partnerlinks.localhost")
+    r = run(browser_session, link, browser_policy="safari-itp")
+    assert r.evidence.itp_cap_days == 1.0 and "24 hours" in r.evidence.itp_cap_reason
+    assert r.evidence.partner_cookie.effective_days == 1.0
+    assert r.has("cookie-lifetime-short")
+
+
+def test_js_errors_are_recorded(browser_session, ps_site):
+    url = page(ps_site, "/jserr", html(snippet() + "<script>undefinedFunction()</script>"))
+    r = run(browser_session, url + QUERY)
+    assert r.status == "pass"
+    assert any("undefinedFunction" in e for e in r.evidence.js_errors)
+
+
+def test_no_partner_key_in_url(browser_session, ps_site):
+    url = page(ps_site, "/nokey", html(snippet()))
+    r = run(browser_session, url)
+    assert r.has("no-partner-key-in-url") and r.has("no-partner-cookie")
+    assert r.evidence.growsumo.initialize_called
+
+
+def test_private_network_refused_by_default(browser_session, ps_site):
+    url = page(ps_site, "/private", html(snippet()))
+    r = check_cookie(url + QUERY, session=browser_session, net_policy=NetPolicy(timeout=5.0))
+    assert r.codes() == ["private-network"]
+
+
+def test_hard_deadline_on_a_busy_page(browser_session, ps_site):
+    url = page(ps_site, "/busy", html("<script>setTimeout(function(){ while (true) {} }, 50)</script>"))
+    r = run(browser_session, url, net_policy=NetPolicy(timeout=1.0, allow_private=True))
+    assert r.status == "error"
+    assert r.codes()[0] in ("timeout", "page-unresponsive")
+    # the shared browser still works afterwards
+    ok = page(ps_site, "/after-busy", html(snippet()))
+    assert run(browser_session, ok + QUERY).status == "pass"
+
+
+def test_all_policies_share_one_browser(browser_session, ps_site, tmp_path):
+    url = page(ps_site, "/all", html(snippet()))
+    results = check_cookie_policies(url + QUERY, ["all"], session=browser_session, net_policy=POLICY,
+                                    har=tmp_path / "x.har")
+    assert [r.evidence.policy for r in results] == ["chromium", "no-cookies", "safari-itp"]
+    assert [r.status for r in results] == ["pass", "fail", "fail"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x-chromium.har", "x-no-cookies.har", "x-safari-itp.har"]
+
+
+def test_many_pages_concurrently(browser_session, ps_site):
+    urls = [page(ps_site, f"/many{i}", html(snippet())) + f"?gspk={encode_partner_key(f'p{i}')}" for i in range(6)]
+    results = check_cookie_many(urls, session=browser_session, net_policy=POLICY, concurrency=3)
+    assert [r.evidence.partner_cookie.value for r in results] == [f"p{i}" for i in range(6)]
+
+
+# -- browser discovery and the CLI ---------------------------------------------------------------
+
+
+def test_browser_unavailable_is_a_result(ps_site, monkeypatch):
+    r = check_cookie(ps_site.url("/ok"), browser_path="/nonexistent/chrome", net_policy=POLICY)
+    assert r.status == "error" and r.codes() == ["browser-unavailable"]
+
+
+def test_cli_exit_3_when_no_browser(monkeypatch):
+    from diagnose import browser
+    from diagnose.cli import cli
+
+    monkeypatch.delenv("DIAGNOSE_BROWSER", raising=False)
+    monkeypatch.setattr(browser, "playwright_chromium", lambda: None)
+    monkeypatch.setattr(browser, "SYSTEM_BROWSERS", ())
+    result = CliRunner().invoke(cli, ["cookie", "https://example.com/?gspk=Z3N0ZXN0"])
+    assert result.exit_code == 3
+    assert "playwright install chromium" in result.output and "apt-get install chromium" in result.output
+
+
+def test_cli_json(browser_session, ps_site, tmp_path, monkeypatch):
+    from diagnose.cli import cli
+
+    url = page(ps_site, "/cli", html(snippet()))
+    monkeypatch.setenv("DIAGNOSE_BROWSER", browser_session.executable)
+    out = CliRunner().invoke(cli, ["cookie", url + QUERY, "--allow-private-network", "--json",
+                                   "--screenshot-dir", str(tmp_path), "--expect-key", PK])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["check"] == "cookie" and data["partner_cookie"]["value"] == KEY
+    assert Path(data["screenshot"]).exists()
+    out = CliRunner().invoke(cli, ["cookie", url + QUERY, "--allow-private-network", "--json", "--no-screenshot",
+                                   "--policy", "all"])
+    assert out.exit_code == 1
+    data = json.loads(out.output)
+    assert data["status"] == "fail" and [r["policy"] for r in data["results"]] == ["chromium", "no-cookies", "safari-itp"]
