@@ -30,10 +30,14 @@ def cell(value: Any, width: int = MAX_CELL) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def table(rows: list[list[Any]], headers: list[str] | str = ()) -> str:
+def table(rows: list[list[Any]], headers: list[str] | str = (), wrap: int | None = None) -> str:
+    """A table; ``wrap`` wraps the last column at that width instead of cutting it."""
     from tabulate import tabulate
 
-    return tabulate([[cell(c) for c in row] for row in rows], headers=headers, tablefmt="simple")
+    width = 2000 if wrap else MAX_CELL
+    body = [[cell(c, width) for c in row] for row in rows]
+    widths = [None] * (len(body[0]) - 1) + [wrap] if wrap and body else None
+    return tabulate(body, headers=headers, tablefmt="simple", maxcolwidths=widths)
 
 
 def _is_record_list(value: Any) -> bool:
@@ -60,7 +64,8 @@ def record_table(records: list[Any] | tuple[Any, ...], limit: int = MAX_ROWS) ->
 def problems_table(result: CheckResult) -> str:
     if not result.problems:
         return "No problems found."
-    return table([[p.severity, p.code, p.message] for p in result.problems], ["severity", "problem", "message"])
+    return table([[p.severity, p.code, p.message] for p in result.problems], ["severity", "problem", "message"],
+                 wrap=90)
 
 
 @singledispatch
@@ -95,7 +100,7 @@ def _(report: TicketReport, **_: Any) -> str:
     shown = [f for f in report.diagnosis if f.verdict is not Verdict.RULED_OUT]
     ruled_out = [f.id for f in report.diagnosis if f.verdict is Verdict.RULED_OUT]
     rows = [[f.verdict, f.id, f.title, f.reason] for f in shown]
-    parts.append("Diagnosis (ranked)\n" + table(rows, ["verdict", "id", "title", "why"]))
+    parts.append("Diagnosis (ranked)\n" + table(rows, ["verdict", "id", "title", "why"], wrap=60))
     if ruled_out:
         parts.append("Ruled out: " + ", ".join(ruled_out))
     for f in report.positive[:3]:
