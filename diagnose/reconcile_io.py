@@ -206,6 +206,7 @@ def read_table(path: str | Path, side: str, mapping: dict[str, str] | None = Non
             data, encoding = ensure_utf8(data, encoding, side, path)
             headers, cells, delim, rejected = _read_csv(data, fast=encoding.startswith("utf"))
         fmt = "csv"
+    del data
     if not headers:
         raise BadInput(f"{side} file {path} has no header row")
     cols = resolve_columns(headers, side, str(path), (mapping or {}))
@@ -366,6 +367,7 @@ def _read_csv_polars(data: bytes, delim: str):
         records = physical.select("line", "raw")
         fields = pl.col("raw").str.count_matches(delim, literal=True) + 1
     records = records.with_columns(fields.alias("_nf"))
+    del physical
     if records.height == 0:
         return [], _frame_of_cells([], [], [], 0), _empty_rejected()
     header_raw = records["raw"][0]

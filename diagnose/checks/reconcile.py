@@ -306,8 +306,8 @@ def reconcile_files(
     )
 
     # Stage A: by customer_key, duplicates paired one to one in file order.
-    ik = _ranked(i.filter(pl.col("customer_key").is_not_null()), "customer_key")
-    dk = _ranked(d.filter(pl.col("customer_key").is_not_null()), "customer_key")
+    ik = _ranked(i.select("_line", "customer_key").filter(pl.col("customer_key").is_not_null()), "customer_key")
+    dk = _ranked(d.select("_line", "customer_key").filter(pl.col("customer_key").is_not_null()), "customer_key")
     pairs_a = ik.select("_line", "customer_key", "_rank").join(
         dk.select(pl.col("_line").alias("_dline"), "customer_key", "_rank"),
         on=["customer_key", "_rank"], how="inner",
@@ -316,8 +316,9 @@ def reconcile_files(
     if progress:
         progress("matching by e-mail")
     # Stage B: by normalised e-mail, among the rows stage A left.
-    i_rest = i.join(pairs_a.select(pl.col("_iline").alias("_line")), on="_line", how="anti")
-    d_rest = d.join(pairs_a.select(pl.col("_dline").alias("_line")), on="_line", how="anti")
+    slim = ["_line", "customer_key", "email", "_canon"]
+    i_rest = i.select(slim).join(pairs_a.select(pl.col("_iline").alias("_line")), on="_line", how="anti")
+    d_rest = d.select(slim).join(pairs_a.select(pl.col("_dline").alias("_line")), on="_line", how="anti")
     ie = _ranked(i_rest.filter(pl.col("_canon").is_not_null()), "_canon")
     de = _ranked(d_rest.filter(pl.col("_canon").is_not_null()), "_canon")
     cand = ie.select(pl.col("_line").alias("_iline"), "_canon", "_rank", pl.col("customer_key").alias("_ik"),
@@ -402,12 +403,14 @@ def reconcile_files(
             cond = cond | (pl.col(col) > until).fill_null(False)
         return cond
 
-    ex_p = p.filter(outside_dates("_when"))
-    p = p.filter(~outside_dates("_when"))
-    ex_i = i_un.filter(outside_dates("created_at"))
-    i_un = i_un.filter(~outside_dates("created_at"))
-    ex_d = d_un.filter(outside_dates("created_at"))
-    d_un = d_un.filter(~outside_dates("created_at"))
+    ex_p, ex_i, ex_d = p.clear(), i_un.clear(), d_un.clear()
+    if since or until:  # a filter copies every column: only when there is a window
+        ex_p = p.filter(outside_dates("_when"))
+        p = p.filter(~outside_dates("_when"))
+        ex_i = i_un.filter(outside_dates("created_at"))
+        i_un = i_un.filter(~outside_dates("created_at"))
+        ex_d = d_un.filter(outside_dates("created_at"))
+        d_un = d_un.filter(~outside_dates("created_at"))
     excluded = pl.concat([
         ex_p.select(pl.lit("both").alias("side"), pl.col("_iline").alias("line"), "customer_key", "email",
                     pl.col("_when").cast(pl.String).alias("date")),
@@ -442,7 +445,8 @@ def reconcile_files(
         progress("duplicates")
     duplicates = _duplicates(i, d)
 
-    n_bucket = {b: pair_view.filter(pl.col("_bucket") == b).height for b in ("matched", "other_partner", "pending")}
+    n_bucket = {b: 0 for b in ("matched", "other_partner", "pending")}
+    n_bucket.update(dict(pair_view["_bucket"].value_counts().iter_rows()))
     n_outside = int(pair_view["outside_window"].sum()) + int(missing_view["outside_window"].sum())
     counts = ReconcileCounts(
         dashboard=dash.total, internal=intl.total,
@@ -463,7 +467,10 @@ def reconcile_files(
     limit = None if rows else PREVIEW_ROWS
 
     def take(frame: Any, cls: type, by: str | list[str] = "line") -> tuple[Any, ...]:
-        frame = frame.sort(by) if limit is None else frame.bottom_k(limit, by=by)
+        if limit is None:
+            frame = frame.lazy().sort(by).collect()
+        else:
+            frame = frame.lazy().bottom_k(limit, by=by).collect()
         names = [f.name for f in dataclasses.fields(cls)]
         return tuple(cls(*t) for t in frame.select(names).iter_rows())
 
@@ -478,9 +485,9 @@ def reconcile_files(
         dashboard_columns=dash.columns, internal_columns=intl.columns,
         dashboard_encoding=dash.encoding, internal_encoding=intl.encoding,
         complete=rows, counts=counts, customer=answer,
-        matched=take(pair_view.filter(pl.col("_bucket") == "matched"), PairRow, "internal_line"),
-        other_partner=take(pair_view.filter(pl.col("_bucket") == "other_partner"), PairRow, "internal_line"),
-        pending=take(pair_view.filter(pl.col("_bucket") == "pending"), PairRow, "internal_line"),
+        matched=take(pair_view.lazy().filter(pl.col("_bucket") == "matched"), PairRow, "internal_line"),
+        other_partner=take(pair_view.lazy().filter(pl.col("_bucket") == "other_partner"), PairRow, "internal_line"),
+        pending=take(pair_view.lazy().filter(pl.col("_bucket") == "pending"), PairRow, "internal_line"),
         missing_from_dashboard=take(missing_view, InternalRow),
         dashboard_only=take(donly_view, DashboardRow),
         rejected=take(rejected_view, RejectedRow, ["side", "line"]),
