@@ -35,10 +35,10 @@ def snippet_ran(f: Facts) -> bool | None:
         if f.problem("cookie", "snippet-not-loaded"):
             return False
     if f.available("snippet"):
-        found = f.get("snippet", "snippet_found")
-        if found is False:
-            return None if f.available("cookie") else False
-        return None  # present in HTML, but whether it runs needs the browser
+        f.get("snippet", "snippet_found")
+        # Missing from the HTML may still be injected at runtime (a tag manager), and present in the HTML
+        # may still not run: either way only the browser can tell (see static_snippet_missing).
+        return None
     return None
 
 

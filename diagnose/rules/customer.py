@@ -49,10 +49,16 @@ def case_5(f: Facts) -> Outcome:
     lifetime = f.get("cookie", "partner_cookie.expires_days")
     if lifetime is not None and lifetime < days:
         return Outcome(C, f"the site's partner cookie lives {lifetime:.0f} days; the signup came {days} days after the click")
-    if webkit(f) and days > SAFARI_CAP_DAYS:
+    safari = webkit(f)
+    if safari:
         itp = f.get("cookie-safari-itp", "partner_cookie.effective_days")
-        cap = f" (simulated lifetime {itp:.1f} days)" if itp is not None else ""
-        return Outcome(L, f"Safari/iOS caps the cookie at {SAFARI_CAP_DAYS} days{cap}; the signup came {days} days after the click")
+        limit = min(SAFARI_CAP_DAYS, itp) if itp is not None else SAFARI_CAP_DAYS
+        if days > limit:
+            cap = f" (simulated lifetime {itp:.1f} days)" if itp is not None else ""
+            return Outcome(L, f"Safari/iOS caps the cookie at {SAFARI_CAP_DAYS} days{cap}; the signup came {days} days after the click")
+    if safari is None and days > SAFARI_CAP_DAYS:
+        return Outcome(P, f"{days} days between click and signup: beyond Safari's {SAFARI_CAP_DAYS}-day cap, and the "
+                          "ticket does not say which browser was used")
     return Outcome(R, f"{days} days between click and signup, within the cookie's lifetime")
 
 
@@ -72,15 +78,17 @@ def case_6(f: Facts) -> Outcome:
     if tracked:
         return tracked
     pairs = [("click_browser", "signup_browser"), ("click_device", "signup_device")]
-    known = False
+    known = 0
     for a, b in pairs:
         x, y = f.fact(a), f.fact(b)
         if x and y:
-            known = True
+            known += 1
             if _norm(x) != _norm(y):
                 return Outcome(C, f"clicked on {x}, signed up on {y}")
-    if known:
+    if known == len(pairs):
         return Outcome(R, "same browser and device for click and signup")
+    if known:  # the same browser name on two devices is still two browsers
+        return Outcome(P, "same browser (or device) for click and signup; the ticket doesn't say about the other")
     return Outcome(P, "the ticket doesn't give both the click and the signup browser/device")
 
 

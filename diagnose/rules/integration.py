@@ -52,6 +52,8 @@ def link_broken(f: Facts) -> Outcome:
     for code in ("redirect-loop", "too-many-redirects", "http-error", "invalid-url", "private-network"):
         if f.problem("link", code):
             return Outcome(C, f"following the link: {code}")
+    if not f.get("link", "completed", False):
+        return Outcome(T, "the link did not reach a landing page")
     return Outcome(R, "the link lands on a page that answers normally")
 
 
@@ -167,7 +169,7 @@ def case_4(f: Facts) -> Outcome:
 def case_8(f: Facts) -> Outcome:
     from diagnose.checks.snippet import key_status
 
-    if f.available("cookie") and f.get("cookie", "growsumo.loaded"):
+    if f.available("cookie") and f.get("cookie", "growsumo.loaded") and f.get("cookie", "growsumo.initialize_called"):
         if f.problem("cookie", "initialized-with-other-key"):
             return Outcome(C, f"_initialize was called with {f.get('cookie', 'growsumo.public_key')!r}, "
                               f"not {f.fact('expected_public_key')!r}")
@@ -211,8 +213,13 @@ def case_7(f: Facts) -> Outcome:
         return Outcome(R, "growsumo.data still held the partner key after the page settled")
     if snippet_ran(f) is False:
         return Outcome(R, "no snippet ran, so there is no growsumo.data to overwrite")
-    return Outcome(P if not f.available("cookie") else R,
-                   "no code replacing growsumo.data was found in the HTML")
+    if f.available("cookie"):
+        # data_intact is None: the URL carried no partner key, so the runtime check had nothing to compare.
+        if f.available("snippet"):
+            return Outcome(P, "no code replacing growsumo.data in the HTML; at runtime the URL carried no "
+                              "partner key to compare")
+        return Outcome(T, "the URL carried no partner key, so growsumo.data could not be compared")
+    return Outcome(P, "no code replacing growsumo.data was found in the HTML")
 
 
 @rule(
@@ -230,12 +237,15 @@ def case_7(f: Facts) -> Outcome:
     priority=75,
 )
 def cookie_not_readable(f: Facts) -> Outcome:
-    if f.problem("cookie", "cookie-not-readable-at-signup"):
-        return Outcome(C, f"the partner cookie is not sent to {f.fact('signup_url')}")
-    if f.fact("signup_url") is None:
+    if f.fact("signup_url") is None and f.get("cookie", "signup") is None:
         return Outcome(T, "the ticket has no signup_url to check against")
+    # Without a partner cookie the check reports "not readable" too: that is another cause, not this one.
     if f.get("cookie", "partner_cookie") is None:
         return Outcome(T, "no partner cookie was written, so there is nothing to send")
+    if f.problem("cookie", "cookie-not-readable-at-signup"):
+        return Outcome(C, f"the partner cookie is not sent to {f.get('cookie', 'signup.url') or f.fact('signup_url')}")
+    if not f.get("cookie", "signup.readable", False):
+        return Outcome(T, "the cookie check did not test the signup page")
     return Outcome(R, "the partner cookie would be sent to the signup page")
 
 

@@ -110,6 +110,11 @@ def already_tracked(f: Facts) -> Outcome:
     if missing:
         return missing
     if tracked_for_partner(f):
+        partner = f.fact("partner_key")
+        attributed = f.get("reconcile", "customer.dashboard_partner_key")
+        if partner is None or attributed is None:
+            return Outcome(L, f"matched in the dashboard (credited to {attributed!r}); which partner asks, or "
+                              "whom the dashboard credits, is not known")
         return Outcome(C, f"in the dashboard since {f.get('reconcile', 'customer.dashboard_created_at')}, "
                           f"status {f.get('reconcile', 'customer.dashboard_status')!r}")
     return Outcome(R, "the customer is not tracked for this partner")
