@@ -349,3 +349,16 @@ def test_cli_missed_out(tmp_path):
     res = run("--dashboard", DASH, "--internal", INTL, "--missed-out", out)
     assert res.exit_code == 1
     assert out.read_text().splitlines()[0] == "customer_key,email,name,partner_key,provider_key,created_at"
+
+
+def test_fast_reader_agrees_with_csv_module():
+    from diagnose.reconcile_io import _read_csv_polars, _read_csv_python
+
+    data = ('Email;Name;Note\n"a@x.com";"A; the ""first""\nline two";x\n\nb@x.com;B\n'
+            'c@x.com;C;y;z\n;;\n"d@x.com";D;"multi\n\nline"\n').encode()
+    fast_h, fast_cells, fast_bad = _read_csv_polars(data, ";")
+    slow_h, slow_cells, slow_bad = _read_csv_python(data, ";")
+    assert fast_h == slow_h == ["Email", "Name", "Note"]
+    cols = ["c0", "c1", "_line"]
+    assert fast_cells.select(cols).fill_null("").rows() == slow_cells.select(cols).fill_null("").rows()
+    assert fast_bad.select("line", "reason").rows() == slow_bad.select("line", "reason").rows()
