@@ -362,3 +362,11 @@ def test_fast_reader_agrees_with_csv_module():
     cols = ["c0", "c1", "_line"]
     assert fast_cells.select(cols).fill_null("").rows() == slow_cells.select(cols).fill_null("").rows()
     assert fast_bad.select("line", "reason").rows() == slow_bad.select("line", "reason").rows()
+
+
+def test_anonymised_detection(tmp_path):
+    d = write(tmp_path / "d.csv", "customer_key,email\n,a@example.com\n,j***@x.com\nk1,hidden@anonymized.partnerstack.com\n")
+    i = write(tmp_path / "i.csv", "customer_key,email\n,a@example.com\n,j@x.com\nk1,real@x.com\n")
+    ev = reconcile_files(d, i).evidence
+    assert {(r.match_reason, r.email) for r in ev.matched} == {("exact", "a@example.com"), ("customer-key", "real@x.com")}
+    assert ev.dashboard_only[0].anonymised and ev.missing_from_dashboard[0].email == "j@x.com"

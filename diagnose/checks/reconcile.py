@@ -48,7 +48,7 @@ REASONS = ("customer-key", "exact", "case-or-space", "plus-tag", "gmail-dots")
 PREVIEW_ROWS = 10
 PENDING_RE = r"(?i)pending|approv|awaiting|unfulfil|not fulfil|under review|in review|on hold"
 ANONYMISED_RE = (r"(?i)\*|anonymi[sz]ed|anonymous|redacted|hidden|masked|placeholder|"
-                 r"^(customer|user)[-_]?[0-9a-f]{6,}@|^x{3,}@|@example\.(com|org|net)$|^$|^[^@]*$")
+                 r"^(customer|user)[-_]?[0-9a-f]{6,}@|^x{3,}@|^$|^[^@]*$")
 MISSED_OUT_COLUMNS = ("customer_key", "email", "name", "partner_key", "provider_key", "created_at")
 
 
