@@ -141,6 +141,9 @@ def case_4(f: Facts) -> Outcome:
         ):
             if f.get("link", "partner_key") or f.get("cookie", "url_partner_key"):
                 return Outcome(L, "the script loaded but no partner cookie was written")
+        if f.get("cookie", "partner_cookie") is None:
+            return Outcome(R, "PartnerStackJS loaded; no partner cookie, for a reason outside the snippet "
+                              "(consent, no partner key in the URL, or code replacing its data)")
         return Outcome(R, "PartnerStackJS loaded and stored the partner")
     if f.problem("snippet", "snippet-commented-out"):
         return Outcome(C, "the snippet is commented out of the landing page")

@@ -34,6 +34,9 @@ def no_signup_found(f: Facts) -> Outcome:
     if missing:
         return missing
     if not f.get("reconcile", "customer.found_internal", False):
+        if f.get("reconcile", "customer.found_dashboard", False):
+            return Outcome(P, "not in the internal records, yet the dashboard has the customer: "
+                              "the internal export may be incomplete")
         return Outcome(C, f"{f.get('reconcile', 'customer.query')!r} is not in the internal records")
     return Outcome(R, "the customer is in the internal records")
 
