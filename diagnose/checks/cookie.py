@@ -44,6 +44,7 @@ POLICIES = ("chromium", "no-cookies", "safari-itp")
 DEFAULT_SETTLE_MS = 300  # quiet window while evidence is incomplete
 FAST_SETTLE_MS = 40  # quiet window once the snippet ran and the cookie is written
 MAX_SETTLE_S = 6.0  # longest wait after the load event
+INTERSTITIAL_S = 1.0  # quiet window on a page with no PartnerStack evidence (a late JS redirect?)
 ITP_SCRIPT_COOKIE_DAYS = 7.0
 ITP_DECORATED_DAYS = 1.0
 LIFETIME_TOLERANCE_DAYS = 1.0
@@ -429,6 +430,19 @@ class _Recorder:
             pass  # the page or context went away meanwhile
 
 
+    async def route_web_socket(self, ws: Any) -> None:
+        """The private-network rule for WebSockets (not seen by context.route)."""
+        parts = urlsplit(ws.url)
+        try:
+            if await self._verdict((parts.hostname or "").lower(), parts.port):
+                if len(self.blocked_private) < _MAX_LIST:
+                    self.blocked_private.append(ws.url)
+                await ws.close(code=1008, reason="not a public address")
+                return
+            ws.connect_to_server()
+        except Exception:  # noqa: BLE001 - the page went away meanwhile
+            pass
+
     async def _fetch_without_cookies(self, route: Any, request: Any, timeout_ms: float) -> None:
         """Fetch outside the browser in a throw-away jar and answer without Set-Cookie headers."""
         from playwright.async_api import Error as PlaywrightError
@@ -627,6 +641,8 @@ async def _visit(session: BrowserSession, url: str, base: dict[str, Any], policy
             "__DIAGNOSE_CONFIG__", json.dumps(config)))
         if not policy.allow_private or block_cookies:
             await context.route("**/*", lambda r, q: rec.route(r, q, block_cookies, nav_timeout_ms))
+        if not policy.allow_private:
+            await context.route_web_socket("**/*", rec.route_web_socket)
         context.on("request", rec.on_request)
         context.on("response", rec.on_response)
         context.on("requestfinished", rec.on_finished)
@@ -688,11 +704,18 @@ async def _visit(session: BrowserSession, url: str, base: dict[str, Any], policy
     return CheckResult("cookie", ev, tuple(problems))
 
 
-_POLL_JS = ("() => { const S = window.__diagnose; return S ? [S.inits.length, S.writes.length + S.blocked.length,"
-            " document.readyState === 'complete'] : [0, 0, false]; }")
+_POLL_JS = """() => {
+  const S = window.__diagnose;
+  let refresh = -1;
+  const meta = document.querySelector('meta[http-equiv="refresh" i]');
+  if (meta) { const m = /^\\s*(\\d+(?:\\.\\d+)?)/.exec(meta.getAttribute('content') || ''); if (m) refresh = parseFloat(m[1]); }
+  const gs = !!(window.growsumo || window.partnerstack);
+  return S ? [S.inits.length, S.writes.length + S.blocked.length, document.readyState === 'complete', gs, refresh]
+           : [0, 0, false, gs, refresh];
+}"""
 
 
-async def _poll(page: Any) -> tuple[int, int, bool] | None:
+async def _poll(page: Any) -> tuple[Any, ...] | None:
     from playwright.async_api import Error as PlaywrightError
 
     try:
@@ -702,30 +725,39 @@ async def _poll(page: Any) -> tuple[int, int, bool] | None:
 
 
 async def _settle(page: Any, rec: _Recorder, quiet: float, settle_max: float) -> bool:
-    """Wait for the events that matter, then a short quiet window; False when cut off.
+    """Wait for the events that matter, then a quiet window; False when cut off at ``settle_max``.
 
-    Done early once the PartnerStack script has loaded, ``_initialize`` was called and cookies
-    were written (or there was no snippet request at all) and nothing is in flight: then the
-    quiet window shrinks to FAST_SETTLE_MS. Otherwise the full ``quiet`` window applies.
+    * the PartnerStack script loaded, ``_initialize`` called and cookies written, nothing in
+      flight: a short window (FAST_SETTLE_MS) - the common, healthy case;
+    * some PartnerStack evidence but incomplete: the ``quiet`` window (``--settle-ms``);
+    * no PartnerStack evidence at all (an interstitial that may still redirect by script, or a
+      page that injects the snippet late): at least INTERSTITIAL_S;
+    * a ``<meta http-equiv=refresh>`` of up to settle_max seconds: wait for it to fire.
     """
-    deadline = time.monotonic() + settle_max
-    last: tuple[int, int, bool] | None = None
+    started = time.monotonic()
+    deadline = started + settle_max
+    last: tuple[Any, ...] | None = None
     while True:
         state = await _poll(page)
-        if state is None or (last is not None and state != last):
+        if state is None or (last is not None and state[:4] != last[:4]):
             rec.touch()
         last = state
         now = time.monotonic()
         pending_snippet = any(v == "pending" for v in rec.snippet_requests.values())
         loaded_snippet = any(v == "ok" for v in rec.snippet_requests.values())
-        inits, writes, complete = state if state else (0, 0, False)
+        inits, writes, complete, has_gs, refresh = state if state else (0, 0, False, False, -1)
         waiting_init = loaded_snippet and not inits and rec.snippet_loaded_at is not None \
             and now - rec.snippet_loaded_at < max(quiet, 0.3)
         busy = any(now - t < 2.0 for t in rec.inflight.values())
-        done = complete and inits > 0 and (writes > 0 or loaded_snippet)
-        window = min(quiet, FAST_SETTLE_MS / 1000) if done else quiet
+        if complete and inits > 0 and (writes > 0 or loaded_snippet):
+            window = min(quiet, FAST_SETTLE_MS / 1000)
+        elif inits or has_gs or rec.snippet_requests:
+            window = quiet
+        else:
+            window = max(quiet, INTERSTITIAL_S)
+        refresh_pending = 0 <= refresh <= settle_max and now - rec.last_activity < refresh + 0.3
         if state is not None and complete and not pending_snippet and not waiting_init and not busy \
-                and now - rec.last_activity >= window:
+                and not refresh_pending and now - rec.last_activity >= window:
             return True
         if now >= deadline:
             return False
@@ -860,10 +892,9 @@ def _assess(base: dict[str, Any], rec: _Recorder, state: dict[str, Any], cookies
     # -- the snippet in the rendered DOM --
     snippets = state.get("snippets") or []
     injected_by = next((i.get("from") for i in (state.get("injected_by") or []) if i.get("from")), None)
-    static = _in_static_html(static_html, final_url)
     primary = next((s for s in snippets if s.get("kind") == "inline"), snippets[0] if snippets else None)
     if primary is not None or calls or rec.snippet_requests:
-        how = "static" if static else "injected"
+        how = "static" if _in_static_html(static_html, final_url) else "injected"
     else:
         how = None
     seen = SnippetSeen(
@@ -1022,6 +1053,8 @@ async def _http_cookie_names(rec: _Recorder) -> set[str]:
 def _in_static_html(html: str | None, base_url: str | None) -> bool:
     """Is a PartnerStack snippet in the server's HTML (as opposed to injected at runtime)?"""
     if not html:
+        return False
+    if "_initialize" not in html and "/pr/js" not in html and not any(h in html for h in KNOWN_SCRIPT_HOSTS):
         return False
     from diagnose.checks.snippet import analyse_html
 
