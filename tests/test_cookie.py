@@ -151,6 +151,14 @@ def test_growsumo_data_overwritten(browser_session, ps_site):
     assert r.evidence.partner_cookie is not None  # the cookie itself is fine
 
 
+def test_growsumo_replaced_whole(browser_session, ps_site):
+    body = "<script>function growsumoInit(){ window.growsumo = {data: {email: 'x@example.com'}}; }</script>"
+    url = page(ps_site, "/replaced", html(body + snippet()))
+    r = run(browser_session, url + QUERY)
+    assert r.codes() == ["growsumo-data-overwritten"]
+    assert r.evidence.growsumo.replaced_by[0].startswith("growsumo replaced")
+
+
 def test_initialized_with_other_key(browser_session, ps_site):
     url = page(ps_site, "/otherkey", html(snippet(OTHER_PK)))
     r = run(browser_session, url + QUERY, expect_key=PK)

@@ -879,7 +879,7 @@ def _assess(base: dict[str, Any], rec: _Recorder, state: dict[str, Any], cookies
         for r in (state.get("replaced") or [])
     )
     gs = Growsumo(
-        loaded=bool(state.get("has_initialize")),
+        loaded=bool(state.get("has_initialize")) or bool(calls),
         global_name=state.get("global_name"),
         initialize_called=bool(calls),
         public_key=calls[0].public_key if calls else None,
@@ -939,7 +939,7 @@ def _assess(base: dict[str, Any], rec: _Recorder, state: dict[str, Any], cookies
         f = snippet_failed[0]
         what = f"HTTP {f.status}" if f.status else (f.error or "failed")
         problems.append(fail("snippet-script-failed", f"the PartnerStack script {f.url} failed to load ({what})"))
-    elif not gs.loaded or not gs.initialize_called:
+    elif not gs.initialize_called:
         if not gs.loaded and not seen.in_dom and not rec.snippet_requests:
             msg = "PartnerStackJS never loaded: no snippet in the rendered page and no growsumo / partnerstack object"
         elif not gs.loaded:
