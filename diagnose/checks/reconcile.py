@@ -341,59 +341,51 @@ def reconcile_files(
 
     if progress:
         progress("sorting out unmatched rows")
-    # Why an unmatched row is unmatched.
-    dup_i = pl.col("customer_key").is_duplicated() & pl.col("customer_key").is_not_null()
-    i_un = i.join(pairs.select(pl.col("_iline").alias("_line")), on="_line", how="anti").with_columns(
+    # Why an unmatched row is unmatched (slim frames: line numbers, reasons, dates).
+    dup_i_lines = _dup_lines(i)
+    dup_d_lines = _dup_lines(d)
+    i_un = i.select("_line", "created_at", "click_date").join(
+        pairs.select(pl.col("_iline").alias("_line")), on="_line", how="anti").with_columns(
         pl.when(pl.col("_line").is_in(conflicts["_iline"].implode())).then(pl.lit("key-conflict"))
-        .when(pl.col("_line").is_in(i.filter(dup_i)["_line"].implode())).then(pl.lit("duplicate"))
-        .otherwise(pl.lit("no-match")).alias("match_reason")
-    )
-    d_un = d.join(pairs.select(pl.col("_dline").alias("_line")), on="_line", how="anti").with_columns(
+        .when(pl.col("_line").is_in(dup_i_lines.implode())).then(pl.lit("duplicate"))
+        .otherwise(pl.lit("no-match")).alias("match_reason"),
+        (pl.col("created_at") - pl.col("click_date")).dt.total_days().alias("days_click_to_signup"),
+    ).with_columns((pl.col("days_click_to_signup") > window_days).fill_null(False).alias("outside_window"))
+    d_un = d.select("_line", "created_at", "anonymised", "customer_key").join(
+        pairs.select(pl.col("_dline").alias("_line")), on="_line", how="anti").with_columns(
         pl.when(pl.col("_line").is_in(conflicts["_dline"].implode())).then(pl.lit("key-conflict"))
-        .when(pl.col("_line").is_in(d.filter(dup_i)["_line"].implode())).then(pl.lit("duplicate"))
+        .when(pl.col("_line").is_in(dup_d_lines.implode())).then(pl.lit("duplicate"))
         .when(pl.col("anonymised") & pl.col("customer_key").is_null()).then(pl.lit("anonymised-no-key"))
         .otherwise(pl.lit("no-match")).alias("match_reason")
-    )
+    ).drop("anonymised", "customer_key")
 
     if progress:
-        progress("joining pairs")
-    # Pairs with both sides' columns.
-    icols = i.select(pl.col("_line").alias("_iline"), "customer_key", "email", "name",
-                     pl.col("provider_key").alias("_iprov"), pl.col("created_at").alias("_signup"),
-                     pl.col("click_date").alias("_iclick"))
-    dcols = d.select(pl.col("_line").alias("_dline"), pl.col("customer_key").alias("_dkey"),
-                     pl.col("email").alias("dashboard_email"), pl.col("name").alias("_dname"),
-                     "partner_key", "status", pl.col("provider_key").alias("_dprov"),
-                     pl.col("created_at").alias("_dcreated"), pl.col("click_date").alias("_dclick"))
-    p = pairs.join(icols, on="_iline", how="left").join(dcols, on="_dline", how="left")
+        progress("bucketing pairs")
+    p = pairs.join(
+        i.select(pl.col("_line").alias("_iline"), pl.col("created_at").alias("_signup"),
+                 pl.col("click_date").alias("_iclick")), on="_iline", how="left",
+    ).join(
+        d.select(pl.col("_line").alias("_dline"), "partner_key", "status",
+                 pl.col("created_at").alias("_dcreated"), pl.col("click_date").alias("_dclick")),
+        on="_dline", how="left",
+    )
     signup = pl.coalesce("_signup", "_dcreated")
     click = pl.coalesce("_iclick", "_dclick")
     days = (signup - click).dt.total_days()
-    p = p.with_columns(
-        pl.coalesce("customer_key", "_dkey").alias("customer_key"),
-        pl.coalesce("name", "_dname").alias("name"),
-        pl.coalesce("_dprov", "_iprov").alias("provider_key"),
-        click.alias("_click"),
-        days.alias("days_click_to_signup"),
-        (days > window_days).fill_null(False).alias("outside_window"),
-        signup.alias("_when"),
-    )
     if partner is not None:
         other = pl.col("partner_key").is_null() | (
             pl.col("partner_key").str.to_lowercase() != partner.strip().lower())
     else:
         other = pl.lit(False)
     pend = pl.col("status").str.contains(PENDING_RE).fill_null(False)
-    p = p.with_columns(
+    p = p.select(
+        "_iline", "_dline", "match_reason", "_signup", "_dcreated",
+        click.alias("_click"), days.alias("days_click_to_signup"),
+        (days > window_days).fill_null(False).alias("outside_window"), signup.alias("_when"),
         pl.when(other).then(pl.lit("other_partner")).when(pend).then(pl.lit("pending"))
-        .otherwise(pl.lit("matched")).alias("_bucket")
+        .otherwise(pl.lit("matched")).alias("_bucket"),
     )
-    i_un = i_un.with_columns(
-        (pl.col("created_at") - pl.col("click_date")).dt.total_days().alias("days_click_to_signup"),
-    ).with_columns((pl.col("days_click_to_signup") > window_days).fill_null(False).alias("outside_window"))
 
-    if progress:
-        progress("dates")
     # --since / --until
     def outside_dates(col: str) -> Any:
         cond = pl.lit(False)
@@ -404,54 +396,73 @@ def reconcile_files(
         return cond
 
     ex_p, ex_i, ex_d = p.clear(), i_un.clear(), d_un.clear()
-    if since or until:  # a filter copies every column: only when there is a window
+    if since or until:
         ex_p = p.filter(outside_dates("_when"))
         p = p.filter(~outside_dates("_when"))
         ex_i = i_un.filter(outside_dates("created_at"))
         i_un = i_un.filter(~outside_dates("created_at"))
         ex_d = d_un.filter(outside_dates("created_at"))
         d_un = d_un.filter(~outside_dates("created_at"))
+    ikeys = i.select("_line", "customer_key", "email")
+    dkeys = d.select("_line", "customer_key", "email")
     excluded = pl.concat([
-        ex_p.select(pl.lit("both").alias("side"), pl.col("_iline").alias("line"), "customer_key", "email",
-                    pl.col("_when").cast(pl.String).alias("date")),
-        ex_i.select(pl.lit("internal").alias("side"), pl.col("_line").alias("line"), "customer_key", "email",
-                    pl.col("created_at").cast(pl.String).alias("date")),
-        ex_d.select(pl.lit("dashboard").alias("side"), pl.col("_line").alias("line"), "customer_key", "email",
-                    pl.col("created_at").cast(pl.String).alias("date")),
-    ])
+        ex_p.select(pl.lit("both").alias("side"), pl.col("_iline").alias("_line"),
+                    pl.col("_when").cast(pl.String).alias("date")).join(ikeys, on="_line", how="left"),
+        ex_i.select(pl.lit("internal").alias("side"), "_line",
+                    pl.col("created_at").cast(pl.String).alias("date")).join(ikeys, on="_line", how="left"),
+        ex_d.select(pl.lit("dashboard").alias("side"), "_line",
+                    pl.col("created_at").cast(pl.String).alias("date")).join(dkeys, on="_line", how="left"),
+    ]).select("side", pl.col("_line").alias("line"), "customer_key", "email", "date")
 
-    pair_view = p.select(
-        "match_reason", "customer_key", "email", "dashboard_email", "name", "partner_key", "status",
-        "provider_key", pl.col("_signup").cast(pl.String).alias("signup_date"),
-        pl.col("_dcreated").cast(pl.String).alias("dashboard_created_at"),
-        pl.col("_click").cast(pl.String).alias("click_date"), "days_click_to_signup", "outside_window",
-        pl.col("_iline").alias("internal_line"), pl.col("_dline").alias("dashboard_line"), "_bucket",
-    )
-    missing_view = i_un.select(
-        "match_reason", "customer_key", "email", "name", "provider_key",
-        pl.col("created_at").cast(pl.String).alias("signup_date"),
-        pl.col("click_date").cast(pl.String).alias("click_date"), "days_click_to_signup", "outside_window",
-        pl.col("_line").alias("line"),
-    )
-    donly_view = d_un.select(
-        "match_reason", "customer_key", "email", "name", "partner_key", "status", "provider_key",
-        pl.col("created_at").cast(pl.String).alias("created_at"), "anonymised", pl.col("_line").alias("line"),
-    )
+    # Full rows, built only for the rows shown (or all of them for --json / --missed-out).
+    def pair_rows(sub: Any) -> Any:
+        icols = i.select(pl.col("_line").alias("_iline"), "customer_key", "email", "name",
+                         pl.col("provider_key").alias("_iprov"))
+        dcols = d.select(pl.col("_line").alias("_dline"), pl.col("customer_key").alias("_dkey"),
+                         pl.col("email").alias("dashboard_email"), pl.col("name").alias("_dname"),
+                         "partner_key", "status", pl.col("provider_key").alias("_dprov"))
+        full = sub.join(icols, on="_iline", how="left").join(dcols, on="_dline", how="left")
+        return full.select(
+            "match_reason", pl.coalesce("customer_key", "_dkey").alias("customer_key"), "email",
+            "dashboard_email", pl.coalesce("name", "_dname").alias("name"), "partner_key", "status",
+            pl.coalesce("_dprov", "_iprov").alias("provider_key"),
+            pl.col("_signup").cast(pl.String).alias("signup_date"),
+            pl.col("_dcreated").cast(pl.String).alias("dashboard_created_at"),
+            pl.col("_click").cast(pl.String).alias("click_date"), "days_click_to_signup", "outside_window",
+            pl.col("_iline").alias("internal_line"), pl.col("_dline").alias("dashboard_line"), "_bucket",
+        )
+
+    def missing_rows(sub: Any) -> Any:
+        return sub.join(i.select("_line", "customer_key", "email", "name", "provider_key"), on="_line",
+                        how="left").select(
+            "match_reason", "customer_key", "email", "name", "provider_key",
+            pl.col("created_at").cast(pl.String).alias("signup_date"),
+            pl.col("click_date").cast(pl.String).alias("click_date"), "days_click_to_signup",
+            "outside_window", pl.col("_line").alias("line"),
+        )
+
+    def donly_rows(sub: Any) -> Any:
+        return sub.join(d.select("_line", "customer_key", "email", "name", "partner_key", "status",
+                                 "provider_key", "anonymised"), on="_line", how="left").select(
+            "match_reason", "customer_key", "email", "name", "partner_key", "status", "provider_key",
+            pl.col("created_at").cast(pl.String).alias("created_at"), "anonymised", pl.col("_line").alias("line"),
+        )
+
     rejected_view = pl.concat([
         dash.rejected.select(pl.lit(dash.path).alias("file"), pl.lit("dashboard").alias("side"), "line", "reason", "raw"),
         intl.rejected.select(pl.lit(intl.path).alias("file"), pl.lit("internal").alias("side"), "line", "reason", "raw"),
     ])
     if progress:
         progress("duplicates")
-    duplicates = _duplicates(i, d)
+    duplicates = _duplicates(i, d, dup_i_lines, dup_d_lines)
 
     n_bucket = {b: 0 for b in ("matched", "other_partner", "pending")}
-    n_bucket.update(dict(pair_view["_bucket"].value_counts().iter_rows()))
-    n_outside = int(pair_view["outside_window"].sum()) + int(missing_view["outside_window"].sum())
+    n_bucket.update(dict(p["_bucket"].value_counts().iter_rows()))
+    n_outside = int(p["outside_window"].sum()) + int(i_un["outside_window"].sum())
     counts = ReconcileCounts(
         dashboard=dash.total, internal=intl.total,
-        matched=n_bucket["matched"], missing_from_dashboard=missing_view.height,
-        dashboard_only=donly_view.height, other_partner=n_bucket["other_partner"], pending=n_bucket["pending"],
+        matched=n_bucket["matched"], missing_from_dashboard=i_un.height,
+        dashboard_only=d_un.height, other_partner=n_bucket["other_partner"], pending=n_bucket["pending"],
         rejected=rejected_view.height, excluded=excluded.height,
         rejected_dashboard=dash.rejected.height, rejected_internal=intl.rejected.height,
         excluded_dashboard=ex_p.height + ex_d.height, excluded_internal=ex_p.height + ex_i.height,
@@ -459,23 +470,39 @@ def reconcile_files(
     )
 
     if missed_out is not None:
-        write_missed_out(missing_view, missed_out, partner)
+        if progress:
+            progress(f"writing {missed_out}")
+        write_missed_out(missing_rows(i_un.sort("_line")), missed_out, partner)
 
-    answer = _answer(customer, pair_view, missing_view, donly_view, case_or_space, plus_tag, gmail_dots) \
-        if customer is not None else None
+    answer = None
+    if customer is not None:
+        q = customer.strip()
+        canon_q = normalise_email(q, case_or_space, plus_tag, gmail_dots) if "@" in q else None
 
-    limit = None if rows else PREVIEW_ROWS
+        def hit(frame: Any) -> Any:
+            cond = pl.col("customer_key") == q
+            if canon_q is not None:
+                cond = cond | (pl.col("_canon") == canon_q)
+            cond = cond | (pl.col("email").str.strip_chars().str.to_lowercase() == q.lower())
+            return frame.filter(cond.fill_null(False))["_line"].implode()
 
-    def take(frame: Any, cls: type, by: str | list[str] = "line") -> tuple[Any, ...]:
-        if limit is None:
-            frame = frame.lazy().sort(by).collect()
-        else:
-            frame = frame.lazy().bottom_k(limit, by=by).collect()
+        hi, hd = hit(i), hit(d)
+        answer = _answer(
+            q,
+            pair_rows(p.filter(pl.col("_iline").is_in(hi) | pl.col("_dline").is_in(hd)).sort("_iline")),
+            missing_rows(i_un.filter(pl.col("_line").is_in(hi)).sort("_line")),
+            donly_rows(d_un.filter(pl.col("_line").is_in(hd)).sort("_line")),
+        )
+
+    def take(sub: Any, build: Callable[[Any], Any], cls: type, by: str | list[str] = "_line") -> tuple[Any, ...]:
+        sub = sub.sort(by) if rows else sub.bottom_k(PREVIEW_ROWS, by=by)
+        frame = build(sub)
         names = [f.name for f in dataclasses.fields(cls)]
         return tuple(cls(*t) for t in frame.select(names).iter_rows())
 
     if progress:
         progress("building evidence")
+    same = lambda sub: sub  # noqa: E731
     ev = ReconcileEvidence(
         dashboard_file=dash.path, internal_file=intl.path, partner=partner,
         since=since.isoformat() if since else None, until=until.isoformat() if until else None,
@@ -485,13 +512,13 @@ def reconcile_files(
         dashboard_columns=dash.columns, internal_columns=intl.columns,
         dashboard_encoding=dash.encoding, internal_encoding=intl.encoding,
         complete=rows, counts=counts, customer=answer,
-        matched=take(pair_view.lazy().filter(pl.col("_bucket") == "matched"), PairRow, "internal_line"),
-        other_partner=take(pair_view.lazy().filter(pl.col("_bucket") == "other_partner"), PairRow, "internal_line"),
-        pending=take(pair_view.lazy().filter(pl.col("_bucket") == "pending"), PairRow, "internal_line"),
-        missing_from_dashboard=take(missing_view, InternalRow),
-        dashboard_only=take(donly_view, DashboardRow),
-        rejected=take(rejected_view, RejectedRow, ["side", "line"]),
-        excluded=take(excluded, ExcludedRow, ["side", "line"]),
+        matched=take(p.filter(pl.col("_bucket") == "matched"), pair_rows, PairRow, "_iline"),
+        other_partner=take(p.filter(pl.col("_bucket") == "other_partner"), pair_rows, PairRow, "_iline"),
+        pending=take(p.filter(pl.col("_bucket") == "pending"), pair_rows, PairRow, "_iline"),
+        missing_from_dashboard=take(i_un, missing_rows, InternalRow),
+        dashboard_only=take(d_un, donly_rows, DashboardRow),
+        rejected=take(rejected_view, same, RejectedRow, ["side", "line"]),
+        excluded=take(excluded, same, ExcludedRow, ["side", "line"]),
         duplicates=tuple(DuplicateKey(*t[:4], tuple(t[4])) for t in (duplicates if rows else duplicates.head(PREVIEW_ROWS)).iter_rows()),
     )
     return CheckResult("reconcile", ev, tuple(_problems(ev, partner, window_days)))
@@ -506,41 +533,41 @@ def _ranked(frame: Any, key: str) -> Any:
     return frame.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over(key).alias("_rank"))
 
 
-def _duplicates(i: Any, d: Any) -> Any:
+def _dup_lines(frame: Any) -> Any:
+    """Line numbers of the rows whose customer_key appears on more than one row."""
+    import polars as pl
+
+    keyed = frame.select("_line", "customer_key").filter(pl.col("customer_key").is_not_null())
+    if keyed.height == keyed["customer_key"].n_unique():
+        return pl.Series("_line", [], dtype=pl.Int64)
+    return keyed.filter(pl.col("customer_key").is_duplicated())["_line"]
+
+
+def _duplicates(i: Any, d: Any, dup_i_lines: Any, dup_d_lines: Any) -> Any:
     import polars as pl
 
     parts = []
-    for side, frame in (("internal", i), ("dashboard", d)):
-        keyed = frame.filter(pl.col("customer_key").is_not_null())
-        keyed = keyed.filter(pl.col("customer_key").is_duplicated())
-        parts.append(keyed.group_by("customer_key").agg(pl.len().alias("rows"), pl.col("_line").head(10).alias("lines"))
-                     .filter(pl.col("rows") > 1).select(pl.lit(side).alias("side"), pl.lit("customer_key").alias("kind"),
-                                                        pl.col("customer_key").alias("value"), "rows", "lines"))
-        unkeyed = frame.filter(pl.col("customer_key").is_null() & pl.col("_canon").is_not_null())
-        unkeyed = unkeyed.filter(pl.col("_canon").is_duplicated())
-        parts.append(unkeyed.group_by("_canon").agg(pl.len().alias("rows"), pl.col("_line").head(10).alias("lines"))
-                     .filter(pl.col("rows") > 1).select(pl.lit(side).alias("side"), pl.lit("email").alias("kind"),
-                                                        pl.col("_canon").alias("value"), "rows", "lines"))
-    return pl.concat(parts).with_columns(pl.col("lines").list.sort(), pl.col("rows").cast(pl.Int64)).sort(
+    for side, frame, lines in (("internal", i, dup_i_lines), ("dashboard", d, dup_d_lines)):
+        keyed = frame.select("_line", "customer_key").filter(pl.col("_line").is_in(lines.implode()))
+        parts.append(keyed.group_by("customer_key").agg(pl.len().alias("rows"), pl.col("_line").sort().head(10).alias("lines"))
+                     .select(pl.lit(side).alias("side"), pl.lit("customer_key").alias("kind"),
+                             pl.col("customer_key").alias("value"), "rows", "lines"))
+        unkeyed = frame.select("_line", "_canon").filter(pl.col("_canon").is_not_null()
+                                                         & frame["customer_key"].is_null())
+        if unkeyed.height != unkeyed["_canon"].n_unique():
+            unkeyed = unkeyed.filter(pl.col("_canon").is_duplicated())
+            parts.append(unkeyed.group_by("_canon").agg(pl.len().alias("rows"), pl.col("_line").sort().head(10).alias("lines"))
+                         .select(pl.lit(side).alias("side"), pl.lit("email").alias("kind"),
+                                 pl.col("_canon").alias("value"), "rows", "lines"))
+    return pl.concat(parts).with_columns(pl.col("rows").cast(pl.Int64)).sort(
         ["rows", "side", "value"], descending=[True, False, False])
 
 
-def _answer(query: str, pairs: Any, missing: Any, donly: Any, case: bool, plus: bool, gmail: bool) -> CustomerAnswer:
-    import polars as pl
-
-    q = query.strip()
-    canon_q = normalise_email(q, case, plus, gmail) if "@" in q else None
-
-    def hit(key_col: str, email_cols: tuple[str, ...]) -> Any:
-        cond = pl.col(key_col) == q
-        if canon_q is not None:
-            for c in email_cols:
-                cond = cond | (email_levels(pl.col(c), case, plus, gmail)[-1][1] == canon_q)
-        return cond.fill_null(False)
-
-    found = [(row["_bucket"], row) for row in pairs.filter(hit("customer_key", ("email", "dashboard_email"))).iter_rows(named=True)]
-    found += [("missing_from_dashboard", row) for row in missing.filter(hit("customer_key", ("email",))).iter_rows(named=True)]
-    found += [("dashboard_only", row) for row in donly.filter(hit("customer_key", ("email",))).iter_rows(named=True)]
+def _answer(q: str, pairs: Any, missing: Any, donly: Any) -> CustomerAnswer:
+    """The first hit among the rows that match the query (pairs, then internal, then dashboard)."""
+    found = [(row["_bucket"], row) for row in pairs.iter_rows(named=True)]
+    found += [("missing_from_dashboard", row) for row in missing.iter_rows(named=True)]
+    found += [("dashboard_only", row) for row in donly.iter_rows(named=True)]
     if not found:
         return CustomerAnswer(q, False, False, None, None, None, None, None, None, None, None, None, None, None,
                               None, False, False, None, None, 0)
