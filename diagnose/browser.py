@@ -59,7 +59,9 @@ def playwright_chromium() -> str | None:
     roots.append(Path.home() / ".cache" / "ms-playwright")
     for root in roots:
         patterns = ("chromium-*/chrome-linux*/chrome", "chromium-*/chrome-mac*/Chromium.app/Contents/MacOS/Chromium",
-                    "chromium-*/chrome-win*/chrome.exe", "chromium_headless_shell-*/chrome-*/headless_shell")
+                    "chromium-*/chrome-win*/chrome.exe",
+                    "chromium_headless_shell-*/chrome-*/chrome-headless-shell",
+                    "chromium_headless_shell-*/chrome-*/headless_shell")
         for pattern in patterns:
             for candidate in sorted(glob.glob(str(root / pattern)), reverse=True):
                 if _is_executable(candidate):
