@@ -158,6 +158,25 @@ def load_bytes(path: str | Path, side: str) -> tuple[bytes, str]:
     return data, encoding
 
 
+def check_file(path: str | Path, side: str) -> bytes:
+    """The first 64 KiB of the file; BadInput when it is missing, a directory, unreadable or empty."""
+    p = Path(path)
+    if not p.exists():
+        raise BadInput(f"{side} file {path} does not exist")
+    if p.is_dir():
+        raise BadInput(f"{side} file {path} is a directory, not a file")
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(65536)
+        size = p.stat().st_size
+    except OSError as exc:
+        raise BadInput(f"{side} file {path} cannot be read: {exc.strerror or exc}") from None
+    body = head[len(codecs.BOM_UTF8):] if head.startswith(codecs.BOM_UTF8) else head
+    if not body.strip() and size <= len(head):
+        raise BadInput(f"{side} file {path} is empty")
+    return head
+
+
 def ensure_utf8(data: bytes, encoding: str, side: str, path: str | Path) -> tuple[bytes, str]:
     """``data`` converted from cp1252 when it is not valid UTF-8 (checked only when a fast read
     failed, or for JSON Lines)."""
@@ -193,22 +212,30 @@ def read_table(path: str | Path, side: str, mapping: dict[str, str] | None = Non
 
     if progress:
         progress(f"reading {side} file {path}")
-    data, encoding = load_bytes(path, side)
-    if is_jsonl(path, data):
+    head = check_file(path, side)
+    encoding = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+    if is_jsonl(path, head) or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        data, encoding = load_bytes(path, side)
         data, encoding = ensure_utf8(data, encoding, side, path)
+    else:
+        data = None  # polars reads (and maps) the file itself: no copy in Python
+    if data is not None and is_jsonl(path, data):
         headers, cells, _, rejected = _read_jsonl(data)
         delim = ","
         fmt = "jsonl"
     else:
         try:
-            headers, cells, delim, rejected = _read_csv(data, fast=True)
-        except (UnicodeDecodeError, ValueError, pl.exceptions.PolarsError):
+            headers, cells, delim, rejected = _read_csv(data if data is not None else str(path), head)
+        except (UnicodeDecodeError, pl.exceptions.ComputeError):
+            if data is not None:
+                raise
+            data, encoding = load_bytes(path, side)
             data, encoding = ensure_utf8(data, encoding, side, path)
-            headers, cells, delim, rejected = _read_csv(data, fast=encoding.startswith("utf"))
+            headers, cells, delim, rejected = _read_csv(data, data[:65536], fast=encoding.startswith("utf"))
         fmt = "csv"
     del data
     if not headers:
-        raise BadInput(f"{side} file {path} has no header row")
+        raise BadInput(f"{side} file {path} is empty (no header row)")
     cols = resolve_columns(headers, side, str(path), (mapping or {}))
     if "email" not in cols and "customer_key" not in cols:
         raise BadInput(
@@ -334,26 +361,38 @@ def _scalar(value: Any) -> str | None:
     return str(value)
 
 
-def _read_csv(data: bytes, fast: bool = True):
-    """(headers, cells frame c0..cN-1 + _line + _raw, lines, rejected frame)."""
-    first_nl = data.find(b"\n")
-    first_line = (data if first_nl < 0 else data[:first_nl]).decode("utf-8").rstrip("\r")
+def _read_csv(source: bytes | str, head: bytes, fast: bool = True):
+    """(headers, cells frame c0..cN-1 + _line + _raw, delimiter, rejected frame). ``source`` is the
+    UTF-8 bytes or the path of a file polars can read directly; ``head`` its first bytes."""
+    if head.startswith(codecs.BOM_UTF8):
+        head = head[len(codecs.BOM_UTF8):]
+    first_nl = head.find(b"\n")
+    first_line = (head if first_nl < 0 else head[:first_nl]).decode("utf-8", errors="replace").rstrip("\r")
     delim = sniff_delimiter(first_line)
-    fast = _read_csv_polars(data, delim) if fast else None
-    headers, cells, bad = fast if fast is not None else _read_csv_python(data, delim)
+    result = _read_csv_polars(source, delim) if fast else None
+    if result is None:
+        if isinstance(source, str):
+            source = Path(source).read_bytes()
+            if source.startswith(codecs.BOM_UTF8):
+                source = source[len(codecs.BOM_UTF8):]
+        result = _read_csv_python(source, delim)
+    headers, cells, bad = result
     return headers, cells, delim, bad
 
 
-def _read_csv_polars(data: bytes, delim: str):
+def _read_csv_polars(source: bytes | str, delim: str):
     """Vectorised read; None when the record boundaries of the two reads do not agree."""
     import polars as pl
 
+    def src() -> Any:
+        return io.BytesIO(source) if isinstance(source, bytes) else source
+
     physical = pl.read_csv(
-        io.BytesIO(data), has_header=False, separator="\x1f", quote_char=None,
+        src(), has_header=False, separator="\x1f", quote_char=None,
         schema={"raw": pl.String}, truncate_ragged_lines=True, encoding="utf8",
     ).with_row_index("line", offset=1).with_columns(pl.col("raw").fill_null(""))
     quotes = pl.col("raw").str.count_matches('"', literal=True)
-    if b'"' in data:
+    if physical["raw"].str.contains('"', literal=True).any():
         physical = physical.with_columns(
             ((quotes.cum_sum() % 2) == 0).alias("_ends")
         ).with_columns(
@@ -381,7 +420,7 @@ def _read_csv_polars(data: bytes, delim: str):
     records = records.select("line", "_nf", "_blank")  # free the line texts before the field read
     extra = 2
     cells = pl.read_csv(
-        io.BytesIO(data), has_header=False, separator=delim, quote_char='"',
+        src(), has_header=False, separator=delim, quote_char='"',
         schema={f"c{i}": pl.String for i in range(width + extra)},
         truncate_ragged_lines=True, encoding="utf8",
     )
