@@ -414,7 +414,7 @@ def _read_csv_polars(source: bytes | str, delim: str):
     width = len(headers)
     if width == 0:
         return [], _frame_of_cells([], [], [], 0), _empty_rejected()
-    records = records.with_columns((pl.col("raw").str.strip_chars(" \r") == "").alias("_blank"))
+    records = records.with_columns(pl.col("raw").str.contains(r"^[ \r]*$").alias("_blank"))
     wrong_nf = (pl.col("_nf") != width) & ~pl.col("_blank") & (pl.int_range(pl.len()) > 0)
     bad_raw = records.filter(wrong_nf).select("line", "raw")
     records = records.select("line", "_nf", "_blank")  # free the line texts before the field read

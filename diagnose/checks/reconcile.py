@@ -357,12 +357,18 @@ def reconcile_files(
     conflicts = cand.filter(conflict)
     cand = cand.filter(~conflict)
     # the strictest level at which the two e-mails agree
-    cand, lv_i = add_email_levels(cand, "_ie", "_li", case_or_space, plus_tag, gmail_dots)
-    cand, lv_d = add_email_levels(cand, "_de", "_ld", case_or_space, plus_tag, gmail_dots)
+    # (levels are computed only for the pairs whose e-mails are not identical)
+    same = pl.col("_ie") == pl.col("_de")
+    loose_pairs = cand.filter(~same).select("_iline", "_dline", "_ie", "_de")
+    loose_pairs, lv_i = add_email_levels(loose_pairs, "_ie", "_li", case_or_space, plus_tag, gmail_dots)
+    loose_pairs, lv_d = add_email_levels(loose_pairs, "_de", "_ld", case_or_space, plus_tag, gmail_dots)
     chain = pl.lit(lv_i[-1][0])
-    for (name, ei), (_, ed) in reversed(list(zip(lv_i[:-1], lv_d[:-1]))):
+    for (name, ei), (_, ed) in reversed(list(zip(lv_i[1:-1], lv_d[1:-1]))):
         chain = pl.when(pl.col(ei) == pl.col(ed)).then(pl.lit(name)).otherwise(chain)
-    pairs_b = cand.select("_iline", "_dline", chain.alias("match_reason"))
+    pairs_b = pl.concat([
+        cand.filter(same).select("_iline", "_dline", pl.lit("exact").alias("match_reason")),
+        loose_pairs.select("_iline", "_dline", chain.alias("match_reason")),
+    ])
     pairs = pl.concat([pairs_a, pairs_b])
 
     if progress:
