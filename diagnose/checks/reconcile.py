@@ -327,13 +327,10 @@ def reconcile_files(
 
     d = dash.rows.with_columns(pl.col("email").str.contains(ANONYMISED_RE).fill_null(False).alias("anonymised"))
     i = intl.rows
-    i, _ = add_email_levels(i, "email", "_canon", case_or_space, plus_tag, gmail_dots, keep=False)
-    d, _ = add_email_levels(d, "email", "_canon", case_or_space, plus_tag, gmail_dots, keep=False)
-    d = d.with_columns(pl.when(pl.col("anonymised")).then(None).otherwise(pl.col("_canon")).alias("_canon"))
 
     # Stage A: by customer_key, duplicates paired one to one in file order.
-    ik = _ranked(i.select("_line", "customer_key").filter(pl.col("customer_key").is_not_null()), "customer_key")
-    dk = _ranked(d.select("_line", "customer_key").filter(pl.col("customer_key").is_not_null()), "customer_key")
+    ik, i_key_dups = _ranked(i.select("_line", "customer_key").filter(pl.col("customer_key").is_not_null()), "customer_key")
+    dk, d_key_dups = _ranked(d.select("_line", "customer_key").filter(pl.col("customer_key").is_not_null()), "customer_key")
     pairs_a = ik.select("_line", "customer_key", "_rank").join(
         dk.select(pl.col("_line").alias("_dline"), "customer_key", "_rank"),
         on=["customer_key", "_rank"], how="inner",
@@ -342,11 +339,16 @@ def reconcile_files(
     if progress:
         progress("matching by e-mail")
     # Stage B: by normalised e-mail, among the rows stage A left.
-    slim = ["_line", "customer_key", "email", "_canon"]
-    i_rest = i.select(slim).join(pairs_a.select(pl.col("_iline").alias("_line")), on="_line", how="anti")
-    d_rest = d.select(slim).join(pairs_a.select(pl.col("_dline").alias("_line")), on="_line", how="anti")
-    ie = _ranked(i_rest.filter(pl.col("_canon").is_not_null()), "_canon")
-    de = _ranked(d_rest.filter(pl.col("_canon").is_not_null()), "_canon")
+    # (the loose forms are computed only for the rows left, never for key-matched ones)
+    i_rest = i.select("_line", "customer_key", "email").join(
+        pairs_a.select(pl.col("_iline").alias("_line")), on="_line", how="anti")
+    d_rest = d.select("_line", "customer_key", pl.when(pl.col("anonymised")).then(None)
+                      .otherwise(pl.col("email")).alias("email")).join(
+        pairs_a.select(pl.col("_dline").alias("_line")), on="_line", how="anti")
+    i_rest, _ = add_email_levels(i_rest, "email", "_canon", case_or_space, plus_tag, gmail_dots, keep=False)
+    d_rest, _ = add_email_levels(d_rest, "email", "_canon", case_or_space, plus_tag, gmail_dots, keep=False)
+    ie, i_email_dups = _ranked(i_rest.filter(pl.col("_canon").is_not_null()), "_canon")
+    de, d_email_dups = _ranked(d_rest.filter(pl.col("_canon").is_not_null()), "_canon")
     cand = ie.select(pl.col("_line").alias("_iline"), "_canon", "_rank", pl.col("customer_key").alias("_ik"),
                      pl.col("email").alias("_ie")).join(
         de.select(pl.col("_line").alias("_dline"), "_canon", "_rank", pl.col("customer_key").alias("_dk"),
@@ -374,8 +376,8 @@ def reconcile_files(
     if progress:
         progress("sorting out unmatched rows")
     # Why an unmatched row is unmatched (slim frames: line numbers, reasons, dates).
-    dup_i_lines = _dup_lines(i)
-    dup_d_lines = _dup_lines(d)
+    dup_i_lines = _dup_lines(ik, i_key_dups)
+    dup_d_lines = _dup_lines(dk, d_key_dups)
     i_un = i.select("_line", "created_at", "click_date").join(
         pairs.select(pl.col("_iline").alias("_line")), on="_line", how="anti").with_columns(
         pl.when(pl.col("_line").is_in(conflicts["_iline"].implode())).then(pl.lit("key-conflict"))
@@ -486,7 +488,8 @@ def reconcile_files(
     ])
     if progress:
         progress("duplicates")
-    duplicates = _duplicates(i, d, dup_i_lines, dup_d_lines)
+    duplicates = _duplicates(ik, dk, dup_i_lines, dup_d_lines,
+                             ie if i_email_dups else None, de if d_email_dups else None)
 
     n_bucket = {b: 0 for b in ("matched", "other_partner", "pending")}
     n_bucket.update(dict(p["_bucket"].value_counts().iter_rows()))
@@ -514,6 +517,8 @@ def reconcile_files(
         def hit(frame: Any) -> Any:
             cond = pl.col("customer_key") == q
             if canon_q is not None:
+                frame, _ = add_email_levels(frame.select("_line", "customer_key", "email"), "email", "_canon",
+                                            case_or_space, plus_tag, gmail_dots, keep=False)
                 cond = cond | (pl.col("_canon") == canon_q)
             cond = cond | (pl.col("email").str.strip_chars().str.to_lowercase() == q.lower())
             return frame.filter(cond.fill_null(False))["_line"].implode()
@@ -561,31 +566,33 @@ def _ranked(frame: Any, key: str) -> Any:
     import polars as pl
 
     if frame.height == frame[key].n_unique():
-        return frame.with_columns(pl.lit(0, dtype=pl.Int64).alias("_rank"))
-    return frame.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over(key).alias("_rank"))
+        return frame.with_columns(pl.lit(0, dtype=pl.Int64).alias("_rank")), False
+    return frame.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over(key).alias("_rank")), True
 
 
-def _dup_lines(frame: Any) -> Any:
+def _dup_lines(keyed: Any, has_dups: bool) -> Any:
     """Line numbers of the rows whose customer_key appears on more than one row."""
     import polars as pl
 
-    keyed = frame.select("_line", "customer_key").filter(pl.col("customer_key").is_not_null())
-    if keyed.height == keyed["customer_key"].n_unique():
+    if not has_dups:
         return pl.Series("_line", [], dtype=pl.Int64)
     return keyed.filter(pl.col("customer_key").is_duplicated())["_line"]
 
 
-def _duplicates(i: Any, d: Any, dup_i_lines: Any, dup_d_lines: Any) -> Any:
+def _duplicates(ik: Any, dk: Any, dup_i_lines: Any, dup_d_lines: Any, ie: Any, de: Any) -> Any:
+    """Keys on more than one row: customer_key (keyed rows), normalised e-mail (rows without a
+    key; ``ie`` / ``de`` are None when no e-mail repeats on that side)."""
     import polars as pl
 
     parts = []
-    for side, frame, lines in (("internal", i, dup_i_lines), ("dashboard", d, dup_d_lines)):
+    for side, frame, lines, rest in (("internal", ik, dup_i_lines, ie), ("dashboard", dk, dup_d_lines, de)):
         keyed = frame.select("_line", "customer_key").filter(pl.col("_line").is_in(lines.implode()))
         parts.append(keyed.group_by("customer_key").agg(pl.len().alias("rows"), pl.col("_line").sort().head(10).alias("lines"))
                      .select(pl.lit(side).alias("side"), pl.lit("customer_key").alias("kind"),
                              pl.col("customer_key").alias("value"), "rows", "lines"))
-        unkeyed = frame.select("_line", "_canon").filter(pl.col("_canon").is_not_null()
-                                                         & frame["customer_key"].is_null())
+        if rest is None:
+            continue
+        unkeyed = rest.filter(pl.col("customer_key").is_null()).select("_line", "_canon")
         if unkeyed.height != unkeyed["_canon"].n_unique():
             unkeyed = unkeyed.filter(pl.col("_canon").is_duplicated())
             parts.append(unkeyed.group_by("_canon").agg(pl.len().alias("rows"), pl.col("_line").sort().head(10).alias("lines"))
