@@ -370,3 +370,9 @@ def test_anonymised_detection(tmp_path):
     ev = reconcile_files(d, i).evidence
     assert {(r.match_reason, r.email) for r in ev.matched} == {("exact", "a@example.com"), ("customer-key", "real@x.com")}
     assert ev.dashboard_only[0].anonymised and ev.missing_from_dashboard[0].email == "j@x.com"
+
+
+def test_customer_by_name_fallback():
+    a = reconcile_files(DASH, INTL, partner="jane", customer="  dot ").evidence.customer
+    assert a.bucket == "pending" and a.email == "dot@gmail.com"
+    assert reconcile_files(DASH, INTL, customer="Nobody Known").evidence.customer.bucket is None

@@ -156,7 +156,10 @@ class DuplicateKey:
 
 @dataclass(frozen=True)
 class CustomerAnswer:
-    """The ticket's question for one customer: in our records? in the dashboard? whose? since?"""
+    """The ticket's question for one customer: in our records? in the dashboard? whose? since?
+
+    ``query`` is matched as a customer_key or an e-mail (with the enabled loose rules), and, when
+    neither finds anything and it is not an e-mail, as the customer's name."""
 
     query: str
     found_internal: bool
@@ -522,7 +525,11 @@ def reconcile_files(
         q = customer.strip()
         canon_q = normalise_email(q, case_or_space, plus_tag, gmail_dots) if "@" in q else None
 
-        def hit(frame: Any) -> Any:
+        def hit(frame: Any, by_name: bool = False) -> Any:
+            if by_name:  # a ticket may only name the customer: same name, case and spaces aside
+                cond = pl.col("name").str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars() == \
+                    " ".join(q.lower().split())
+                return frame.filter(cond.fill_null(False))["_line"].implode()
             cond = pl.col("customer_key") == q
             if canon_q is not None:
                 frame, _ = add_email_levels(frame.select("_line", "customer_key", "email"), "email", "_canon",
@@ -532,6 +539,8 @@ def reconcile_files(
             return frame.filter(cond.fill_null(False))["_line"].implode()
 
         hi, hd = hit(i), hit(d)
+        if not hi.list.len()[0] and not hd.list.len()[0] and "@" not in q:
+            hi, hd = hit(i, by_name=True), hit(d, by_name=True)
         answer = _answer(
             q,
             pair_rows(p.filter(pl.col("_iline").is_in(hi) | pl.col("_dline").is_in(hd)).sort("_iline")),
