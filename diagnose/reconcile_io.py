@@ -392,7 +392,10 @@ def _read_csv_polars(source: bytes | str, delim: str):
         schema={"raw": pl.String}, truncate_ragged_lines=True, encoding="utf8",
     ).with_row_index("line", offset=1).with_columns(pl.col("raw").fill_null(""))
     quotes = pl.col("raw").str.count_matches('"', literal=True)
-    if physical["raw"].str.contains('"', literal=True).any():
+    has_quotes = bool(physical["raw"].str.contains('"', literal=True).any())
+    # a record spans several lines only where a line has an odd number of quotes
+    multiline = has_quotes and bool((physical.select(quotes % 2 == 1).to_series()).any())
+    if multiline:
         physical = physical.with_columns(
             ((quotes.cum_sum() % 2) == 0).alias("_ends")
         ).with_columns(
@@ -401,6 +404,9 @@ def _read_csv_polars(source: bytes | str, delim: str):
         records = physical.group_by("_rec", maintain_order=True).agg(
             pl.col("line").first(), pl.col("raw").str.join("\n")
         ).drop("_rec")
+        fields = pl.col("raw").str.replace_all(r'"[^"]*"', "").str.count_matches(delim, literal=True) + 1
+    elif has_quotes:
+        records = physical.select("line", "raw")
         fields = pl.col("raw").str.replace_all(r'"[^"]*"', "").str.count_matches(delim, literal=True) + 1
     else:
         records = physical.select("line", "raw")
