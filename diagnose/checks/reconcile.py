@@ -351,11 +351,9 @@ def reconcile_files(
         progress("matching by e-mail")
     # Stage B: by normalised e-mail, among the rows stage A left.
     # (the loose forms are computed only for the rows left, never for key-matched ones)
-    i_rest = i.select("_line", "customer_key", "email").join(
-        pairs_a.select(pl.col("_iline").alias("_line")), on="_line", how="anti")
+    i_rest = i.select("_line", "customer_key", "email").filter(~_taken(i, pairs_a["_iline"]))
     d_rest = d.select("_line", "customer_key", pl.when(pl.col("anonymised")).then(None)
-                      .otherwise(pl.col("email")).alias("email")).join(
-        pairs_a.select(pl.col("_dline").alias("_line")), on="_line", how="anti")
+                      .otherwise(pl.col("email")).alias("email")).filter(~_taken(d, pairs_a["_dline"]))
     i_rest, _ = add_email_levels(i_rest, "email", "_canon", case_or_space, plus_tag, gmail_dots, keep=False)
     d_rest, _ = add_email_levels(d_rest, "email", "_canon", case_or_space, plus_tag, gmail_dots, keep=False)
     ie, i_email_dups = _ranked(i_rest.filter(pl.col("_canon").is_not_null()), "_canon")
@@ -389,15 +387,14 @@ def reconcile_files(
     # Why an unmatched row is unmatched (slim frames: line numbers, reasons, dates).
     dup_i_lines = _dup_lines(ik, i_key_dups)
     dup_d_lines = _dup_lines(dk, d_key_dups)
-    i_un = i.select("_line", "created_at", "click_date").join(
-        pairs.select(pl.col("_iline").alias("_line")), on="_line", how="anti").with_columns(
+    i_un = i.select("_line", "created_at", "click_date").filter(~_taken(i, pairs["_iline"])).with_columns(
         pl.when(pl.col("_line").is_in(conflicts["_iline"].implode())).then(pl.lit("key-conflict"))
         .when(pl.col("_line").is_in(dup_i_lines.implode())).then(pl.lit("duplicate"))
         .otherwise(pl.lit("no-match")).alias("match_reason"),
         (pl.col("created_at") - pl.col("click_date")).dt.total_days().alias("days_click_to_signup"),
     ).with_columns((pl.col("days_click_to_signup") > window_days).fill_null(False).alias("outside_window"))
-    d_un = d.select("_line", "created_at", "anonymised", "customer_key").join(
-        pairs.select(pl.col("_dline").alias("_line")), on="_line", how="anti").with_columns(
+    d_un = d.select("_line", "created_at", "anonymised", "customer_key").filter(
+        ~_taken(d, pairs["_dline"])).with_columns(
         pl.when(pl.col("_line").is_in(conflicts["_dline"].implode())).then(pl.lit("key-conflict"))
         .when(pl.col("_line").is_in(dup_d_lines.implode())).then(pl.lit("duplicate"))
         .when(pl.col("anonymised") & pl.col("customer_key").is_null()).then(pl.lit("anonymised-no-key"))
@@ -406,14 +403,12 @@ def reconcile_files(
 
     if progress:
         progress("bucketing pairs")
-    p = pairs.join(
-        i.select(pl.col("_line").alias("_iline"), pl.col("created_at").alias("_signup"),
-                 pl.col("click_date").alias("_iclick")), on="_iline", how="left",
-    ).join(
-        d.select(pl.col("_line").alias("_dline"), "partner_key", "status",
-                 pl.col("created_at").alias("_dcreated"), pl.col("click_date").alias("_dclick")),
-        on="_dline", how="left",
-    )
+    p = pl.concat([
+        pairs,
+        _at(i, pairs["_iline"], created_at="_signup", click_date="_iclick"),
+        _at(d, pairs["_dline"], partner_key="partner_key", status="status", created_at="_dcreated",
+            click_date="_dclick"),
+    ], how="horizontal")
     signup = pl.coalesce("_signup", "_dcreated")
     click = pl.coalesce("_iclick", "_dclick")
     days = (signup - click).dt.total_days()
@@ -448,25 +443,26 @@ def reconcile_files(
         i_un = i_un.filter(~outside_dates("created_at"))
         ex_d = d_un.filter(outside_dates("created_at"))
         d_un = d_un.filter(~outside_dates("created_at"))
-    ikeys = i.select("_line", "customer_key", "email")
-    dkeys = d.select("_line", "customer_key", "email")
+    def excluded_rows(ex: Any, side: str, frame: Any, line: str, when: str) -> Any:
+        return pl.concat([
+            ex.select(pl.lit(side).alias("side"), pl.col(line).alias("line"), pl.col(when).cast(pl.String).alias("date")),
+            _at(frame, ex[line], customer_key="customer_key", email="email"),
+        ], how="horizontal").select("side", "line", "customer_key", "email", "date")
+
     excluded = pl.concat([
-        ex_p.select(pl.lit("both").alias("side"), pl.col("_iline").alias("_line"),
-                    pl.col("_when").cast(pl.String).alias("date")).join(ikeys, on="_line", how="left"),
-        ex_i.select(pl.lit("internal").alias("side"), "_line",
-                    pl.col("created_at").cast(pl.String).alias("date")).join(ikeys, on="_line", how="left"),
-        ex_d.select(pl.lit("dashboard").alias("side"), "_line",
-                    pl.col("created_at").cast(pl.String).alias("date")).join(dkeys, on="_line", how="left"),
-    ]).select("side", pl.col("_line").alias("line"), "customer_key", "email", "date")
+        excluded_rows(ex_p, "both", i, "_iline", "_when"),
+        excluded_rows(ex_i, "internal", i, "_line", "created_at"),
+        excluded_rows(ex_d, "dashboard", d, "_line", "created_at"),
+    ])
 
     # Full rows, built only for the rows shown (or all of them for --json / --missed-out).
     def pair_rows(sub: Any) -> Any:
-        icols = i.select(pl.col("_line").alias("_iline"), "customer_key", "email", "name",
-                         pl.col("provider_key").alias("_iprov"))
-        dcols = d.select(pl.col("_line").alias("_dline"), pl.col("customer_key").alias("_dkey"),
-                         pl.col("email").alias("dashboard_email"), pl.col("name").alias("_dname"),
-                         "partner_key", "status", pl.col("provider_key").alias("_dprov"))
-        full = sub.join(icols, on="_iline", how="left").join(dcols, on="_dline", how="left")
+        full = pl.concat([
+            sub,
+            _at(i, sub["_iline"], customer_key="customer_key", email="email", name="name", provider_key="_iprov"),
+            _at(d, sub["_dline"], customer_key="_dkey", email="dashboard_email", name="_dname",
+                partner_key="partner_key", status="status", provider_key="_dprov"),
+        ], how="horizontal")
         return full.select(
             "match_reason", pl.coalesce("customer_key", "_dkey").alias("customer_key"), "email",
             "dashboard_email", pl.coalesce("name", "_dname").alias("name"), "partner_key", "status",
@@ -478,8 +474,8 @@ def reconcile_files(
         )
 
     def missing_rows(sub: Any) -> Any:
-        return sub.join(i.select("_line", "customer_key", "email", "name", "provider_key"), on="_line",
-                        how="left").select(
+        return pl.concat([sub, _at(i, sub["_line"], customer_key="customer_key", email="email", name="name",
+                                   provider_key="provider_key")], how="horizontal").select(
             "match_reason", "customer_key", "email", "name", "provider_key",
             pl.col("created_at").cast(pl.String).alias("signup_date"),
             pl.col("click_date").cast(pl.String).alias("click_date"), "days_click_to_signup",
@@ -487,8 +483,9 @@ def reconcile_files(
         )
 
     def donly_rows(sub: Any) -> Any:
-        return sub.join(d.select("_line", "customer_key", "email", "name", "partner_key", "status",
-                                 "provider_key", "anonymised"), on="_line", how="left").select(
+        return pl.concat([sub, _at(d, sub["_line"], customer_key="customer_key", email="email", name="name",
+                                   partner_key="partner_key", status="status", provider_key="provider_key",
+                                   anonymised="anonymised")], how="horizontal").select(
             "match_reason", "customer_key", "email", "name", "partner_key", "status", "provider_key",
             pl.col("created_at").cast(pl.String).alias("created_at"), "anonymised", pl.col("_line").alias("line"),
         )
@@ -576,6 +573,23 @@ def reconcile_files(
         duplicates=tuple(DuplicateKey(*t[:4], tuple(t[4])) for t in (duplicates if rows else duplicates.head(PREVIEW_ROWS)).iter_rows()),
     )
     return CheckResult("reconcile", ev, tuple(_problems(ev, partner, window_days)))
+
+
+def _taken(frame: Any, lines: Any) -> Any:
+    """A boolean mask over ``frame``'s rows: True for the rows at ``lines`` (``_line`` is sorted,
+    so rows are found by binary search instead of a hash join)."""
+    import polars as pl
+
+    idx = frame["_line"].search_sorted(lines)
+    return pl.Series("_taken", [False], dtype=pl.Boolean).extend_constant(False, frame.height - 1).scatter(idx.sort(), True) \
+        if frame.height else pl.Series("_taken", [], dtype=pl.Boolean)
+
+
+def _at(frame: Any, lines: Any, **columns: str) -> Any:
+    """``frame``'s ``columns`` (renamed as given) at ``lines``, in that order (binary search)."""
+    idx = frame["_line"].search_sorted(lines)
+    return frame.select(list(columns))[idx].rename(columns) if len(lines) else \
+        frame.select(list(columns)).clear().rename(columns)
 
 
 def _ranked(frame: Any, key: str) -> Any:
