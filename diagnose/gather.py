@@ -7,6 +7,7 @@ relevant browser behaviour) -> reconcile (the ticket's customer in the exports).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,36 +38,76 @@ def cookie_policies(ticket: Ticket) -> list[str]:
 
 
 def gather(ticket: Ticket, options: GatherOptions | None = None, session: Any = None) -> dict[str, CheckResult]:
-    """Run the checks for ``ticket``. ``session``: a shared BrowserSession to reuse (batch, demo)."""
+    """Run the checks for ``ticket``. ``session``: a shared BrowserSession to reuse (batch, demo).
+
+    Without a shared session, one is launched in the background at the start, so that the
+    browser starts while the link, the snippet and the records are checked.
+    """
     options = options or GatherOptions()
     evidence: dict[str, CheckResult] = {}
-    if ticket.link:
-        from diagnose.checks.gspk import check_gspk
-        from diagnose.checks.link import follow
-        from diagnose.checks.snippet import check_snippet_html
+    browser_wanted = bool(ticket.link) and options.use_browser
+    own_session, launcher = None, None
+    if browser_wanted and session is None:
+        own_session, launcher = _launch_in_background(options.browser_path)
+    try:
+        if ticket.link:
+            evidence.update(_http_checks(ticket, options))
+        if ticket.dashboard and ticket.internal:
+            from diagnose.checks.reconcile import reconcile_files
 
-        outcome = follow(ticket.link, options.policy)
-        link = outcome.result
-        evidence["link"] = link
-        key_url = _url_with_key(link)
-        if key_url:
-            evidence["gspk"] = check_gspk(key_url, ticket.partner_key)
-        page = outcome.final_page
-        if page is not None:
-            evidence["snippet"] = check_snippet_html(
-                page.text(), url=page.url, http_status=page.status_code,
-                expected_key=ticket.expected_public_key,
+            query = ticket.customer_email or ticket.customer_name
+            evidence["reconcile"] = reconcile_files(
+                ticket.dashboard, ticket.internal, partner=ticket.partner_key, customer=query, rows=False
             )
-        if options.use_browser:
-            evidence.update(_cookies(ticket, options, session))
-    if ticket.dashboard and ticket.internal:
-        from diagnose.checks.reconcile import reconcile_files
+        if browser_wanted:
+            if launcher is not None:
+                launcher.join()
+            evidence.update(_cookies(ticket, options, session or own_session))
+    finally:
+        if own_session is not None:
+            if launcher is not None:
+                launcher.join()
+            own_session.close()
+    return {k: evidence[k] for k in ORDER if k in evidence}
 
-        query = ticket.customer_email or ticket.customer_name
-        evidence["reconcile"] = reconcile_files(
-            ticket.dashboard, ticket.internal, partner=ticket.partner_key, customer=query, rows=False
+
+ORDER = ("link", "gspk", "snippet", "cookie", "cookie-safari-itp", "cookie-no-cookies", "reconcile")
+
+
+def _launch_in_background(browser_path: str | None) -> tuple[Any, threading.Thread]:
+    from diagnose.browser import BrowserSession, BrowserUnavailable
+
+    session = BrowserSession(browser_path)
+
+    def start() -> None:
+        try:
+            session.start()
+        except BrowserUnavailable:
+            pass  # check_cookie tries again and reports browser-unavailable
+
+    thread = threading.Thread(target=start, name="diagnose-browser-launch", daemon=True)
+    thread.start()
+    return session, thread
+
+
+def _http_checks(ticket: Ticket, options: GatherOptions) -> dict[str, CheckResult]:
+    from diagnose.checks.gspk import check_gspk
+    from diagnose.checks.link import follow
+    from diagnose.checks.snippet import check_snippet_html
+
+    out: dict[str, CheckResult] = {}
+    outcome = follow(ticket.link, options.policy)
+    out["link"] = outcome.result
+    key_url = _url_with_key(outcome.result)
+    if key_url:
+        out["gspk"] = check_gspk(key_url, ticket.partner_key)
+    page = outcome.final_page
+    if page is not None:
+        out["snippet"] = check_snippet_html(
+            page.text(), url=page.url, http_status=page.status_code,
+            expected_key=ticket.expected_public_key,
         )
-    return evidence
+    return out
 
 
 def _url_with_key(link: CheckResult) -> str | None:
