@@ -14,11 +14,11 @@ from typing import Any
 
 from diagnose.errors import BadInput
 from diagnose.evidence import CheckResult, from_jsonable, to_jsonable
+from diagnose.gather import EVIDENCE_ORDER
 from diagnose.rules.engine import Finding, Verdict, diagnose, questions
 from diagnose.ticket import Ticket, from_mapping
 
 EVIDENCE_FORMAT = "diagnose-evidence/1"
-EVIDENCE_ORDER = ("link", "gspk", "snippet", "cookie", "cookie-safari-itp", "cookie-no-cookies", "reconcile")
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,11 @@ from typing import Any
 
 from diagnose import net
 from diagnose.evidence import CheckResult
+from diagnose.platforms import WEBKIT_WORDS
 from diagnose.ticket import Ticket
 
-WEBKIT_WORDS = ("safari", "iphone", "ipad", "ios")
+# The order evidence is kept and shown in.
+EVIDENCE_ORDER = ("link", "gspk", "snippet", "cookie", "cookie-safari-itp", "cookie-no-cookies", "reconcile")
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,7 @@ def gather(ticket: Ticket, options: GatherOptions | None = None, session: Any = 
             if launcher is not None:
                 launcher.join()
             own_session.close()
-    return {k: evidence[k] for k in ORDER if k in evidence}
-
-
-ORDER = ("link", "gspk", "snippet", "cookie", "cookie-safari-itp", "cookie-no-cookies", "reconcile")
+    return {k: evidence[k] for k in EVIDENCE_ORDER if k in evidence}
 
 
 def _launch_in_background(browser_path: str | None) -> tuple[Any, threading.Thread]:

@@ -44,3 +44,5 @@ PARTNERSTACK = Platform(
 PUBLIC_KEY_RE = re.compile(r"pk_[A-Za-z0-9]{32}")
 SECRET_KEY_RE = re.compile(r"\bsk_[A-Za-z0-9]{16,}")
 TEST_PARTNER_KEY = "gstest"
+# Every browser on iPhone and iPad is WebKit, so Safari's ITP cookie caps apply to all of them.
+WEBKIT_WORDS = ("safari", "iphone", "ipad", "ios")

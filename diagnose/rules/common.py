@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from diagnose.platforms import WEBKIT_WORDS
 from diagnose.rules.engine import Facts
 
-# Every browser on iPhone and iPad is WebKit, so Safari's ITP cookie caps apply to all of them.
-WEBKIT_WORDS = ("safari", "iphone", "ipad", "ios")
 
 STEPS_ADD_CUSTOMER = (
     "Confirm that the partner really referred this customer (ask the customer, or ask the partner for proof).",
