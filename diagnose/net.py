@@ -176,6 +176,10 @@ class FetchConnectionError(Exception):
     pass
 
 
+class InvalidRedirect(Exception):
+    pass
+
+
 _adapter_class: list[type] = []
 
 
@@ -258,6 +262,8 @@ def fetch(session: "requests.Session", url: str, policy: NetPolicy) -> Fetched:
         )
     except PrivateAddress:
         raise
+    except ValueError as exc:  # requests parses a redirect target it won't follow, and may choke on it
+        raise InvalidRedirect(f"{parts.hostname} redirects to an unusable address: {exc}") from None
     except requests.exceptions.Timeout:
         raise FetchTimeout(f"no answer from {parts.hostname} within {policy.timeout:g} s") from None
     except requests.exceptions.RequestException as exc:

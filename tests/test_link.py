@@ -185,7 +185,9 @@ def test_peer_address_guard_catches_dns_rebinding(site, monkeypatch):
     assert site.hits == []
 
 
-def test_redirect_to_a_non_http_scheme(site, local_policy):
-    site.add("/x", redirect("javascript:alert(1)"))
+@pytest.mark.parametrize("location", ["javascript:alert(1)", "http://[::1", "ftp://x.example/"])
+def test_redirect_to_an_unusable_url(site, local_policy, location):
+    site.add("/x", redirect(location))
     r = check_link(site.url("/x"), local_policy)
     assert r.codes() == ["invalid-url"]
+    assert r.status == "fail"

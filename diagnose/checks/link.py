@@ -163,6 +163,10 @@ def follow(url: str, policy: net.NetPolicy | None = None) -> FollowOutcome:
                 hops.append(Hop(current, None, "error", int(policy.timeout * 1000), None, params))
                 problems.append(error("timeout", str(exc)))
                 break
+            except net.InvalidRedirect as exc:
+                hops.append(Hop(current, None, "error", 0, None, params))
+                problems.append(fail("invalid-url", str(exc)))
+                break
             except (net.FetchConnectionError, net.ResolveError) as exc:
                 hops.append(Hop(current, None, "error", 0, None, params))
                 problems.append(error("connection-error", str(exc)))
@@ -182,9 +186,13 @@ def follow(url: str, policy: net.NetPolicy | None = None) -> FollowOutcome:
                     )
                 break
             kind, target = nxt
-            absolute = urljoin(current, target)
+            try:
+                absolute = urljoin(current, target)
+            except ValueError as exc:  # e.g. "http://[::1" - not even parseable
+                absolute, reason = target, str(exc)
+            else:
+                reason = net.url_problem(absolute)
             hops.append(Hop(current, page.status_code, kind, page.elapsed_ms, absolute, params))
-            reason = net.url_problem(absolute)
             if reason:
                 problems.append(
                     fail("invalid-url", f"hop {len(hops)} redirects to {target[:200]!r}: {reason}")
