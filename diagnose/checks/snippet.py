@@ -27,7 +27,7 @@ _INIT_RE = re.compile(
     r"(?:window\s*\.\s*)?(?P<obj>growsumo|partnerstack)\s*\.\s*_initialize\s*\(\s*(?P<arg>[^)]{0,400}?)\s*(?:,[^)]*)?\)"
 )
 _STRING_RE = re.compile(r"""^(?P<q>['"`])(?P<val>(?:\\.|(?!(?P=q)).)*)(?P=q)$""", re.DOTALL)
-_SRC_LITERAL_RE = re.compile(r"""['"`](?P<src>(?:https?:)?//[^'"`\s]+)['"`]""")
+_SRC_LITERAL_RE = re.compile(r"""['"`](?P<src>(?:https?:)?//[^'"`\s]+|/pr/js[^'"`\s]*)['"`]""")
 _PLACEHOLDER_RE = re.compile(
     r"\$\{|\{\{|\{%|<\?|<%|#\{|\[\[|%[A-Za-z_]+%|__[A-Za-z_]+__|YOUR[_\s-]|INSERT|REPLACE|"
     r"PUBLIC[_\s-]?KEY|<[A-Za-z_ ]+>|^x{3,}$|XXXX|\.\.\.|…",
