@@ -132,13 +132,18 @@ def resolve_columns(headers: list[str], side: str, path: str, mapping: dict[str,
 # -- bytes -> text ----------------------------------------------------------------------------
 
 
-def load_bytes(path: str | Path, side: str) -> tuple[bytes, str]:
-    """The file's bytes as UTF-8 without BOM, and the encoding it was read as."""
+def _existing_file(path: str | Path, side: str) -> Path:
     p = Path(path)
     if not p.exists():
         raise BadInput(f"{side} file {path} does not exist")
     if p.is_dir():
         raise BadInput(f"{side} file {path} is a directory, not a file")
+    return p
+
+
+def load_bytes(path: str | Path, side: str) -> tuple[bytes, str]:
+    """The file's bytes as UTF-8 without BOM, and the encoding it was read as."""
+    p = _existing_file(path, side)
     try:
         data = p.read_bytes()
     except OSError as exc:
@@ -160,11 +165,7 @@ def load_bytes(path: str | Path, side: str) -> tuple[bytes, str]:
 
 def check_file(path: str | Path, side: str) -> bytes:
     """The first 64 KiB of the file; BadInput when it is missing, a directory, unreadable or empty."""
-    p = Path(path)
-    if not p.exists():
-        raise BadInput(f"{side} file {path} does not exist")
-    if p.is_dir():
-        raise BadInput(f"{side} file {path} is a directory, not a file")
+    p = _existing_file(path, side)
     try:
         with p.open("rb") as fh:
             head = fh.read(65536)
