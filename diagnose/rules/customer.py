@@ -6,6 +6,8 @@ None of them can be seen from the company's side alone; when the ticket is silen
 
 from __future__ import annotations
 
+import re
+
 from diagnose.platforms import PARTNERSTACK
 from diagnose.rules.common import STEPS_ADD_CUSTOMER, days_click_to_signup, tracked_for_partner, webkit
 from diagnose.rules.engine import Facts, Outcome, Verdict, rule
@@ -83,7 +85,7 @@ def case_6(f: Facts) -> Outcome:
         x, y = f.fact(a), f.fact(b)
         if x and y:
             known += 1
-            if _norm(x) != _norm(y):
+            if not _same(x, y):
                 return Outcome(C, f"clicked on {x}, signed up on {y}")
     if known == len(pairs):
         return Outcome(R, "same browser and device for click and signup")
@@ -92,8 +94,15 @@ def case_6(f: Facts) -> Outcome:
     return Outcome(P, "the ticket doesn't give both the click and the signup browser/device")
 
 
-def _norm(text: str) -> str:
-    return " ".join(text.lower().replace("google ", "").split())
+def _same(a: str, b: str) -> bool:
+    """The same browser or device, as people write them ("iPhone" and "iPhone 14", "Chrome" and
+    "Google Chrome" are the same; "Safari" and "Chrome" are not)."""
+    x, y = _words(a), _words(b)
+    return bool(x) and bool(y) and (x <= y or y <= x)
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.split(r"[^a-z0-9]+", text.lower()) if w and w not in ("google", "browser", "the", "on")}
 
 
 @rule(
