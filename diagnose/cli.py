@@ -308,18 +308,16 @@ def ticket_options(fn):
     """Every ticket field as an option (--partner-key, --click-date, --typed-url/--no-typed-url, ...)."""
     import dataclasses
 
-    from diagnose.ticket import FIELD_TYPES, Ticket
+    from diagnose.ticket import FIELD_HELP, FIELD_TYPES, Ticket
 
     for f in reversed(dataclasses.fields(Ticket)):
         flag = "--" + f.name.replace("_", "-")
         kind = FIELD_TYPES[f.name]
         if kind is bool:
-            fn = click.option(f"{flag}/--no-{flag[2:]}", f.name, default=None,
-                              help=f"Ticket fact {f.name} (overrides the file).")(fn)
+            fn = click.option(f"{flag}/--no-{flag[2:]}", f.name, default=None, help=FIELD_HELP[f.name])(fn)
         else:
             meta = "YYYY-MM-DD" if f.name.endswith("_date") else "TEXT"
-            fn = click.option(flag, f.name, metavar=meta, default=None,
-                              help=f"Ticket fact {f.name} (overrides the file).")(fn)
+            fn = click.option(flag, f.name, metavar=meta, default=None, help=FIELD_HELP[f.name])(fn)
     return fn
 
 

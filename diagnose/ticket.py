@@ -66,6 +66,27 @@ FIELD_TYPES: dict[str, type] = {
     f.name: {"dt.date | None": dt.date, "bool | None": bool}.get(str(f.type), str)
     for f in dataclasses.fields(Ticket)
 }
+FIELD_HELP = {
+    "partner_key": "The partner who asks (their partner key).",
+    "link": "The referral link the customer clicked.",
+    "customer_email": "The customer's email address.",
+    "customer_name": "The customer's name.",
+    "click_date": "When the customer clicked the link.",
+    "signup_date": "When the customer signed up.",
+    "purchase_date": "When the customer bought.",
+    "click_browser": "Browser the link was clicked in (e.g. Safari).",
+    "click_device": "Device the link was clicked on (e.g. iPhone).",
+    "signup_browser": "Browser the customer signed up in.",
+    "signup_device": "Device the customer signed up on.",
+    "typed_url": "The customer typed the address instead of clicking.",
+    "cleared_cookies": "The customer cleared cookies between click and signup.",
+    "blocks_cookies": "The customer's browser blocks cookies.",
+    "expected_public_key": "Your program's public key (pk_...).",
+    "signup_url": "The page where customers sign up.",
+    "integration": "How signups reach PartnerStack: js-snippet, api or webhook.",
+    "dashboard": "The PartnerStack dashboard's customer export (CSV or JSON Lines).",
+    "internal": "Your own signup or billing records (CSV or JSON Lines).",
+}
 PATH_FIELDS = ("dashboard", "internal")
 
 
