@@ -340,10 +340,11 @@ def show_report(report, as_json: bool, html_path: str | None, redact: bool) -> i
     from diagnose.diagnosis import redact as redact_report
     from diagnose.report import render
 
+    original = report.ticket
     if redact:
         report = redact_report(report)
     if html_path is not None:
-        path = Path(html_path) if html_path else default_html_path(report.ticket)
+        path = Path(html_path) if html_path else default_html_path(original, redacted=redact)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(render("html", report), encoding="utf-8")
         click.echo(f"HTML report: {path}", err=True)
@@ -369,7 +370,9 @@ def ticket(ticket_file: str | None, save_evidence: str | None, no_browser: bool,
     are paths relative to the ticket). Options override the file.
     """
     from diagnose import ticket as tickets
-    from diagnose.diagnosis import build_report, save_evidence as save
+    from diagnose.diagnosis import build_report
+    from diagnose.diagnosis import redact as redact_report
+    from diagnose.diagnosis import save_evidence as save
     from diagnose.gather import GatherOptions, gather
 
     base = tickets.load(ticket_file) if ticket_file else tickets.Ticket()
@@ -379,9 +382,11 @@ def ticket(ticket_file: str | None, save_evidence: str | None, no_browser: bool,
     options = GatherOptions(policy=policy, use_browser=not no_browser, browser_path=browser_path,
                             screenshot_dir=screenshot_dir)
     evidence = gather(t, options)
-    if save_evidence:
-        save(save_evidence, t, evidence)
-    return show_report(build_report(t, evidence), as_json, html_path, redact)
+    report = build_report(t, evidence)
+    if save_evidence:  # --redact covers the saved evidence too
+        kept = redact_report(report) if redact else report
+        save(save_evidence, kept.ticket, kept.evidence)
+    return show_report(report, as_json, html_path, redact)
 
 
 @cli.command()

@@ -133,21 +133,45 @@ def mask_value(value: Any) -> Any:
     return value[:2] + "***" if len(value) > 4 else "***"
 
 
-def _redact(node: Any, key: str | None = None, parent: str | None = None) -> Any:
+def _redact(node: Any, key: str | None = None, parent: str | None = None, others: list[str] = ()) -> Any:
     if isinstance(node, dict):
-        return {k: _redact(v, k, key) for k, v in node.items()}
+        return {k: _redact(v, k, key, others) for k, v in node.items()}
     if isinstance(node, list):
-        return [_redact(v, key, parent) for v in node]  # items inherit the list's name
+        return [_redact(v, key, parent, others) for v in node]  # items inherit the list's name
     if isinstance(node, str):
         if key == "value" and parent in ("cookies", "partner_cookie"):
             return mask_value(node)
+        for other in others:
+            node = node.replace(other, "another partner")
         return mask_email(node)
     return node
 
 
+RECONCILE_ROW_LISTS = ("matched", "other_partner", "pending", "missing_from_dashboard", "dashboard_only",
+                       "rejected", "excluded", "duplicates")
+
+
 def redact(report: TicketReport) -> TicketReport:
-    """Mask emails everywhere and cookie values in every output (``--redact``)."""
-    data = _redact(report.to_dict())
+    """For a report that leaves the company (``--redact``): mask emails and cookie values, name no
+    other partner, drop the rows of other customers, and keep only the file names of the exports."""
+    data = report.to_dict()
+    partner = data["ticket"].get("partner_key")
+    others: set[str] = set()
+    rec = data["evidence"].get("reconcile")
+    if rec is not None:
+        for name in RECONCILE_ROW_LISTS:
+            if name in rec:
+                rec[name] = []
+        customer = rec.get("customer") or {}
+        if customer.get("dashboard_partner_key") not in (None, "", partner):
+            others.add(customer["dashboard_partner_key"])
+        for key in ("dashboard_file", "internal_file"):
+            if rec.get(key):
+                rec[key] = Path(rec[key]).name
+    for key in ("dashboard", "internal"):
+        if data["ticket"].get(key):
+            data["ticket"][key] = Path(data["ticket"][key]).name
+    data = _redact(data, others=sorted(others, key=len, reverse=True))
     data["redacted"] = True
     return TicketReport.from_dict(data, report.attachments)
 
@@ -165,18 +189,27 @@ def run_ticket(ticket: Ticket, options: Any = None, session: Any = None) -> tupl
 
 
 def exit_code(report: TicketReport) -> int:
-    """1 when a cause was found; else 3 when some evidence could not be gathered; else 0."""
-    from diagnose.exitcodes import ExitCode
+    """1 when a cause was found; else 3 when some evidence could not be gathered; else 1 when a check
+    failed; else 0."""
     from diagnose.evidence import Status
+    from diagnose.exitcodes import ExitCode
+    from diagnose.rules.engine import usable
 
     if any(f.kind == "cause" for f in report.positive):
         return ExitCode.PROBLEM
-    if any(r.status is Status.ERROR for r in report.evidence.values()):
+    if not all(usable(r) for r in report.evidence.values()):
         return ExitCode.INCOMPLETE
+    if any(r.status is Status.FAIL for r in report.evidence.values()):
+        return ExitCode.PROBLEM  # a check found a problem that no rule names (e.g. a missed customer)
     return ExitCode.OK
 
 
-def default_html_path(ticket: Ticket, folder: str | Path = "reports") -> Path:
+def default_html_path(ticket: Ticket, folder: str | Path = "reports", redacted: bool = False) -> Path:
+    """reports/<date>-<customer or link>.html; a redacted report gets a digest instead of the name."""
     import datetime as dt
+    import hashlib
 
-    return Path(folder) / f"{dt.date.today().isoformat()}-{ticket.slug}.html"
+    slug = ticket.slug
+    if redacted:
+        slug = "ticket-" + hashlib.sha256(slug.encode("utf-8")).hexdigest()[:10]
+    return Path(folder) / f"{dt.date.today().isoformat()}-{slug}.html"

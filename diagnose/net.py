@@ -97,6 +97,9 @@ def normalise_url(raw: str) -> str:
     if any(c in text for c in "\r\n\t\x00") or " " in text:
         raise BadInput(f"the URL contains white space or control characters: {text!r}")
     if "://" not in text and not text.lower().startswith(("javascript:", "data:", "mailto:", "file:")):
+        host = text.lstrip("/").split("/")[0].split("?")[0].split(":")[0]
+        if "." not in host and host.lower() != "localhost" and not host.startswith("["):
+            raise BadInput(f"{raw.strip()!r} is not a web address (expected e.g. https://acme.partnerlinks.io/jane)")
         text = "https://" + text.lstrip("/")
     problem = url_problem(text)
     if problem:

@@ -62,6 +62,7 @@ def test_gspk_exit_codes_and_json():
         (["link"], "Missing argument"),
         (["link", "javascript:alert(1)"], "not http or https"),
         (["link", "http://"], "no host"),
+        (["link", "42"], "not a web address"),
         (["link", "http://exa mple.com/"], "white space"),
         (["link", "https://x.example/", "--timeout", "-1"], "--timeout"),
         (["gspk", "  "], "empty"),

@@ -161,3 +161,54 @@ def test_default_html_path(tmp_path, monkeypatch):
     result = run("explain", GOLDEN / "evidence.json", "--html")
     written = list((tmp_path / "reports").glob("*-kim-safari-example-com.html"))
     assert len(written) == 1, result.output
+
+
+def test_redact_names_no_other_partner_and_no_other_customers(tmp_path):
+    data = json.loads((GOLDEN / "evidence.json").read_text(encoding="utf-8"))
+    rec = data["evidence"]["reconcile"]
+    rec["customer"].update(found_dashboard=True, bucket="other_partner", dashboard_partner_key="ffe1d2c3b4a5")
+    rec["dashboard_file"] = "/secret/place/dashboard.csv"
+    rec["problems"] = [{"code": "other-partner", "message": "credited to 'ffe1d2c3b4a5'", "severity": "fail"}]
+    source = tmp_path / "evidence.json"
+    source.write_text(json.dumps(data), encoding="utf-8")
+    plain = run("explain", source, "--json")
+    assert "ffe1d2c3b4a5" in plain.stdout and json.loads(plain.stdout)["diagnosis"][0]["id"] == "case-1"
+    html = tmp_path / "r.html"
+    result = run("explain", source, "--json", "--redact", "--html", html)
+    text = result.stdout + html.read_text(encoding="utf-8")
+    assert "ffe1d2c3b4a5" not in text and "another partner" in text
+    assert "/secret/place" not in text
+    out = json.loads(result.stdout)
+    assert out["evidence"]["reconcile"]["dashboard_file"] == "dashboard.csv"
+    assert all(out["evidence"]["reconcile"][k] == [] for k in ("matched", "missing_from_dashboard", "dashboard_only"))
+    assert out["diagnosis"][0]["id"] == "case-1"  # redaction changes what is shown, not the diagnosis
+
+
+def test_redact_covers_saved_evidence_and_the_default_file_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    saved = tmp_path / "ev.json"
+    result = run("ticket", "--customer-email", "ava.healthy@example.com", "--dashboard", DATA / "dashboard.csv",
+                 "--internal", DATA / "internal.csv", "--save-evidence", saved, "--redact", "--html")
+    assert result.exit_code == 1, result.output  # the customer is missing from the dashboard: a problem
+    assert "ava.healthy@example.com" not in saved.read_text(encoding="utf-8")
+    written = list((tmp_path / "reports").glob("*.html"))
+    assert len(written) == 1 and "ava" not in written[0].name and "ticket-" in written[0].name
+
+
+def test_exports_only_ticket_states_the_missed_referral():
+    result = run("ticket", "--customer-email", "ava.healthy@example.com", "--dashboard", DATA / "dashboard.csv",
+                 "--internal", DATA / "internal.csv", "--json")
+    data = json.loads(result.stdout)
+    missed = next(f for f in data["diagnosis"] if f["id"] == "missed-referral")
+    assert missed["verdict"] == "confirmed"
+    assert result.exit_code == 1
+
+
+def test_a_refused_private_link_is_cannot_tell_not_broken(demo_site):
+    result = run("ticket", "--link", demo_site.url("/go/jane"), "--partner-key", "a1b2c3d4e5f6", "--json")
+    data = json.loads(result.stdout)
+    verdicts = {f["id"]: f["verdict"] for f in data["diagnosis"]}
+    assert verdicts["link-broken"] == "cannot-tell"
+    assert verdicts["case-4"] == "cannot-tell"
+    assert verdicts["integration-healthy"] == "cannot-tell"
+    assert result.exit_code == 3

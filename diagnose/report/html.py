@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import singledispatch
+from pathlib import PurePath
 from typing import Any
 
 from diagnose import __version__
@@ -30,6 +31,7 @@ def environment():
             lstrip_blocks=True,
         )
         env.filters["show"] = _show
+        env.filters["basename"] = lambda v: PurePath(str(v)).name
         _ENV.append(env)
     return _ENV[0]
 

@@ -11,8 +11,8 @@ STEPS_ADD_CUSTOMER = (
     "Then add the customer in PartnerStack (Referrals > Add Customer), attributed to this partner, and record "
     "their purchases so that the partner's offer pays out; with a payment-webhook integration include the "
     "customer_key and the provider_key so that later payments track on their own.",
-    "Alternatively pay a one-off manual commission from the partner's page, or import missed customers in bulk "
-    "(`diagnose reconcile --missed-out missed.csv` writes an import-ready file).",
+    "Alternatively pay a one-off manual commission from the partner's page, or import the missed customers "
+    "in bulk.",
 )
 
 
@@ -55,7 +55,9 @@ def tracked_for_partner(f: Facts) -> bool:
     c = customer_record(f)
     if c is None:
         return False
-    return f.get("reconcile", "customer.bucket") == "matched" and _same_partner(f)
+    bucket = f.get("reconcile", "customer.bucket")
+    # dashboard_only: in the dashboard for this partner, missing from an incomplete internal export
+    return bucket in ("matched", "dashboard_only") and _same_partner(f)
 
 
 def _same_partner(f: Facts) -> bool:
@@ -69,3 +71,9 @@ def days_click_to_signup(f: Facts) -> int | None:
     if click and signup:
         return (signup - click).days
     return f.get("reconcile", "customer.days_click_to_signup")
+
+
+def key_lost_before_page(f: Facts) -> bool:
+    """The partner key never reached the landing page (dropped by a redirect, or never added)."""
+    return f.problem("link", "params-dropped") or f.problem("link", "no-partner-key") or \
+        f.problem("cookie", "no-partner-key-in-url")

@@ -30,7 +30,7 @@ def _tracked(f: Facts) -> Outcome | None:
     "replaces it). Signing up after it expired leaves no partner to credit. Safari and iOS browsers cap "
     "script-written cookies at 7 days (24 hours in some cases), far below the 90.",
     next_steps=STEPS_ADD_CUSTOMER,
-    priority=85,
+    priority=36,
     user_side=True,
     question="On what date did the customer first click the partner's link?",
 )
@@ -71,7 +71,7 @@ def case_5(f: Facts) -> Outcome:
     explanation="The partner cookie lives in the browser that clicked the link. Signing up in another "
     "browser, or on another device, starts without it.",
     next_steps=STEPS_ADD_CUSTOMER,
-    priority=90,
+    priority=34,
     user_side=True,
     question="Did the customer sign up in the same browser, on the same device, as they clicked the link?",
 )
@@ -128,8 +128,9 @@ def case_3(f: Facts) -> Outcome:
     blocks = f.fact("blocks_cookies")
     if blocks:
         if f.available("cookie-no-cookies") and f.get("cookie-no-cookies", "partner_cookie") is None:
-            return Outcome(L, "the customer blocks cookies, and with cookies blocked no partner cookie is stored")
-        return Outcome(L, "the customer blocks cookies")
+            return Outcome(C, "the ticket says the customer blocks cookies, and with cookies blocked no partner "
+                              "cookie is stored")
+        return Outcome(C, "the ticket says the customer blocks cookies")
     if f.problem("cookie", "consent-gated"):
         return Outcome(L, "a consent manager on the landing page holds the partner cookie until the visitor accepts")
     if blocks is False:
@@ -154,7 +155,7 @@ def case_2(f: Facts) -> Outcome:
         return tracked
     cleared = f.fact("cleared_cookies")
     if cleared:
-        return Outcome(L, "the customer cleared their cookies")
+        return Outcome(C, "the ticket says the customer cleared their cookies")
     if cleared is False:
         return Outcome(R, "the customer did not clear cookies")
     return Outcome(P, "the ticket does not say whether the customer cleared cookies")
@@ -167,7 +168,7 @@ def case_2(f: Facts) -> Outcome:
     explanation="Only a click on the referral link adds the partner key to the landing URL. Typing the "
     "site's address (or searching for it) lands without one, so there is no partner to store.",
     next_steps=STEPS_ADD_CUSTOMER,
-    priority=88,
+    priority=32,
     user_side=True,
     question="Did the customer click the partner's link, or type the site's address (or search for it)?",
 )
@@ -177,7 +178,7 @@ def case_10(f: Facts) -> Outcome:
         return tracked
     typed = f.fact("typed_url")
     if typed:
-        return Outcome(C, "the customer typed the address instead of clicking the link")
+        return Outcome(C, "the ticket says the customer typed the address instead of clicking the link")
     if typed is False:
         return Outcome(R, "the customer clicked the link")
     return Outcome(P, "the ticket does not say whether the customer clicked or typed the address")

@@ -98,6 +98,22 @@ def rule(
     return register
 
 
+def refused(result: CheckResult) -> bool:
+    """The check declined to visit a non-public address, so it saw nothing of the page."""
+    if not result.has("private-network"):
+        return False
+    ev = result.evidence
+    reached = getattr(ev, "completed", None)
+    if reached is None:
+        reached = getattr(ev, "final_url", None) is not None
+    return not reached
+
+
+def usable(result: CheckResult) -> bool:
+    """Evidence the rules may rely on: the check ran (not ``error``) and was not refused."""
+    return result.status is not Status.ERROR and not refused(result)
+
+
 class Facts:
     """Read-only access to the ticket and the evidence, recording every value a rule reads."""
 
@@ -113,12 +129,15 @@ class Facts:
 
     def available(self, name: str) -> bool:
         result = self._evidence.get(name)
-        return result is not None and result.status is not Status.ERROR
+        return result is not None and usable(result)
 
     def why_unavailable(self, name: str) -> str:
         result = self._evidence.get(name)
         if result is None:
             return f"no {name} evidence was gathered"
+        if refused(result):
+            return (f"the {name} check refused a non-public address (allow private networks "
+                    "for a test or staging site)")
         errors = [p.message for p in result.problems if p.severity is Status.ERROR]
         return f"the {name} check could not run: {errors[0] if errors else 'error'}"
 
@@ -224,8 +243,11 @@ def questions(ticket: Ticket, findings: list[Finding]) -> list[str]:
     for key, text in GUIDE_QUESTIONS:
         if getattr(ticket, key) is None:
             asked.append(text)
+    browser_asked = ticket.click_browser is None  # the guide's third question covers case 6
     for f in open_user_side:
         q = RULES[f.id].question
+        if f.id == "case-6" and browser_asked:
+            continue
         if q and q not in asked:
             asked.append(q)
     return asked

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diagnose.rules.common import snippet_ran, static_snippet_missing, webkit
+from diagnose.rules.common import key_lost_before_page, snippet_ran, static_snippet_missing, webkit
 from diagnose.rules.engine import Facts, Outcome, Verdict, rule
 
 C, L, P, R, T = Verdict.CONFIRMED, Verdict.LIKELY, Verdict.POSSIBLE, Verdict.RULED_OUT, Verdict.CANNOT_TELL
@@ -43,13 +43,13 @@ def wrong_partner_link(f: Facts) -> Outcome:
     next_steps=(
         "Open the link yourself and fix the destination configured for it in PartnerStack (or the redirect "
         "rules of the site it lands on).",
-        "Re-run `diagnose link` until it lands on a 200 page carrying gspk / ps_partner_key.",
+        "Check again that the link lands on a working page whose address carries gspk / ps_partner_key.",
     ),
     requires=("link",),
     priority=45,
 )
 def link_broken(f: Facts) -> Outcome:
-    for code in ("redirect-loop", "too-many-redirects", "http-error", "invalid-url", "private-network"):
+    for code in ("redirect-loop", "too-many-redirects", "http-error", "invalid-url"):
         if f.problem("link", code):
             return Outcome(C, f"following the link: {code}")
     if not f.get("link", "completed", False):
@@ -65,7 +65,7 @@ def link_broken(f: Facts) -> Outcome:
     "canonical-URL, language or https redirect, for instance - loses the referral before it can be stored.",
     next_steps=(
         "Make the named redirect keep the query string (or point the link's destination at the final URL).",
-        "Re-run `diagnose link` and check that the landing URL carries gspk and gsxid.",
+        "Follow the link again and check that the landing page's address carries gspk and gsxid.",
         "Missed customers in the meantime can be added by hand or imported.",
     ),
     requires=("link",),
@@ -121,7 +121,8 @@ def case_9(f: Facts) -> Outcome:
     "without storing the partner: the site's code changed and the integration broke with it.",
     next_steps=(
         "Put the snippet back in the <head> of every landing page (and check that its script loads).",
-        "Test with PartnerStack's snippet tester (Integrations tab) or `diagnose cookie LINK`.",
+        "Test it with PartnerStack's snippet tester (Integrations tab), or follow a partner link in a private "
+        "window and look for the growSumoPartnerKey cookie.",
         "Talk to your CSM or PartnerStack support if a recent code change is the suspect; then add the "
         "missed customers by hand or by import.",
     ),
@@ -139,7 +140,9 @@ def case_4(f: Facts) -> Outcome:
         if f.problem("cookie", "no-partner-cookie") and not (
             f.problem("cookie", "consent-gated") or f.problem("cookie", "growsumo-data-overwritten")
         ):
-            if f.get("link", "partner_key") or f.get("cookie", "url_partner_key"):
+            if key_lost_before_page(f):
+                return Outcome(R, "PartnerStackJS loaded; no partner key reached the landing page for it to store")
+            if f.get("link", "params") or f.get("cookie", "url_partner_key"):
                 return Outcome(L, "the script loaded but no partner cookie was written")
         if f.get("cookie", "partner_cookie") is None:
             return Outcome(R, "PartnerStackJS loaded; no partner cookie, for a reason outside the snippet "
@@ -207,8 +210,10 @@ def case_8(f: Facts) -> Outcome:
 )
 def case_7(f: Facts) -> Outcome:
     if f.available("cookie") and f.get("cookie", "growsumo.loaded"):
-        if f.problem("cookie", "growsumo-data-overwritten") or f.get("cookie", "growsumo.data_intact") is False:
+        if f.problem("cookie", "growsumo-data-overwritten"):
             return Outcome(C, "after the page settled, growsumo.data no longer held the partner key")
+    if key_lost_before_page(f):
+        return Outcome(R, "no partner key reached the landing page, so growsumo.data had none to keep")
     if f.problem("snippet", "growsumo-data-overwritten"):
         return Outcome(L, "the page's code assigns growsumo / growsumo.data: "
                           + "; ".join(f.get("snippet", "data_overwrites", ())[:2]))
@@ -234,7 +239,8 @@ def case_7(f: Facts) -> Outcome:
     next_steps=(
         "Load the snippet on the signup host too, and make the cookie apply to the parent domain "
         "(.example.com), or send partner_key from the landing host to the signup page yourself.",
-        "Re-run `diagnose cookie LINK --signup-url SIGNUP` to check.",
+        "Check again from a private window: land through the link, then open the signup page and look for "
+        "the growSumoPartnerKey cookie there.",
     ),
     requires=("cookie",),
     priority=75,
@@ -259,7 +265,8 @@ def cookie_not_readable(f: Facts) -> Outcome:
     "partner in a 90-day cookie, and nothing overwrites it: a customer following this link today would be "
     "tracked. A missed referral then comes from the customer's side or from the records.",
     next_steps=(
-        "Ask the questions below to find which customer-side cause applies.",
+        "Look for the cause on the customer's side (the other findings, and the questions, where the report "
+        "lists any).",
         "If the partner's referral is confirmed, add the customer and record the sale by hand.",
     ),
     requires=("link", "cookie"),

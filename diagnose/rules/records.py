@@ -106,7 +106,7 @@ def case_1(f: Facts) -> Outcome:
         "If emails are anonymised in your program, give the partner another way to recognise the customer.",
     ),
     requires=("reconcile",),
-    priority=97,
+    priority=25,
 )
 def already_tracked(f: Facts) -> Outcome:
     missing = _no_customer(f)
@@ -118,8 +118,11 @@ def already_tracked(f: Facts) -> Outcome:
         if partner is None or attributed is None:
             return Outcome(L, f"matched in the dashboard (credited to {attributed!r}); which partner asks, or "
                               "whom the dashboard credits, is not known")
-        return Outcome(C, f"in the dashboard since {f.get('reconcile', 'customer.dashboard_created_at')}, "
-                          f"status {f.get('reconcile', 'customer.dashboard_status')!r}")
+        since = f"in the dashboard since {f.get('reconcile', 'customer.dashboard_created_at')}, " \
+                f"status {f.get('reconcile', 'customer.dashboard_status')!r}"
+        if not f.get("reconcile", "customer.found_internal", False):
+            return Outcome(L, since + "; not in the internal records, whose export may be incomplete")
+        return Outcome(C, since)
     return Outcome(R, "the customer is not tracked for this partner")
 
 
@@ -135,7 +138,7 @@ def already_tracked(f: Facts) -> Outcome:
         "Then record the payments that were missed.",
     ),
     requires=("reconcile",),
-    priority=80,
+    priority=22,
 )
 def webhook_keys_missing(f: Facts) -> Outcome:
     missing = _no_customer(f)
@@ -154,3 +157,31 @@ def webhook_keys_missing(f: Facts) -> Outcome:
                           "whether payments come through a webhook")
     return Outcome(C, f"webhook integration, and the dashboard customer has no {' or '.join(lacking)}")
 
+
+
+@rule(
+    "missed-referral",
+    title="A signup that never reached PartnerStack",
+    explanation="The customer is in the company's own records but not in the PartnerStack dashboard: the "
+    "referral was missed. The other findings say why; whatever the cause, a confirmed referral can be "
+    "added by hand.",
+    next_steps=(
+        "Find the cause in the other findings (or with the questions, where the report lists any).",
+        "Once the partner's referral is confirmed, add the customer, attributed to the partner, and record "
+        "the sale; include customer_key and provider_key with a payment-webhook integration.",
+    ),
+    requires=("reconcile",),
+    priority=101,
+    kind="status",
+)
+def missed_referral(f: Facts) -> Outcome:
+    missing = _no_customer(f)
+    if missing:
+        return missing
+    if not f.get("reconcile", "customer.found_internal", False):
+        return Outcome(R, "the customer is not in the internal records")
+    if f.get("reconcile", "customer.found_dashboard", False):
+        return Outcome(R, "the customer is in the dashboard")
+    signed = f.get("reconcile", "customer.signup_date")
+    return Outcome(C, "in the internal records" + (f" (signed up {signed})" if signed else "")
+                      + ", not in the dashboard")
