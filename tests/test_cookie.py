@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from diagnose.checks.cookie import check_cookie, check_cookie_many, check_cookie_policies
 from diagnose.checks.gspk import encode_partner_key
-from diagnose.demo.site import Page, redirect
+from diagnose.demo.site import Page, redirect, static_text
 from diagnose.evidence import CheckResult
 from diagnose.net import NetPolicy
 
@@ -331,22 +331,30 @@ def test_cli_rejects_bad_expect_key():
 
 
 def test_private_network_rule_inside_the_browser(browser_session, ps_site, monkeypatch):
-    """Requests from a 'public' page to a private address are aborted by the route handler."""
+    """Requests from a 'public' page to a private address are aborted by the route handler:
+    sub-resources, WebSockets, *.localhost names, and redirects (which Playwright routes only
+    for the first request of a chain)."""
     from diagnose import net
+    from diagnose.demo.site import LocalSite, redirect
 
-    def fake_check_host(host, port, allow_private):  # *.localhost plays the public internet here
-        if host.endswith(".localhost"):
-            return ["203.0.113.10"]
-        raise net.PrivateAddress(host, "127.0.0.1")
-
-    monkeypatch.setattr(net, "check_host", fake_check_host)
+    monkeypatch.setattr(net, "is_public_address", lambda address: address == "127.0.0.2")  # the "internet"
     private = ps_site.url("/internal-admin")
-    probe = (f'<img src="{private}"><script>try {{ new WebSocket("{private.replace("http", "ws")}") }}'
+    sneaky = private.replace("127.0.0.1", "admin.localhost")
+    probe = (f'<img src="{private}"><img src="{sneaky}"><script>try {{ new WebSocket("{private.replace("http", "ws")}") }}'
              "catch (e) {}</script>")
-    url = page(ps_site, "/public-page", html(snippet(), body=probe)).replace("127.0.0.1", "www.shop.localhost")
-    r = check_cookie(url + QUERY, session=browser_session, net_policy=NetPolicy(timeout=5.0))
-    assert r.has("private-network") and r.problem("private-network").severity == "warn"
-    assert private in r.evidence.blocked_private
-    assert any(u.startswith("ws://") for u in r.evidence.blocked_private)
-    assert r.evidence.partner_cookie.value == KEY  # the page itself was checked
-    assert "/internal-admin" not in ps_site.hits
+    with LocalSite(host="127.0.0.2") as public:
+        public.add("/pr/js", Page(static_text("partnerstack.js"), content_type="application/javascript"))
+        url = public.add("/public-page", Page(html(snippet(), body=probe)))
+        r = check_cookie(url + QUERY, session=browser_session, net_policy=NetPolicy(timeout=5.0))
+        assert r.has("private-network") and r.problem("private-network").severity == "warn"
+        assert private in r.evidence.blocked_private and sneaky in r.evidence.blocked_private
+        assert any(u.startswith("ws://") for u in r.evidence.blocked_private)
+        assert r.evidence.partner_cookie.value == KEY  # the page itself was checked
+
+        # a public link that redirects into the private network is stopped at the redirect
+        hop = public.add("/r", redirect(ps_site.url("/land") + QUERY))
+        page(ps_site, "/land", html(snippet()))
+        r = check_cookie(hop, session=browser_session, net_policy=NetPolicy(timeout=5.0))
+        assert r.problem("private-network").severity == "fail"  # the page itself was refused
+        assert r.evidence.partner_cookie is None
+    assert not any(h.startswith(("/internal-admin", "/land")) for h in ps_site.hits)

@@ -37,6 +37,7 @@ from diagnose.browser import BrowserSession, BrowserUnavailable
 from diagnose.checks.gspk import decode_partner_key, partner_params
 from diagnose.checks.snippet import KNOWN_SCRIPT_HOSTS, is_snippet_src
 from diagnose.errors import BadInput
+from diagnose.guard_proxy import GuardProxy
 from diagnose.evidence import CheckResult, Problem, Status, error, evidence, fail, warn
 from diagnose.platforms import PARTNERSTACK, PUBLIC_KEY_RE
 
@@ -398,12 +399,14 @@ class _Recorder:
         future = self.host_verdicts.get(host)
         if future is None:
             def check() -> str:
+                if host == "localhost" or host.endswith(".localhost"):
+                    return f"{host} is a loopback name (browsers resolve *.localhost to this machine)"
                 try:
                     net.check_host(host, port, False)
                 except net.PrivateAddress as exc:
                     return str(exc)
-                except net.ResolveError:
-                    return ""  # the browser reports the DNS failure itself
+                except net.ResolveError as exc:
+                    return f"{exc}: refused, since the browser may resolve it elsewhere"
                 return ""
 
             future = asyncio.get_running_loop().run_in_executor(None, check)
@@ -634,6 +637,12 @@ async def _visit(session: BrowserSession, url: str, base: dict[str, Any], policy
     static_html: str | None = None
     screenshot: str | None = None
     load_problem: Problem | None = None
+    proxy = None
+    if not policy.allow_private:
+        # Routing sees only the first request of a redirect chain and the browser resolves names
+        # itself: the guard proxy checks every connection the context makes (diagnose/guard_proxy.py).
+        proxy = GuardProxy(connect_timeout=policy.timeout).start()
+        context_options["proxy"] = proxy.playwright_option
     context = await session.new_context(**context_options)
     try:
         context.set_default_timeout(nav_timeout_ms)
@@ -694,6 +703,11 @@ async def _visit(session: BrowserSession, url: str, base: dict[str, Any], policy
             error("browser-error", f"the browser failed: {_first_line(str(exc), 200)}"),))
     finally:
         await _close_context(session, context)
+        if proxy is not None:
+            await asyncio.get_running_loop().run_in_executor(None, proxy.close)
+            for what in proxy.blocked:
+                if what not in rec.blocked_private and len(rec.blocked_private) < _MAX_LIST:
+                    rec.blocked_private.append(what)
 
     ev, found = _assess(base, rec, state, cookies_raw, signup_url, signup_cookies, static_html, final_url,
                         expect_key, settled, screenshot, str(har_path) if har_path else None,
@@ -1000,7 +1014,13 @@ def _assess(base: dict[str, Any], rec: _Recorder, state: dict[str, Any], cookies
         problems.append(fail("consent-gated",
                              f"a consent manager ({names}) is on the page and no partner cookie was set before any "
                              "consent choice: tracking waits for consent the customer may never give"))
-    if rec.blocked_private:
+    landing = urlsplit(final_url or "")
+    landing_hostport = f"{landing.hostname}:{landing.port or (443 if landing.scheme == 'https' else 80)}"
+    if final_url and any(b in (final_url, landing_hostport) for b in rec.blocked_private):
+        problems.append(fail("private-network",
+                             f"the browser was sent to {final_url}, which is not a public address, and was "
+                             "stopped there (use --allow-private-network for a test site)"))
+    elif rec.blocked_private:
         problems.append(warn("private-network",
                              f"{len(rec.blocked_private)} request(s) to non-public addresses were blocked, "
                              f"e.g. {rec.blocked_private[0]}"))

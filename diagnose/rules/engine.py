@@ -99,14 +99,10 @@ def rule(
 
 
 def refused(result: CheckResult) -> bool:
-    """The check declined to visit a non-public address, so it saw nothing of the page."""
-    if not result.has("private-network"):
-        return False
-    ev = result.evidence
-    reached = getattr(ev, "completed", None)
-    if reached is None:
-        reached = getattr(ev, "final_url", None) is not None
-    return not reached
+    """The check declined to visit a non-public address on its way to the page, so it saw nothing
+    of it (a blocked sub-request of a page it did see is only a warning)."""
+    problem = result.problem("private-network")
+    return problem is not None and problem.severity is Status.FAIL
 
 
 def usable(result: CheckResult) -> bool:
