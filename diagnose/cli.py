@@ -275,6 +275,10 @@ def cookie(url: str, browser_policy: str, expect_key: str | None, signup_url: st
     expected = validate_public_key(expect_key)
     target = net.normalise_url(url)
     signup = net.normalise_url(signup_url) if signup_url else None
+    if har:
+        require_writable_dir(Path(har).parent, "--har")
+    if not no_screenshot:
+        require_writable_dir(Path(screenshot_dir), "--screenshot-dir")
     results = check_cookie_policies(
         target, [browser_policy], expect_key=expected, signup_url=signup, net_policy=policy,
         screenshot_dir=None if no_screenshot else screenshot_dir, har=har, browser_path=browser_path,
@@ -291,6 +295,17 @@ def cookie(url: str, browser_policy: str, expect_key: str | None, signup_url: st
         for r in results:
             emit(r, False)
     return result_exit(*results)
+
+
+def require_writable_dir(folder: Path, option: str) -> None:
+    """Make ``folder`` if needed; BadInput when nothing can be written there."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".diagnose-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise BadInput(f"{option}: cannot write in {folder}: {exc.strerror or exc}") from None
 
 
 def validate_public_key(key: str | None) -> str | None:
@@ -379,6 +394,8 @@ def ticket(ticket_file: str | None, save_evidence: str | None, no_browser: bool,
     t = tickets.with_overrides(base, facts)
     if not (t.link or (t.dashboard and t.internal)):
         raise BadInput("the ticket needs a link, or dashboard and internal exports, to check anything")
+    if not no_browser and t.link:
+        require_writable_dir(Path(screenshot_dir), "--screenshot-dir")
     options = GatherOptions(policy=policy, use_browser=not no_browser, browser_path=browser_path,
                             screenshot_dir=screenshot_dir)
     evidence = gather(t, options)

@@ -160,15 +160,25 @@ class Fetched:
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
 
     def text(self) -> str:
-        charset = "utf-8"
+        charset = None
         for part in self.headers.get("content-type", "").split(";")[1:]:
             key, _, value = part.strip().partition("=")
             if key.lower() == "charset" and value:
                 charset = value.strip("\"' ")
+        return decode_html(self.body, charset)
+
+
+def decode_html(body: bytes, charset: str | None) -> str:
+    """Page bytes as text: the header's charset, else a byte-order mark or <meta charset>, else UTF-8."""
+    if charset:
         try:
-            return self.body.decode(charset, errors="replace")
+            return body.decode(charset, errors="replace")
         except LookupError:
-            return self.body.decode("utf-8", errors="replace")
+            pass
+    from bs4.dammit import UnicodeDammit
+
+    dammit = UnicodeDammit(body, is_html=True)  # BOM, then <meta charset>, then UTF-8 / windows-1252
+    return dammit.unicode_markup if dammit.unicode_markup is not None else body.decode("utf-8", errors="replace")
 
 
 class FetchTimeout(Exception):

@@ -70,6 +70,8 @@ def test_gspk_exit_codes_and_json():
         (["snippet", "--file", "/nonexistent/page.html"], "cannot read"),
         (["snippet", "--file", "x.html", "--expect-key", "pk_short"], "not a public key"),
         (["nosuchcommand"], "No such command"),
+        (["cookie", "https://x.example/", "--har", "/proc/nope/x.har"], "--har: cannot write"),
+        (["cookie", "https://x.example/", "--screenshot-dir", "/proc/nope"], "--screenshot-dir: cannot write"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, needle):

@@ -70,7 +70,9 @@ def test_url_whose_two_key_params_disagree():
 def test_partner_mismatch_and_match():
     assert check_gspk("NWMzOGRkZGJmN2Zj", partner="5c38dddbf7fc").status == "pass"
     r = check_gspk("Z3N0ZXN0", partner="5c38dddbf7fc")
-    assert r.codes() == ["partner-mismatch"]
+    assert r.codes() == ["partner-mismatch", "test-partner"]
+    assert check_gspk("Z3N0ZXN0").codes() == ["test-partner"]  # never credits a real partner
+    assert check_gspk("Z3N0ZXN0", partner="gstest").codes() == []  # unless that is what was asked
     assert r.evidence.matches_expected is False
     assert r.evidence.is_test_partner is True
 

@@ -191,3 +191,32 @@ def test_redirect_to_an_unusable_url(site, local_policy, location):
     r = check_link(site.url("/x"), local_policy)
     assert r.codes() == ["invalid-url"]
     assert r.status == "fail"
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "location.href = '/land' + location.search;",
+        "window.location.replace('/land' + window.location.search)",
+        "document.location.assign(\"/land\" + location.search + location.hash)",
+    ],
+)
+def test_javascript_redirect_that_keeps_the_query(site, local_policy, script):
+    site.add("/js", Page(f"<html><body><script>{script}</script></body></html>"))
+    site.add("/land", Page(LANDING))
+    r = check_link(site.url(f"/js?{Q}"), local_policy)
+    assert r.status == "pass", r.problems
+    assert r.evidence.final_url == site.url(f"/land?{Q}")
+
+
+def test_noscript_meta_refresh_is_not_followed(site, local_policy):
+    site.add("/p", Page("<html><head><noscript><meta http-equiv='refresh' content='0;url=/nojs'></noscript>"
+                        "</head><body>" + "text " * 100 + "</body></html>"))
+    r = check_link(site.url(f"/p?{Q}"), local_policy)
+    assert [h.kind for h in r.evidence.hops] == ["final"] and r.status == "pass"
+
+
+def test_test_partner_link_is_a_warning(site, local_policy):
+    site.add("/l", Page(LANDING))
+    r = check_link(site.url("/l?gspk=Z3N0ZXN0&gsxid=abc"), local_policy)
+    assert r.codes() == ["test-partner"] and r.status == "warn"

@@ -146,6 +146,10 @@ def test_same_snippet_twice_is_a_warning():
         ("growsumo.data = {...growsumo.data, email: e};", False),
         ("window.growsumo = window.growsumo || {};", False),
         ("if (growsumo.data == null) {}", False),
+        ('growsumo["data"] = {name: n, email: e};', True),
+        ("Object.assign(growsumo, {data: {email: e}});", True),
+        ("growsumo.data = {name: n, email: e, partner_key_note: 1};", True),
+        ("growsumo.data = {email: e, partner_key: growsumo.data.partner_key};", False),
     ],
 )
 def test_site_code_overwriting_growsumo_data(code, flagged):
@@ -197,3 +201,29 @@ def test_snippet_from_file(tmp_path):
     f.write_text(page(snippet()), encoding="utf-8")
     r = check_snippet_file(f, KEY)
     assert r.status == "pass" and r.evidence.file == str(f)
+
+
+def test_bracket_access_to_initialize():
+    html = page(f'<script src="https://js.partnerstack.com/v1/"></script><script>window["growsumo"]._initialize("{KEY}")</script>')
+    ev, codes = analyse(html)
+    assert codes == [] and ev.public_key == KEY
+
+
+def test_utf16_page_with_a_meta_charset(site, local_policy):
+    body = page(snippet()).replace("<head>", '<head><meta charset="utf-16">').encode("utf-16")
+    site.add("/u16", Page(body, content_type="text/html"))  # no charset in the header
+    r = check_snippet_url(site.url("/u16"), local_policy)
+    assert r.evidence.snippet_found and r.status == "pass", r.problems
+
+
+def test_snippet_file_is_capped_and_must_be_a_file(tmp_path):
+    from diagnose.errors import BadInput
+
+    big = tmp_path / "big.html"
+    big.write_text(page(snippet()) + "x" * 200, encoding="utf-8")
+    r = check_snippet_file(big, max_bytes=len(page(snippet())) + 10)
+    assert "body-truncated" in r.codes() and r.evidence.snippet_found
+    with pytest.raises(BadInput, match="not a regular file"):
+        check_snippet_file(tmp_path)
+    with pytest.raises(BadInput, match="not a regular file"):
+        check_snippet_file("/dev/zero")

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from diagnose.evidence import CheckResult, Problem, evidence, fail
+from diagnose.evidence import CheckResult, Problem, evidence, fail, warn
 from diagnose.platforms import PARTNERSTACK, TEST_PARTNER_KEY
 
 _B64_BODY = re.compile(r"[A-Za-z0-9+/_-]+")
@@ -123,8 +123,8 @@ def check_gspk(value: str, partner: str | None = None) -> CheckResult[GspkEviden
         partner_key, reason = decode_partner_key(encoded)
         if reason:
             label = source if source != "value" else "the value"
-            problems.append(fail("invalid-gspk", f"{label} {encoded[:80]!r} is {reason}"
-                                 if not reason.startswith("the value") else reason))
+            problems.append(fail("invalid-gspk", reason if reason.startswith("the value")
+                                 else f"{label} {encoded[:80]!r}: {reason}"))
     expected = partner.strip() if partner else None
     matches = None
     if expected and partner_key is not None:
@@ -136,6 +136,9 @@ def check_gspk(value: str, partner: str | None = None) -> CheckResult[GspkEviden
                     f"the link belongs to partner {partner_key!r}, not to {expected!r}",
                 )
             )
+    if partner_key == TEST_PARTNER_KEY and not (expected and expected == TEST_PARTNER_KEY):
+        problems.append(warn("test-partner", "this is the program's test partner (gstest): signups through it "
+                                             "credit no real partner"))
     return CheckResult(
         "gspk",
         GspkEvidence(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from diagnose import net
 from diagnose.checks.gspk import decode_partner_key, partner_params
@@ -57,15 +57,12 @@ _REFRESH_RE = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _JS_TARGET = r"""(?P<q>['"`])(?P<url>(?:\\.|(?!(?P=q)).){1,2000})(?P=q)"""
+# '/landing' + location.search (+ location.hash): the common way to keep the query string.
+_JS_KEEP = r"""(?P<keep>(?:\s*\+\s*(?:(?:window|document)\s*\.\s*)?location\s*\.\s*(?:search|hash))*)"""
+_JS_LOCATION = r"(?<![\w$.])(?:(?:window|document|top|self|parent)\s*\.\s*)?location"
 _JS_REDIRECT_RES = (
-    re.compile(
-        r"(?:(?:window|document|top|self|parent)\s*\.\s*)?location(?:\s*\.\s*href)?\s*=\s*" + _JS_TARGET
-    ),
-    re.compile(
-        r"(?:(?:window|document|top|self|parent)\s*\.\s*)?location\s*\.\s*(?:replace|assign)\s*\(\s*"
-        + _JS_TARGET
-        + r"\s*\)"
-    ),
+    re.compile(_JS_LOCATION + r"(?:\s*\.\s*href)?\s*=(?!=)\s*" + _JS_TARGET + _JS_KEEP),
+    re.compile(_JS_LOCATION + r"\s*\.\s*(?:replace|assign)\s*\(\s*" + _JS_TARGET + _JS_KEEP + r"\s*\)"),
 )
 
 
@@ -89,6 +86,8 @@ def find_client_redirect(page: net.Fetched) -> tuple[str, str] | None:
 
     soup = BeautifulSoup(page.text(), "html.parser")
     for meta in soup.find_all("meta"):
+        if meta.find_parent("noscript") is not None:
+            continue  # only for browsers without JavaScript: a customer's browser ignores it
         if str(meta.get("http-equiv", "")).strip().lower() == "refresh":
             target = _refresh_target(str(meta.get("content", "")))
             if target:
@@ -103,8 +102,19 @@ def find_client_redirect(page: net.Fetched) -> tuple[str, str] | None:
         for pattern in _JS_REDIRECT_RES:
             match = pattern.search(code)
             if match and "${" not in match.group("url"):
-                return "javascript", _js_unescape(match.group("url")).strip()
+                target = _js_unescape(match.group("url")).strip()
+                return "javascript", _keep_query(target, page.url, match.group("keep"))
     return None
+
+
+def _keep_query(target: str, current: str, keep: str) -> str:
+    """Append the current page's query (and fragment) where the script concatenates them."""
+    parts = urlsplit(current)
+    if "search" in keep and parts.query:
+        target += ("&" if "?" in target else "?") + parts.query
+    if "hash" in keep and parts.fragment:
+        target += "#" + parts.fragment
+    return target
 
 
 def _next_hop(page: net.Fetched) -> tuple[str, str] | None:
@@ -263,7 +273,10 @@ def _summarise(
                     )
                 )
         if reason:
-            problems.append(fail("invalid-gspk", f"the partner key {encoded[:80]!r} is {reason}"))
+            problems.append(fail("invalid-gspk", f"the partner key {encoded[:80]!r}: {reason}"))
+        if partner_key == "gstest":
+            problems.append(warn("test-partner", "the link carries the program's test partner (gstest): "
+                                                 "signups through it credit no real partner"))
         for family in (key_params, click_params):
             values = {p: final_params[p] for p in family if p in final_params}
             if len(values) > 1:

@@ -23,8 +23,9 @@ KEY_STATUSES = ("ok", "missing", "placeholder", "malformed", "mismatch", "unreso
 _JS_TYPES = {"", "text/javascript", "application/javascript", "module", "text/ecmascript",
              "application/ecmascript", "text/jsx", "text/babel"}
 
+_OBJ = r"""(?:(?:window|self|globalThis)\s*(?:\.\s*|\[\s*['"]))?(?P<obj>growsumo|partnerstack)(?:['"]\s*\])?"""
 _INIT_RE = re.compile(
-    r"(?:window\s*\.\s*)?(?P<obj>growsumo|partnerstack)\s*\.\s*_initialize\s*\(\s*(?P<arg>[^)]{0,400}?)\s*(?:,[^)]*)?\)"
+    _OBJ + r"\s*(?:\.\s*_initialize|\[\s*['\"]_initialize['\"]\s*\])\s*\(\s*(?P<arg>[^)]{0,400}?)\s*(?:,[^)]*)?\)"
 )
 _STRING_RE = re.compile(r"""^(?P<q>['"`])(?P<val>(?:\\.|(?!(?P=q)).)*)(?P=q)$""", re.DOTALL)
 _SRC_LITERAL_RE = re.compile(r"""['"`](?P<src>(?:https?:)?//[^'"`\s]+|/pr/js[^'"`\s]*)['"`]""")
@@ -34,7 +35,10 @@ _PLACEHOLDER_RE = re.compile(
     re.IGNORECASE,
 )
 _DATA_ASSIGN_RE = re.compile(
-    r"(?:window\s*\.\s*)?(?P<obj>growsumo|partnerstack)\s*\.\s*data\s*=(?![=>])\s*(?P<rhs>[^;\n]{0,200})"
+    _OBJ + r"""\s*(?:\.\s*data|\[\s*['"]data['"]\s*\])\s*=(?![=>])\s*(?P<rhs>[^;\n]{0,200})"""
+)
+_ASSIGN_DATA_RE = re.compile(  # Object.assign(growsumo, {data: ...})
+    r"Object\s*\.\s*assign\s*\(\s*" + _OBJ + r"\s*,\s*\{[^}]{0,200}?\bdata\s*:"
 )
 _GLOBAL_ASSIGN_RE = re.compile(
     r"(?:(?:window|self|globalThis)\s*\.\s*|\b(?:var|let|const)\s+|(?<![\w.$]))"
@@ -146,8 +150,10 @@ def _overwrites(code: str) -> list[str]:
     found = []
     for match in _DATA_ASSIGN_RE.finditer(code):
         rhs = match.group("rhs")
-        if re.search(rf"{match.group('obj')}\s*\.\s*data|partner_key", rhs):
-            continue  # merges the existing data, keeps the partner key
+        if re.search(rf"{match.group('obj')}\s*\.\s*data|\bpartner_key\s*:", rhs):
+            continue  # merges the existing data, or sets the partner key itself
+        found.append(match.group(0).strip()[:160])
+    for match in _ASSIGN_DATA_RE.finditer(code):
         found.append(match.group(0).strip()[:160])
     for match in _GLOBAL_ASSIGN_RE.finditer(code):
         rhs = match.group("rhs").strip()
@@ -295,13 +301,22 @@ def _replace(ev: SnippetEvidence, **changes) -> SnippetEvidence:
     return dataclasses.replace(ev, **changes)
 
 
-def check_snippet_file(path: str | Path, expected_key: str | None = None) -> CheckResult[SnippetEvidence]:
+def check_snippet_file(path: str | Path, expected_key: str | None = None,
+                       max_bytes: int = net.DEFAULT_MAX_BYTES) -> CheckResult[SnippetEvidence]:
     p = Path(path)
     try:
-        data = p.read_bytes()
+        if not p.is_file():
+            raise BadInput(f"{p} is not a regular file" if p.exists() else f"cannot read {p}: no such file")
+        with p.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
     except OSError as exc:
         raise BadInput(f"cannot read {p}: {exc.strerror or exc}") from None
-    return check_snippet_html(data.decode("utf-8", errors="replace"), file=str(p), expected_key=expected_key)
+    extra: tuple[Problem, ...] = ()
+    if len(data) > max_bytes:
+        data = data[:max_bytes]
+        extra = (warn("body-truncated", f"the file is larger than {max_bytes} bytes; only the first part was read"),)
+    text = net.decode_html(data, None)
+    return check_snippet_html(text, file=str(p), expected_key=expected_key, extra=extra)
 
 
 def check_snippet_url(url: str, policy: net.NetPolicy | None = None,
@@ -317,4 +332,6 @@ def check_snippet_url(url: str, policy: net.NetPolicy | None = None,
                         ("timeout", "connection-error", "private-network", "redirect-loop",
                          "too-many-redirects", "invalid-url"))
         return CheckResult("snippet", SnippetEvidence(url=link.evidence.final_url), carried)
-    return check_snippet_html(page.text(), url=page.url, http_status=page.status_code, expected_key=expected_key)
+    truncated = tuple(p for p in link.problems if p.code == "body-truncated")
+    return check_snippet_html(page.text(), url=page.url, http_status=page.status_code, expected_key=expected_key,
+                              extra=truncated)
