@@ -220,3 +220,23 @@ def test_test_partner_link_is_a_warning(site, local_policy):
     site.add("/l", Page(LANDING))
     r = check_link(site.url("/l?gspk=Z3N0ZXN0&gsxid=abc"), local_policy)
     assert r.codes() == ["test-partner"] and r.status == "warn"
+
+
+def test_a_redirect_without_location_is_an_error(site, local_policy):
+    site.add("/r", Page("", status=301))
+    assert "http-error" in check_link(site.url("/r"), local_policy).codes()
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "::1", "::ffff:127.0.0.1", "2002:7f00:1::",
+                                     "2002:a00:1::", "fe80::1", "224.0.0.1", "0.0.0.0", "100.64.0.1"])
+def test_non_public_addresses(address):
+    from diagnose.net import is_public_address
+
+    assert not is_public_address(address)
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "2002:5db8:d822::"])
+def test_public_addresses(address):
+    from diagnose.net import is_public_address
+
+    assert is_public_address(address)

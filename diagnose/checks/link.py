@@ -263,6 +263,8 @@ def _summarise(
         status = hops[-1].status_code or 0
         if status >= 400:
             problems.append(fail("http-error", f"the landing page answered HTTP {status}"))
+        elif 300 <= status < 400:
+            problems.append(fail("http-error", f"the chain ends in HTTP {status} with nowhere to go (no Location)"))
         if not any(p in final_params for p in key_params):
             if not dropped:
                 problems.append(

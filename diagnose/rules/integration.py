@@ -262,8 +262,9 @@ def cookie_not_readable(f: Facts) -> Outcome:
     "integration-healthy",
     title="The integration works for this link",
     explanation="The link lands with the partner key, PartnerStackJS runs with a valid key and stores the "
-    "partner in a 90-day cookie, and nothing overwrites it: a customer following this link today would be "
-    "tracked. A missed referral then comes from the customer's side or from the records.",
+    "partner in a 90-day cookie, and nothing overwrites it: a customer following this link today in a "
+    "Chromium browser would be tracked (Safari keeps the cookie 7 days at most). A missed referral then "
+    "comes from the customer's side or from the records.",
     next_steps=(
         "Look for the cause on the customer's side (the other findings, and the questions, where the report "
         "lists any).",
