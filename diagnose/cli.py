@@ -225,10 +225,8 @@ def reconcile(dashboard_file: str, internal_file: str, partner: str | None, cust
         if not eq:
             raise BadInput(f"--map {item!r}: expected SIDE.FIELD=HEADER, e.g. dashboard.email=\"E-mail address\"")
         mapping[key.strip()] = header.strip().strip('"')
-    progress = None
-    if sys.stderr.isatty():
-        def progress(stage: str) -> None:
-            click.echo(f"… {stage}", err=True)
+    bar = StageBar(9 + bool(missed_out)) if sys.stderr.isatty() else None
+    progress = bar.advance if bar else None
     result = reconcile_files(
         dashboard_file, internal_file, partner=partner, customer=customer, mapping=mapping,
         since=since.date() if since else None, until=until.date() if until else None,
@@ -236,6 +234,8 @@ def reconcile(dashboard_file: str, internal_file: str, partner: str | None, cust
         plus_tag=not no_plus_tag, gmail_dots=not no_gmail_dots,
         rows=as_json, missed_out=missed_out, progress=progress,
     )
+    if bar:
+        bar.finish()
     emit(result, as_json)
     return result_exit(result)
 
@@ -295,6 +295,22 @@ def cookie(url: str, browser_policy: str, expect_key: str | None, signup_url: st
         for r in results:
             emit(r, False)
     return result_exit(*results)
+
+
+class StageBar:
+    """A progress bar over the stages of a long job, redrawn in place on stderr (a terminal)."""
+
+    def __init__(self, stages: int, width: int = 24):
+        self.stages, self.width, self.done = max(1, stages), width, 0
+
+    def advance(self, stage: str) -> None:
+        self.done = min(self.done + 1, self.stages)
+        filled = self.width * self.done // self.stages
+        text = f"\r[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.stages} {stage[:60]}"
+        click.echo(text.ljust(100), err=True, nl=False)
+
+    def finish(self) -> None:
+        click.echo("\r" + " " * 100 + "\r", err=True, nl=False)
 
 
 def require_writable_dir(folder: Path, option: str) -> None:

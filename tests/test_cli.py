@@ -111,3 +111,16 @@ def test_snippet_command_terminal_output(site):
 def test_python_dash_m_works():
     out = subprocess.run([sys.executable, "-m", "diagnose", "gspk", GSPK], capture_output=True, text=True)
     assert out.returncode == 0 and "5c38dddbf7fc" in out.stdout
+
+
+def test_stage_bar_draws_in_place(capsys):
+    from diagnose.cli import StageBar
+
+    bar = StageBar(4, width=8)
+    for stage in ("reading dashboard", "reading internal", "matching", "buckets", "one too many"):
+        bar.advance(stage)
+    bar.finish()
+    err = capsys.readouterr().err
+    assert "\n" not in err  # redrawn with carriage returns, one line
+    assert "[##......] 1/4 reading dashboard" in err
+    assert "[########] 4/4 one too many" in err  # never past the end
