@@ -26,19 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from diagnose.browser import BrowserSession  # noqa: E402
 from diagnose.checks.cookie import check_cookie, check_cookie_many  # noqa: E402
 from diagnose.checks.gspk import encode_partner_key  # noqa: E402
-from diagnose.demo.site import LocalSite, Page, static_text  # noqa: E402
+from diagnose.demo.site import LocalSite, Page, partnerstack_snippet, static_text  # noqa: E402
 from diagnose.net import NetPolicy  # noqa: E402
 
 PK = "pk_" + "B3nchmark" * 3 + "abcde"
-SNIPPET = """<script>(function() {
-  var gs = document.createElement('script');
-  gs.src = '/pr/js'; gs.type = 'text/javascript'; gs.async = 'true';
-  gs.onload = gs.onreadystatechange = function() {
-    var rs = this.readyState; if (rs && rs != 'complete' && rs != 'loaded') return;
-    try { growsumo._initialize('%s'); if (typeof(growsumoInit) === 'function') { growsumoInit(); } } catch (e) {}
-  };
-  var s = document.getElementsByTagName('script')[0]; s.parentNode.insertBefore(gs, s);
-})();</script>""" % PK
+SNIPPET = partnerstack_snippet(f"'{PK}'")
 
 
 def landing(i: int) -> str:

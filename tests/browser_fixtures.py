@@ -12,7 +12,7 @@ import os
 import pytest
 
 from diagnose.browser import BrowserSession, BrowserUnavailable, find_browser
-from diagnose.demo.site import LocalSite, Page, static_text
+from diagnose.demo.site import LocalSite, Page, partnerstack_snippet, static_text
 
 PK = "pk_" + "A1b2C3d4" * 4
 OTHER_PK = "pk_" + "Z9y8X7w6" * 4
@@ -20,16 +20,8 @@ OTHER_PK = "pk_" + "Z9y8X7w6" * 4
 
 def snippet(public_key: str = PK, src: str = "/pr/js", script_type: str | None = None, extra: str = "") -> str:
     """The PartnerStack snippet as the reference shows it (script loaded from ``src``)."""
-    type_attr = f' type="{script_type}"' if script_type else ""
-    return f"""<script{type_attr} {extra}>(function() {{
-  var gs = document.createElement('script');
-  gs.src = '{src}'; gs.type = 'text/javascript'; gs.async = 'true';
-  gs.onload = gs.onreadystatechange = function() {{
-    var rs = this.readyState; if (rs && rs != 'complete' && rs != 'loaded') return;
-    try {{ growsumo._initialize('{public_key}'); if (typeof(growsumoInit) === 'function') {{ growsumoInit(); }} }} catch (e) {{}}
-  }};
-  var s = document.getElementsByTagName('script')[0]; s.parentNode.insertBefore(gs, s);
-}})();</script>"""
+    attrs = " ".join(a for a in (f'type="{script_type}"' if script_type else "", extra) if a)
+    return partnerstack_snippet(f"'{public_key}'", src=src, attrs=attrs)
 
 
 def html(head: str = "", body: str = "<h1>Welcome</h1>", title: str = "Landing") -> str:

@@ -3,25 +3,14 @@
 import pytest
 
 from diagnose.checks.snippet import analyse_html, check_snippet_file, check_snippet_url, strip_js_comments
-from diagnose.demo.site import Page, redirect
+from diagnose.demo.site import Page, partnerstack_snippet, redirect
 
 KEY = "pk_" + "A1b2C3d4" * 4
 OTHER = "pk_" + "Z9y8X7w6" * 4
 
 
 def snippet(key_arg=f"'{KEY}'", host="https://js.partnerstack.com/v1/", obj="growsumo"):
-    return f"""<script>
-    (function() {{
-      var gs = document.createElement('script');
-      gs.src = '{host}';
-      gs.type = 'text/javascript'; gs.async = 'true';
-      gs.onload = gs.onreadystatechange = function() {{
-        var rs = this.readyState; if (rs && rs != 'complete' && rs != 'loaded') return;
-        try {{ {obj}._initialize({key_arg}); if (typeof(growsumoInit) === 'function') {{ growsumoInit(); }} }} catch (e) {{}}
-      }};
-      var s = document.getElementsByTagName('script')[0]; s.parentNode.insertBefore(gs, s);
-    }})();
-    </script>"""
+    return partnerstack_snippet(key_arg, src=host, obj=obj)
 
 
 def page(head="", body=""):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from diagnose.demo.site import LocalSite, Page, Request, redirect, static_text
+from diagnose.demo.site import LocalSite, Page, Request, partnerstack_snippet, redirect, static_text
 
 HERE = Path(__file__).parent
 DATA = HERE / "data"
@@ -24,18 +24,7 @@ JANE, BOB = "a1b2c3d4e5f6", "0b0b0b0b0b0b"
 
 
 def _snippet(key_arg: str) -> str:
-    return f"""<script>
-  (function() {{
-    var gs = document.createElement('script');
-    gs.src = '/pr/js';
-    gs.type = 'text/javascript'; gs.async = 'true';
-    gs.onload = gs.onreadystatechange = function() {{
-      var rs = this.readyState; if (rs && rs != 'complete' && rs != 'loaded') return;
-      try {{ growsumo._initialize({key_arg}); if (typeof(growsumoInit) === 'function') {{ growsumoInit(); }} }} catch (e) {{}}
-    }};
-    var s = document.getElementsByTagName('script')[0]; s.parentNode.insertBefore(gs, s);
-  }})();
-</script>"""
+    return partnerstack_snippet(key_arg)
 
 
 def _page(title: str, head: str = "", body: str = "") -> Page:

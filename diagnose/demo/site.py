@@ -149,3 +149,20 @@ class LocalSite:
 
 def static_text(name: str) -> str:
     return (STATIC / name).read_text(encoding="utf-8")
+
+
+def partnerstack_snippet(key_arg: str, src: str = "/pr/js", obj: str = "growsumo", attrs: str = "") -> str:
+    """The PartnerStackJS snippet as the reference shows it. ``key_arg`` is the JavaScript source of
+    _initialize's argument (``"'pk_...'"``, ``"''"``, ``"window.KEY"``); ``attrs`` go on the tag."""
+    return f"""<script{' ' + attrs if attrs else ''}>
+  (function() {{
+    var gs = document.createElement('script');
+    gs.src = '{src}';
+    gs.type = 'text/javascript'; gs.async = 'true';
+    gs.onload = gs.onreadystatechange = function() {{
+      var rs = this.readyState; if (rs && rs != 'complete' && rs != 'loaded') return;
+      try {{ {obj}._initialize({key_arg}); if (typeof(growsumoInit) === 'function') {{ growsumoInit(); }} }} catch (e) {{}}
+    }};
+    var s = document.getElementsByTagName('script')[0]; s.parentNode.insertBefore(gs, s);
+  }})();
+</script>"""
