@@ -150,15 +150,12 @@ def case_3(f: Facts) -> Outcome:
     question="Did the customer clear their browser's cookies or history between clicking and signing up?",
 )
 def case_2(f: Facts) -> Outcome:
-    tracked = _tracked(f)
-    if tracked:
-        return tracked
-    cleared = f.fact("cleared_cookies")
-    if cleared:
-        return Outcome(C, "the ticket says the customer cleared their cookies")
-    if cleared is False:
-        return Outcome(R, "the customer did not clear cookies")
-    return Outcome(P, "the ticket does not say whether the customer cleared cookies")
+    return _tracked(f) or _stated(
+        f, "cleared_cookies",
+        yes="the ticket says the customer cleared their cookies",
+        no="the customer did not clear cookies",
+        unknown="the ticket does not say whether the customer cleared cookies",
+    )
 
 
 @rule(
@@ -173,12 +170,19 @@ def case_2(f: Facts) -> Outcome:
     question="Did the customer click the partner's link, or type the site's address (or search for it)?",
 )
 def case_10(f: Facts) -> Outcome:
-    tracked = _tracked(f)
-    if tracked:
-        return tracked
-    typed = f.fact("typed_url")
-    if typed:
-        return Outcome(C, "the ticket says the customer typed the address instead of clicking the link")
-    if typed is False:
-        return Outcome(R, "the customer clicked the link")
-    return Outcome(P, "the ticket does not say whether the customer clicked or typed the address")
+    return _tracked(f) or _stated(
+        f, "typed_url",
+        yes="the ticket says the customer typed the address instead of clicking the link",
+        no="the customer clicked the link",
+        unknown="the ticket does not say whether the customer clicked or typed the address",
+    )
+
+
+def _stated(f: Facts, key: str, *, yes: str, no: str, unknown: str) -> Outcome:
+    """A yes/no fact of the ticket that explains the miss by itself when true."""
+    value = f.fact(key)
+    if value:
+        return Outcome(C, yes)
+    if value is False:
+        return Outcome(R, no)
+    return Outcome(P, unknown)
