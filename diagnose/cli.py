@@ -401,21 +401,18 @@ def ticket(ticket_file: str | None, save_evidence: str | None, no_browser: bool,
     are paths relative to the ticket). Options override the file.
     """
     from diagnose import ticket as tickets
-    from diagnose.diagnosis import build_report
     from diagnose.diagnosis import redact as redact_report
+    from diagnose.diagnosis import run_ticket
     from diagnose.diagnosis import save_evidence as save
-    from diagnose.gather import GatherOptions, gather
+    from diagnose.gather import GatherOptions
 
     base = tickets.load(ticket_file) if ticket_file else tickets.Ticket()
     t = tickets.with_overrides(base, facts)
-    if not (t.link or (t.dashboard and t.internal)):
-        raise BadInput("the ticket needs a link, or dashboard and internal exports, to check anything")
     if not no_browser and t.link:
         require_writable_dir(Path(screenshot_dir), "--screenshot-dir")
     options = GatherOptions(policy=policy, use_browser=not no_browser, browser_path=browser_path,
                             screenshot_dir=screenshot_dir)
-    evidence = gather(t, options)
-    report = build_report(t, evidence)
+    evidence, report = run_ticket(t, options)
     if save_evidence:  # --redact covers the saved evidence too
         kept = redact_report(report) if redact else report
         save(save_evidence, kept.ticket, kept.evidence)

@@ -184,6 +184,8 @@ def run_ticket(ticket: Ticket, options: Any = None, session: Any = None) -> tupl
     """Gather the evidence the ticket allows, then diagnose it."""
     from diagnose.gather import gather
 
+    if not (ticket.link or (ticket.dashboard and ticket.internal)):
+        raise BadInput("the ticket needs a link, or dashboard and internal exports, to check anything")
     evidence = gather(ticket, options, session)
     return evidence, build_report(ticket, evidence)
 

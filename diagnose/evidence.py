@@ -19,7 +19,7 @@ import dataclasses
 import enum
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 
@@ -238,7 +238,6 @@ __all__ = [
     "error",
     "evidence",
     "fail",
-    "field",
     "from_jsonable",
     "to_jsonable",
     "warn",

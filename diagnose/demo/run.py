@@ -131,8 +131,8 @@ def run_demo(out_dir: str | Path = "reports/demo", *, browser_path: str | None =
     import time
 
     from diagnose.browser import BrowserSession, BrowserUnavailable
-    from diagnose.diagnosis import build_report
-    from diagnose.gather import GatherOptions, gather
+    from diagnose.diagnosis import run_ticket
+    from diagnose.gather import GatherOptions
     from diagnose.net import NetPolicy
     from diagnose.report import html, render
     from diagnose.ticket import from_mapping
@@ -157,8 +157,7 @@ def run_demo(out_dir: str | Path = "reports/demo", *, browser_path: str | None =
                 started = time.monotonic()
                 facts = _substitute(sc.ticket, site.origin, signup_site)
                 ticket = from_mapping(facts, DATA)
-                evidence = gather(ticket, options, session if browser else None)
-                report = build_report(ticket, evidence)
+                _, report = run_ticket(ticket, options, session if browser else None)
                 path = out / f"{sc.name}.html"
                 path.write_text(render("html", report), encoding="utf-8")
                 _write_ticket(out / "tickets" / f"{sc.name}.yaml", facts)

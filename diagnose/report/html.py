@@ -13,7 +13,6 @@ from typing import Any
 
 from diagnose import __version__
 from diagnose.diagnosis import TicketReport
-from diagnose.evidence import CheckResult
 from diagnose.rules.engine import Verdict
 
 _ENV: list[Any] = []
@@ -70,11 +69,6 @@ def _(report: TicketReport, **_: Any) -> str:
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         version=__version__,
     )
-
-
-@render.register(CheckResult)
-def _(result: CheckResult, **_: Any) -> str:
-    return environment().get_template("check.html.j2").render(result=result, data=result.to_dict())
 
 
 def render_index(rows: list[dict[str, Any]], title: str) -> str:
