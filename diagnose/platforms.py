@@ -46,3 +46,27 @@ SECRET_KEY_RE = re.compile(r"\bsk_[A-Za-z0-9]{16,}")
 TEST_PARTNER_KEY = "gstest"
 # Every browser on iPhone and iPad is WebKit, so Safari's ITP cookie caps apply to all of them.
 WEBKIT_WORDS = ("safari", "iphone", "ipad", "ios")
+
+# Dashboard customer statuses: one vocabulary, read by the reconcile check and by the rules.
+# Partners see "Signed Up" and "Paid"; companies' exports also carry approval and fulfilment states.
+# Classes are tried in order; the first whose pattern matches (case-insensitively) wins, so
+# "Not approved" is declined and "Pending approval" is pending before "approved" is looked at.
+STATUS_DECLINED, STATUS_PENDING, STATUS_TRACKED, STATUS_UNKNOWN = "declined", "pending", "tracked", "unknown"
+DASHBOARD_STATUSES: tuple[tuple[str, str], ...] = (
+    (STATUS_DECLINED, r"declin|reject|denied|refused|cancel|void|not approved|disapproved|unapproved"),
+    (STATUS_PENDING, r"pending|awaiting|waiting|unfulfil|not fulfil|under review|in review|on hold|"
+                     r"needs approval|to approve"),
+    (STATUS_TRACKED, r"signed[ _-]?up|sign[ _-]?up|paid|approved|active|fulfilled|converted|"
+                     r"customer|subscribed|trial|won|complete"),
+)
+
+
+def dashboard_status_class(status: str | None) -> str | None:
+    """The class of a dashboard status text: declined, pending, tracked, unknown (None when blank)."""
+    text = (status or "").strip()
+    if not text:
+        return None
+    for cls, pattern in DASHBOARD_STATUSES:
+        if re.search(pattern, text, re.IGNORECASE):
+            return cls
+    return STATUS_UNKNOWN

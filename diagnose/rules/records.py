@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from diagnose.platforms import STATUS_PENDING, dashboard_status_class
 from diagnose.rules.common import customer_record, tracked_for_partner
 from diagnose.rules.engine import Facts, Outcome, Verdict, rule
 
 C, L, P, R, T = Verdict.CONFIRMED, Verdict.LIKELY, Verdict.POSSIBLE, Verdict.RULED_OUT, Verdict.CANNOT_TELL
-PENDING_WORDS = ("pending", "approval", "unfulfilled", "awaiting", "review")
 
 
 def _no_customer(f: Facts) -> Outcome | None:
@@ -57,9 +57,9 @@ def company_action_pending(f: Facts) -> Outcome:
     missing = _no_customer(f)
     if missing:
         return missing
-    status = (f.get("reconcile", "customer.dashboard_status") or "").lower()
-    if f.get("reconcile", "customer.bucket") == "pending" or any(w in status for w in PENDING_WORDS):
-        return Outcome(C, f"the dashboard status is {status or 'pending'!r}")
+    status = f.get("reconcile", "customer.dashboard_status") or ""
+    if f.get("reconcile", "customer.bucket") == "pending" or dashboard_status_class(status) == STATUS_PENDING:
+        return Outcome(C, f"the dashboard status is {status.lower() or 'pending'!r}")
     return Outcome(R, "nothing in the dashboard waits on approval or fulfilment")
 
 
