@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from diagnose.checks.gspk import check_gspk, decode_partner_key, encode_partner_key
+from diagnose.checks.gspk import check_gspk, decode_partner_key, encode_partner_key, looks_like_partner_key
 
 
 @pytest.mark.parametrize(
@@ -89,11 +89,55 @@ def test_decoding_never_raises_on_arbitrary_text(text):
     assert (key is None) != (reason is None)
     if key is not None:
         assert key.isprintable()
-    result = check_gspk(text)  # the whole check never raises either
-    assert result.status in ("pass", "fail")
+    result = check_gspk(text)  # the whole check never raises either, and never errors
+    # warn: the test partner, or a decoded value that cannot be a partner key (issue #8)
+    assert result.status in ("pass", "warn", "fail")
+    if key is not None:
+        shaped = looks_like_partner_key(key)
+        assert ("not-a-partner-key" in result.codes()) is not shaped
+        if shaped and key != "gstest":
+            assert result.status == "pass"
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp", "Co", "Cn")), min_size=1).filter(lambda s: s.strip() and s.isprintable()))
 def test_any_printable_key_survives_encoding(key):
     assert decode_partner_key(encode_partner_key(key)) == (key, None)
+
+
+@pytest.mark.parametrize(
+    "decoded",
+    ["hello world", "john doe", "a;b", "<script>", "ab/cd", "jane?ref=1", "100%", "jöhn"],
+)
+def test_a_decoded_value_that_cannot_be_a_partner_key_is_a_named_warning(decoded):
+    r = check_gspk(encode_partner_key(decoded))
+    assert r.codes() == ["not-a-partner-key"]
+    assert r.status == "warn"
+    assert r.evidence.partner_key == decoded  # still shown: the evidence is what the link carries
+    message = r.problems[0].message
+    assert repr(decoded) in message
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["5c38dddbf7fc", "A1B2C3D4E5F6", "nguyenthibinh8753", "jane.doe", "jane_doe", "jane-doe-2", "gstest", "x"],
+)
+def test_partner_key_shapes_pass(key):
+    r = check_gspk(encode_partner_key(key), partner=key)
+    assert "not-a-partner-key" not in r.codes()
+    assert r.status == "pass"
+
+
+def test_a_value_that_is_not_a_key_is_shown_safely_and_shortly():
+    decoded = "x y" * 200
+    r = check_gspk(encode_partner_key(decoded))
+    message = r.problems[0].message
+    assert r.codes() == ["not-a-partner-key"]
+    assert len(message) < 300 and "\n" not in message
+
+
+def test_not_a_partner_key_in_a_url_names_the_parameter_and_still_compares():
+    enc = encode_partner_key("hello world")
+    r = check_gspk(f"https://acme.example/?gspk={enc}&ps_partner_key={enc}", partner="5c38dddbf7fc")
+    assert r.codes() == ["partner-mismatch", "not-a-partner-key"]
+    assert "gspk" in r.problems[1].message

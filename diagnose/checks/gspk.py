@@ -14,6 +14,14 @@ from diagnose.platforms import PARTNERSTACK, TEST_PARTNER_KEY
 
 _B64_BODY = re.compile(r"[A-Za-z0-9+/_-]+")
 
+# The shape of a partner key, stated once: auto-generated keys are 12 hex characters and vanity keys
+# look like user names (ASCII letters, digits, '-', '_', '.'); the test partner gstest fits too.
+PARTNER_KEY_RE = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def looks_like_partner_key(value: str) -> bool:
+    return PARTNER_KEY_RE.fullmatch(value) is not None
+
 
 def decode_partner_key(raw: str) -> tuple[str | None, str | None]:
     """Decode one base64 partner key. Returns ``(partner_key, None)`` or ``(None, reason)``.
@@ -136,6 +144,13 @@ def check_gspk(value: str, partner: str | None = None) -> CheckResult[GspkEviden
                     f"the link belongs to partner {partner_key!r}, not to {expected!r}",
                 )
             )
+    if partner_key is not None and not looks_like_partner_key(partner_key):
+        label = source if source != "value" else "the value"
+        shown = repr(partner_key[:60]) + ("..." if len(partner_key) > 60 else "")
+        problems.append(warn("not-a-partner-key",
+                             f"{label} decodes to {shown}, which cannot be a partner key (partner keys are "
+                             "letters, digits, '-', '_' and '.'): the link's parameter was probably edited "
+                             "or built by hand"))
     if partner_key == TEST_PARTNER_KEY and not (expected and expected == TEST_PARTNER_KEY):
         problems.append(warn("test-partner", "this is the program's test partner (gstest): signups through it "
                                              "credit no real partner"))
