@@ -265,7 +265,7 @@ def read_table(path: str | Path, side: str, mapping: dict[str, str] | None = Non
     bad = frame.filter(pl.col("_reject").is_not_null())
     if bad.height:
         width = len(headers)
-        raw_of = cells.filter(pl.col("_line").is_in(bad["_line"].implode())).select(
+        raw_of = cells.filter(line_mask(cells["_line"], bad["_line"])).select(
             "_line", pl.coalesce("_raw", pl.concat_str([pl.col(f"c{i}").fill_null("") for i in range(width)],
                                                        separator=delim)).alias("_raw"))
         bad = bad.join(raw_of, on="_line", how="left").select(
@@ -301,6 +301,19 @@ def parse_dates(series: Any) -> Any:
             "%d/%m/%Y" if day_first else "%m/%d/%Y", strict=False),
     )).to_series()
     return iso.scatter(todo.arg_true(), parsed)
+
+
+def line_mask(lines: Any, wanted: Any) -> Any:
+    """A boolean Series over ``lines`` (sorted, unique line numbers): True where the line is one of
+    ``wanted``. Binary search in expressions: the same on polars 1.0 and 2.x (no ``is_in``)."""
+    import polars as pl
+
+    mask = pl.repeat(False, lines.len(), dtype=pl.Boolean, eager=True).alias("_mask")
+    if not lines.len() or not wanted.len():
+        return mask
+    idx = pl.select(pl.lit(lines).search_sorted(pl.lit(wanted)).clip(0, lines.len() - 1)).to_series()
+    found = lines.gather(idx) == wanted
+    return mask.scatter(idx.filter(found).sort(), True)
 
 
 def _frame_of_cells(records: list[list[str | None]], lines: list[int], raws: list[str], width: int):
@@ -425,15 +438,17 @@ def _read_csv_polars(source: bytes | str, delim: str):
     wrong_nf = (pl.col("_nf") != width) & ~pl.col("_blank") & (pl.int_range(pl.len()) > 0)
     bad_raw = records.filter(wrong_nf).select("line", "raw")
     records = records.select("line", "_nf", "_blank")  # free the line texts before the field read
-    extra = 2
-    cells = pl.read_csv(
-        src(), has_header=False, separator=delim, quote_char='"',
-        schema={f"c{i}": pl.String for i in range(width + extra)},
-        truncate_ragged_lines=True, encoding="utf8",
-    )
+    try:  # the header's width exactly: polars 2 refuses schema columns the file does not have
+        cells = pl.read_csv(
+            src(), has_header=False, separator=delim, quote_char='"',
+            schema={f"c{i}": pl.String for i in range(width)},
+            truncate_ragged_lines=True, encoding="utf8",
+        )
+    except pl.exceptions.SchemaError:
+        return None
     if cells.height != records.height:
         return None
-    cells = pl.concat([cells, records], how="horizontal").slice(1)
+    cells = cells.hstack(records).slice(1)
     wrong = (pl.col("_nf") != width) & ~pl.col("_blank")
     bad = cells.filter(wrong).select(
         "line",

@@ -47,6 +47,7 @@ from typing import Any
 
 from diagnose.errors import BadInput
 from diagnose.evidence import CheckResult, Problem, evidence, fail, warn
+from diagnose.reconcile_io import line_mask
 
 BUCKETS = ("matched", "other_partner", "pending", "missing_from_dashboard", "dashboard_only",
            "rejected", "excluded")
@@ -394,28 +395,26 @@ def reconcile_files(
     # Why an unmatched row is unmatched (slim frames: line numbers, reasons, dates).
     dup_i_lines = _dup_lines(ik, i_key_dups)
     dup_d_lines = _dup_lines(dk, d_key_dups)
-    i_un = i.select("_line", "created_at", "click_date").filter(~_taken(i, pairs["_iline"])).with_columns(
-        pl.when(pl.col("_line").is_in(conflicts["_iline"].implode())).then(pl.lit("key-conflict"))
-        .when(pl.col("_line").is_in(dup_i_lines.implode())).then(pl.lit("duplicate"))
+    i_un = i.select("_line", "created_at", "click_date").filter(~_taken(i, pairs["_iline"]))
+    i_un = i_un.with_columns(
+        pl.when(line_mask(i_un["_line"], conflicts["_iline"])).then(pl.lit("key-conflict"))
+        .when(line_mask(i_un["_line"], dup_i_lines)).then(pl.lit("duplicate"))
         .otherwise(pl.lit("no-match")).alias("match_reason"),
         (pl.col("created_at") - pl.col("click_date")).dt.total_days().alias("days_click_to_signup"),
     ).with_columns((pl.col("days_click_to_signup") > window_days).fill_null(False).alias("outside_window"))
-    d_un = d.select("_line", "created_at", "anonymised", "customer_key").filter(
-        ~_taken(d, pairs["_dline"])).with_columns(
-        pl.when(pl.col("_line").is_in(conflicts["_dline"].implode())).then(pl.lit("key-conflict"))
-        .when(pl.col("_line").is_in(dup_d_lines.implode())).then(pl.lit("duplicate"))
+    d_un = d.select("_line", "created_at", "anonymised", "customer_key").filter(~_taken(d, pairs["_dline"]))
+    d_un = d_un.with_columns(
+        pl.when(line_mask(d_un["_line"], conflicts["_dline"])).then(pl.lit("key-conflict"))
+        .when(line_mask(d_un["_line"], dup_d_lines)).then(pl.lit("duplicate"))
         .when(pl.col("anonymised") & pl.col("customer_key").is_null()).then(pl.lit("anonymised-no-key"))
         .otherwise(pl.lit("no-match")).alias("match_reason")
     ).drop("anonymised", "customer_key")
 
     if progress:
         progress("bucketing pairs")
-    p = pl.concat([
-        pairs,
-        _at(i, pairs["_iline"], created_at="_signup", click_date="_iclick"),
+    p = pairs.hstack(_at(i, pairs["_iline"], created_at="_signup", click_date="_iclick")).hstack(
         _at(d, pairs["_dline"], partner_key="partner_key", status="status", created_at="_dcreated",
-            click_date="_dclick"),
-    ], how="horizontal")
+            click_date="_dclick"))
     signup = pl.coalesce("_signup", "_dcreated")
     click = pl.coalesce("_iclick", "_dclick")
     days = (signup - click).dt.total_days()
@@ -451,10 +450,9 @@ def reconcile_files(
         ex_d = d_un.filter(outside_dates("created_at"))
         d_un = d_un.filter(~outside_dates("created_at"))
     def excluded_rows(ex: Any, side: str, frame: Any, line: str, when: str) -> Any:
-        return pl.concat([
-            ex.select(pl.lit(side).alias("side"), pl.col(line).alias("line"), pl.col(when).cast(pl.String).alias("date")),
-            _at(frame, ex[line], customer_key="customer_key", email="email"),
-        ], how="horizontal").select("side", "line", "customer_key", "email", "date")
+        return ex.select(pl.lit(side).alias("side"), pl.col(line).alias("line"), pl.col(when).cast(pl.String).alias("date"),
+                         ).hstack(_at(frame, ex[line], customer_key="customer_key", email="email")
+                                  ).select("side", "line", "customer_key", "email", "date")
 
     excluded = pl.concat([
         excluded_rows(ex_p, "both", i, "_iline", "_when"),
@@ -464,12 +462,10 @@ def reconcile_files(
 
     # Full rows, built only for the rows shown (or all of them for --json / --missed-out).
     def pair_rows(sub: Any) -> Any:
-        full = pl.concat([
-            sub,
-            _at(i, sub["_iline"], customer_key="customer_key", email="email", name="name", provider_key="_iprov"),
-            _at(d, sub["_dline"], customer_key="_dkey", email="dashboard_email", name="_dname",
-                partner_key="partner_key", status="status", provider_key="_dprov"),
-        ], how="horizontal")
+        full = sub.hstack(
+            _at(i, sub["_iline"], customer_key="customer_key", email="email", name="name", provider_key="_iprov")
+        ).hstack(_at(d, sub["_dline"], customer_key="_dkey", email="dashboard_email", name="_dname",
+                     partner_key="partner_key", status="status", provider_key="_dprov"))
         return full.select(
             "match_reason", pl.coalesce("customer_key", "_dkey").alias("customer_key"), "email",
             "dashboard_email", pl.coalesce("name", "_dname").alias("name"), "partner_key", "status",
@@ -481,8 +477,8 @@ def reconcile_files(
         )
 
     def missing_rows(sub: Any) -> Any:
-        return pl.concat([sub, _at(i, sub["_line"], customer_key="customer_key", email="email", name="name",
-                                   provider_key="provider_key")], how="horizontal").select(
+        return sub.hstack(_at(i, sub["_line"], customer_key="customer_key", email="email", name="name",
+                              provider_key="provider_key")).select(
             "match_reason", "customer_key", "email", "name", "provider_key",
             pl.col("created_at").cast(pl.String).alias("signup_date"),
             pl.col("click_date").cast(pl.String).alias("click_date"), "days_click_to_signup",
@@ -490,9 +486,9 @@ def reconcile_files(
         )
 
     def donly_rows(sub: Any) -> Any:
-        return pl.concat([sub, _at(d, sub["_line"], customer_key="customer_key", email="email", name="name",
-                                   partner_key="partner_key", status="status", provider_key="provider_key",
-                                   anonymised="anonymised")], how="horizontal").select(
+        return sub.hstack(_at(d, sub["_line"], customer_key="customer_key", email="email", name="name",
+                              partner_key="partner_key", status="status", provider_key="provider_key",
+                              anonymised="anonymised")).select(
             "match_reason", "customer_key", "email", "name", "partner_key", "status", "provider_key",
             pl.col("created_at").cast(pl.String).alias("created_at"), "anonymised", pl.col("_line").alias("line"),
         )
@@ -533,17 +529,17 @@ def reconcile_files(
             if by_name:  # a ticket may only name the customer: same name, case and spaces aside
                 cond = pl.col("name").str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars() == \
                     " ".join(q.lower().split())
-                return frame.filter(cond.fill_null(False))["_line"].implode()
+                return frame.filter(cond.fill_null(False))["_line"].to_list()
             cond = pl.col("customer_key") == q
             if canon_q is not None:
                 frame, _ = add_email_levels(frame.select("_line", "customer_key", "email"), "email", "_canon",
                                             case_or_space, plus_tag, gmail_dots, keep=False)
                 cond = cond | (pl.col("_canon") == canon_q)
             cond = cond | (pl.col("email").str.strip_chars().str.to_lowercase() == q.lower())
-            return frame.filter(cond.fill_null(False))["_line"].implode()
+            return frame.filter(cond.fill_null(False))["_line"].to_list()
 
         hi, hd = hit(i), hit(d)
-        if not hi.list.len()[0] and not hd.list.len()[0] and "@" not in q:
+        if not hi and not hd and "@" not in q:
             hi, hd = hit(i, by_name=True), hit(d, by_name=True)
         answer = _answer(
             q,
@@ -587,16 +583,15 @@ def _taken(frame: Any, lines: Any) -> Any:
     so rows are found by binary search instead of a hash join)."""
     import polars as pl
 
-    idx = frame["_line"].search_sorted(lines)
-    return pl.Series("_taken", [False], dtype=pl.Boolean).extend_constant(False, frame.height - 1).scatter(idx.sort(), True) \
-        if frame.height else pl.Series("_taken", [], dtype=pl.Boolean)
+    return line_mask(frame["_line"], lines)
 
 
 def _at(frame: Any, lines: Any, **columns: str) -> Any:
     """``frame``'s ``columns`` (renamed as given) at ``lines``, in that order (binary search)."""
-    idx = frame["_line"].search_sorted(lines)
-    return frame.select(list(columns))[idx].rename(columns) if len(lines) else \
-        frame.select(list(columns)).clear().rename(columns)
+    import polars as pl
+
+    idx = pl.select(pl.lit(frame["_line"]).search_sorted(pl.lit(lines))).to_series()
+    return frame.select(pl.col(c).gather(idx).alias(new) for c, new in columns.items())
 
 
 def _ranked(frame: Any, key: str) -> Any:
@@ -624,7 +619,7 @@ def _duplicates(ik: Any, dk: Any, dup_i_lines: Any, dup_d_lines: Any, ie: Any, d
 
     parts = []
     for side, frame, lines, rest in (("internal", ik, dup_i_lines, ie), ("dashboard", dk, dup_d_lines, de)):
-        keyed = frame.select("_line", "customer_key").filter(pl.col("_line").is_in(lines.implode()))
+        keyed = frame.select("_line", "customer_key").filter(line_mask(frame["_line"], lines))
         parts.append(keyed.group_by("customer_key").agg(pl.len().alias("rows"), pl.col("_line").sort().head(10).alias("lines"))
                      .select(pl.lit(side).alias("side"), pl.lit("customer_key").alias("kind"),
                              pl.col("customer_key").alias("value"), "rows", "lines"))
