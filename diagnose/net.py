@@ -328,8 +328,42 @@ def fetch(session: "requests.Session", url: str, policy: NetPolicy) -> Fetched:
     )
 
 
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception behind requests' and urllib3's wrappers (args, reason, cause, context)."""
+    seen: set[int] = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        inner = getattr(exc, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = next((a for a in getattr(exc, "args", ()) if isinstance(a, BaseException)), None)
+        inner = inner or exc.__cause__ or exc.__context__
+        if inner is None:
+            break
+        exc = inner
+    return exc
+
+
 def _short(exc: BaseException) -> str:
-    text = str(exc)
+    """What went wrong on the connection, in words (never an exception's repr)."""
+    import ssl
+
+    root = _root_cause(exc)
+    if isinstance(root, ssl.SSLCertVerificationError):
+        return f"its TLS certificate was refused ({root.verify_message or 'not trusted'})"
+    if isinstance(root, ssl.SSLError):
+        reason = (root.reason or "").replace("_", " ").lower()
+        if reason == "wrong version number":
+            return "TLS handshake failed: the server does not speak HTTPS on this port"
+        return f"TLS handshake failed ({reason or 'unknown reason'})"
+    if isinstance(root, ConnectionRefusedError):
+        return "connection refused (nothing listens on that port)"
+    if isinstance(root, ConnectionResetError):
+        return "the server reset the connection"
+    if isinstance(root, socket.gaierror):
+        return "the name does not resolve"
+    if isinstance(root, OSError) and root.strerror:
+        return root.strerror
+    text = str(root) or type(root).__name__
     # urllib3 messages nest reprs of pools and connections: keep the last, informative part.
     for marker in ("Caused by ", "Failed to establish a new connection: "):
         if marker in text:

@@ -139,6 +139,16 @@ def test_connection_refused(local_policy):
     r = check_link(f"http://127.0.0.1:{port}/", local_policy)
     assert r.codes() == ["connection-error"]
     assert r.status == "error"
+    assert "connection refused" in r.problems[0].message
+
+
+def test_https_to_a_plain_http_server_is_said_in_words(site, local_policy):
+    site.add("/l", Page(LANDING))
+    r = check_link(site.url("/l").replace("http://", "https://"), local_policy)
+    assert r.codes() == ["connection-error"]
+    message = r.problems[0].message
+    assert "does not speak HTTPS" in message
+    assert "SSLError" not in message and "(" not in message
 
 
 def test_private_network_is_refused_by_default(site):
