@@ -167,6 +167,13 @@ class Facts:
             self._cite(name, "problems", code)
         return found is not None
 
+    def message(self, name: str, code: str) -> str | None:
+        """What the (available) check said with ``code``, for a reason in words."""
+        if not self.available(name):
+            return None
+        found = self._evidence[name].problem(code)
+        return found.message if found is not None and found.message else None
+
     def status(self, name: str) -> Status | None:
         if name not in self._evidence:
             return None

@@ -35,6 +35,14 @@ def wrong_partner_link(f: Facts) -> Outcome:
     return Outcome(R, f"the link's key decodes to {key!r}, the ticket's partner")
 
 
+_BROKEN_LINK = {
+    "redirect-loop": "a redirect loop",
+    "too-many-redirects": "too many redirects",
+    "http-error": "an error page",
+    "invalid-url": "an address no browser can open",
+}
+
+
 @rule(
     "link-broken",
     title="The link never reaches a working landing page",
@@ -49,9 +57,10 @@ def wrong_partner_link(f: Facts) -> Outcome:
     priority=45,
 )
 def link_broken(f: Facts) -> Outcome:
-    for code in ("redirect-loop", "too-many-redirects", "http-error", "invalid-url"):
+    for code, words in _BROKEN_LINK.items():
         if f.problem("link", code):
-            return Outcome(C, f"following the link: {code}")
+            said = f.message("link", code)
+            return Outcome(C, f"following the link ends in {words}" + (f": {said}" if said else ""))
     if not f.get("link", "completed", False):
         return Outcome(T, "the link did not reach a landing page")
     return Outcome(R, "the link lands on a page that answers normally")
