@@ -184,19 +184,35 @@ def case_4(f: Facts) -> Outcome:
 def case_8(f: Facts) -> Outcome:
     from diagnose.checks.snippet import key_status
 
+    def got(key, status: str) -> str:  # what _initialize received, in words: never a bare None
+        if key is None:
+            return "no public key"
+        if not str(key).strip():
+            return "an empty public key"
+        words = {"placeholder": "a placeholder or unrendered template", "malformed": "a malformed key",
+                 "mismatch": "another program's key"}
+        return f"{words.get(status, 'the key')} {key!r}"
+
+    def program() -> str:
+        expected = f.fact("expected_public_key")
+        return f"your program's {expected!r}" if expected else "your program's key"
+
     if f.available("cookie") and f.get("cookie", "growsumo.loaded") and f.get("cookie", "growsumo.initialize_called"):
         if f.problem("cookie", "initialized-with-other-key"):
-            return Outcome(C, f"_initialize was called with {f.get('cookie', 'growsumo.public_key')!r}, "
-                              f"not {f.fact('expected_public_key')!r}")
+            key = f.get("cookie", "growsumo.public_key")
+            return Outcome(C, f"_initialize was called with {got(key, 'mismatch')}, not {program()}")
         key = f.get("cookie", "growsumo.public_key")
         status, _ = key_status(repr(key) if key is not None else "", f.fact("expected_public_key"))
         if status in ("missing", "placeholder", "malformed", "mismatch"):
-            return Outcome(C, f"at runtime _initialize got {key!r} ({status})")
+            return Outcome(C, f"at runtime _initialize got {got(key, status)} ({status})")
         if status == "ok":
             return Outcome(R, f"at runtime _initialize got a valid key {key!r}")
     status = f.get("snippet", "public_key_status")
     if status in ("missing", "placeholder", "malformed", "mismatch"):
-        return Outcome(C, f"the snippet's public key is {status}: {f.get('snippet', 'public_key')!r}")
+        key = f.get("snippet", "public_key")
+        instead = f", not {program()}" if status == "mismatch" else ""
+        return Outcome(C, f"the snippet's public key is {status}: the page's HTML gives _initialize "
+                          f"{got(key, status)}{instead}")
     if status == "ok":
         return Outcome(R, "the snippet passes a well-formed public key")
     return Outcome(T, "no snippet key could be read" if status is None else "the key is a JS expression")
