@@ -266,7 +266,9 @@ def cookie(url: str, browser_policy: str, expect_key: str | None, signup_url: st
     navigation chain, every cookie, the partner cookie against the 90-day window, the public key
     _initialize was actually called with, growsumo.data, failed snippet requests, consent managers,
     and with --signup-url whether the cookie is readable at signup. --json with --policy all prints
-    {"status": ..., "results": [one object per policy]}.
+    {"status": ..., "results": [one object per policy]}. --timeout bounds the whole visit (loading
+    and settling; reading the page adds a few seconds): a server that does not answer in time is a
+    `timeout`.
     """
     from diagnose import net
     from diagnose.checks.cookie import CookieRun, check_cookie_policies

@@ -8,6 +8,8 @@ missing browser is a failure (`.ci/run` installs Debian's chromium).
 from __future__ import annotations
 
 import os
+import socket
+import threading
 
 import pytest
 
@@ -60,4 +62,49 @@ def ps_site():
     site.close()
 
 
-__all__ = ["OTHER_PK", "PK", "browser_session", "html", "ps_site", "snippet"]
+class StallingServer:
+    """A server on 127.0.0.1 that accepts connections, sends ``head`` (nothing by default: it never
+    answers; or a status line, headers and part of a body) and then keeps them open, silent."""
+
+    def __init__(self, head: bytes = b""):
+        self.head = head
+        self.connections: list[socket.socket] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)
+        self.port = self._listener.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            conn.settimeout(5)
+            self.connections.append(conn)
+            if self.head:
+                try:
+                    conn.recv(65536)  # the request
+                    conn.sendall(self.head)
+                except OSError:
+                    pass
+
+    def __enter__(self) -> "StallingServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self._listener.close()
+        for conn in self.connections:
+            conn.close()
+
+
+__all__ = ["OTHER_PK", "PK", "StallingServer", "browser_session", "html", "ps_site", "snippet"]

@@ -7,10 +7,11 @@ local site serving the stand-in PartnerStackJS at /pr/js.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
-from browser_fixtures import OTHER_PK, PK, browser_session, html, ps_site, snippet  # noqa: F401
+from browser_fixtures import OTHER_PK, PK, StallingServer, browser_session, html, ps_site, snippet  # noqa: F401
 from click.testing import CliRunner
 
 from diagnose.checks.cookie import check_cookie, check_cookie_many, check_cookie_policies
@@ -260,11 +261,97 @@ def test_private_network_refused_by_default(browser_session, ps_site):
     assert r.codes() == ["private-network"]
 
 
+# -- time limits: --timeout bounds the whole check (navigation, settling, reading the page) ----------
+# Bounds are generous (2 cores, shared browser); before the fix a silent server took ~10 s at --timeout 2.
+SLOW = NetPolicy(timeout=2.0, allow_private=True)
+SLOW_BOUND_S = 6.0
+
+
+def timed(session, url, **kw):
+    started = time.monotonic()
+    result = run(session, url, **kw)
+    return result, time.monotonic() - started
+
+
+def test_a_server_that_never_answers_is_a_timeout(browser_session, ps_site):
+    with StallingServer() as silent:
+        r, took = timed(browser_session, silent.url("/land") + QUERY, net_policy=SLOW)
+        assert silent.connections  # the browser did connect
+    assert r.status == "error" and r.codes() == ["timeout"], r.problems
+    assert r.problem("timeout").message == "no answer from 127.0.0.1 within 2 s"  # as `diagnose link` says
+    assert took < SLOW_BOUND_S, took
+
+
+def test_a_redirect_to_a_silent_landing_page_is_a_timeout(browser_session, ps_site):
+    with StallingServer() as silent:
+        link = ps_site.add("/to-silent", redirect(silent.url("/land") + QUERY))
+        r, took = timed(browser_session, link, net_policy=SLOW)
+    assert r.codes() == ["timeout"], r.problems
+    assert [(h.url, h.status) for h in r.evidence.chain] == [(link, 302)]  # where the time went
+    assert took < SLOW_BOUND_S, took
+
+
+def test_a_page_still_arriving_is_a_timeout(browser_session, ps_site):
+    # headers and the start of the page (the snippet included), then nothing
+    head = html(snippet()).split("</head>")[0].encode()
+    start = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n" + head
+    with StallingServer(start) as stalling:
+        r, took = timed(browser_session, stalling.url("/land") + QUERY, net_policy=SLOW)
+    assert r.codes() == ["timeout"], r.problems
+    assert "127.0.0.1 was still sending the page after 2 s" in r.problem("timeout").message
+    assert took < SLOW_BOUND_S, took
+
+
+def test_a_script_redirect_to_a_silent_page_is_a_timeout(browser_session, ps_site):
+    # the first page loads, then sends the browser on to a server that never answers: the
+    # interstitial must not be inspected as if it were the landing page
+    with StallingServer() as silent:
+        url = page(ps_site, "/js-to-silent", html(f"<script>location.href = '{silent.url('/land') + QUERY}'</script>"))
+        r, took = timed(browser_session, url, net_policy=SLOW)
+    assert r.codes() == ["timeout"], r.problems
+    assert r.evidence.chain[0].url == url
+    assert took < SLOW_BOUND_S, took
+
+
+def test_a_silent_image_is_not_a_slow_server(browser_session, ps_site):
+    # the page arrived; only an image hangs, so the load event never comes: inspected as it was
+    with StallingServer() as silent:
+        url = page(ps_site, "/silent-img", html(snippet(), body=f'<img src="{silent.url("/pixel.gif")}">'))
+        r, took = timed(browser_session, url + QUERY, net_policy=SLOW)
+    assert r.codes() == ["page-timeout", "page-not-settled"], r.problems
+    assert r.problem("page-timeout").severity == "warn"
+    assert r.evidence.partner_cookie.value == KEY
+    assert took < SLOW_BOUND_S + 3, took  # + reading the page
+
+
+def test_a_slow_page_within_the_timeout_is_checked(browser_session, ps_site):
+    url = ps_site.add("/slowish", Page(html(snippet()), delay=0.8))
+    r = run(browser_session, url + QUERY, net_policy=SLOW)
+    assert r.status == "pass", r.problems
+
+
+def test_cli_timeout_bounds_the_browser_check(browser_session, monkeypatch):
+    from diagnose.cli import cli
+
+    monkeypatch.setenv("DIAGNOSE_BROWSER", browser_session.executable)
+    with StallingServer() as silent:
+        started = time.monotonic()
+        out = CliRunner().invoke(cli, ["cookie", silent.url("/land") + QUERY, "--timeout", "2", "--json",
+                                       "--allow-private-network", "--no-screenshot"])
+        took = time.monotonic() - started
+    assert out.exit_code == 3, out.output  # could not be gathered
+    data = json.loads(out.output)
+    assert [p["code"] for p in data["problems"]] == ["timeout"]
+    assert took < SLOW_BOUND_S + 4, took  # + launching a browser of its own
+
+
 def test_hard_deadline_on_a_busy_page(browser_session, ps_site):
+    # the page loads, then its scripts hang: that is the page, not the server
     url = page(ps_site, "/busy", html("<script>setTimeout(function(){ while (true) {} }, 50)</script>"))
-    r = run(browser_session, url, net_policy=NetPolicy(timeout=1.0, allow_private=True))
+    r, took = timed(browser_session, url, net_policy=NetPolicy(timeout=1.0, allow_private=True))
     assert r.status == "error"
-    assert r.codes()[0] in ("timeout", "page-unresponsive")
+    assert r.codes() == ["page-unresponsive"], r.problems
+    assert took < 10, took
     # the shared browser still works afterwards
     ok = page(ps_site, "/after-busy", html(snippet()))
     assert run(browser_session, ok + QUERY).status == "pass"

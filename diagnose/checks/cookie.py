@@ -45,6 +45,9 @@ POLICIES = ("chromium", "no-cookies", "safari-itp")
 DEFAULT_SETTLE_MS = 300  # quiet window while evidence is incomplete
 FAST_SETTLE_MS = 40  # quiet window once the snippet ran and the cookie is written
 MAX_SETTLE_S = 6.0  # longest wait after the load event
+MIN_SETTLE_S = 1.0  # settling a page that loaded late may run this far past --timeout
+COLLECT_S = 3.0  # reading the settled page
+SCREENSHOT_S = 5.0
 INTERSTITIAL_S = 1.0  # quiet window on a page with no PartnerStack evidence (a late JS redirect?)
 ITP_SCRIPT_COOKIE_DAYS = 7.0
 ITP_DECORATED_DAYS = 1.0
@@ -330,6 +333,8 @@ class _Recorder:
         self.last_activity = time.monotonic()
         self.inflight: dict[Any, float] = {}
         self.nav_responses: list[Any] = []
+        self.document: Any = None  # the main frame's latest navigation request
+        self.document_answered = self.document_done = False
         self.failed: list[FailedRequest] = []
         self.snippet_requests: dict[str, str] = {}  # url -> "pending" | "ok" | "failed"
         self.snippet_loaded_at: float | None = None
@@ -347,6 +352,8 @@ class _Recorder:
     def on_request(self, request: Any) -> None:
         self.touch()
         self.inflight[request] = time.monotonic()
+        if self.page is not None and request.is_navigation_request() and request.frame == self.page.main_frame:
+            self.document, self.document_answered, self.document_done = request, False, False
         if request.resource_type == "script":
             host = urlsplit(request.url).hostname
             if host and host not in self.script_hosts and len(self.script_hosts) < 300:
@@ -359,6 +366,7 @@ class _Recorder:
         request = response.request
         if request.is_navigation_request() and self.page is not None and response.frame == self.page.main_frame:
             self.nav_responses.append(response)
+        self.document_answered |= request is self.document
         if request.resource_type == "script" and response.status >= 400:
             snippet = is_snippet_src(request.url)
             self._fail(FailedRequest(request.url, response.status, None, snippet))
@@ -368,6 +376,7 @@ class _Recorder:
     def on_finished(self, request: Any) -> None:
         self.touch()
         self.inflight.pop(request, None)
+        self.document_done |= request is self.document
         if self.snippet_requests.get(request.url) == "pending":
             self.snippet_requests[request.url] = "ok"
             self.snippet_loaded_at = time.monotonic()
@@ -375,6 +384,7 @@ class _Recorder:
     def on_failed(self, request: Any) -> None:
         self.touch()
         self.inflight.pop(request, None)
+        self.document_done |= request is self.document
         if request.resource_type in ("script", "document"):
             snippet = is_snippet_src(request.url)
             reason = request.failure or "failed"
@@ -383,6 +393,15 @@ class _Recorder:
             self._fail(FailedRequest(request.url, None, reason, snippet))
             if snippet:
                 self.snippet_requests[request.url] = "failed"
+
+    def stalled(self, timeout: float) -> Problem | None:
+        """``timeout`` when the main frame's latest document has not fully arrived (a slow server)."""
+        if self.document is None or self.document_done:
+            return None
+        host = urlsplit(self.document.url).hostname or self.document.url
+        if self.document_answered:
+            return error("timeout", f"{host} was still sending the page after {timeout:g} s")
+        return error("timeout", f"no answer from {host} within {timeout:g} s")  # as `diagnose link` says
 
     def _fail(self, item: FailedRequest) -> None:
         if len(self.failed) < _MAX_LIST and item not in self.failed:
@@ -566,13 +585,14 @@ async def visit(session: BrowserSession, url: str, *, policy_name: str = "chromi
     simulated = policy_name == "safari-itp"
     base = dict(url=url, policy=policy_name, simulated=simulated,
                 note=SIMULATION_NOTE if simulated else None, browser=session.executable)
-    settle_max = min(MAX_SETTLE_S, max(1.0, policy.timeout))
-    hard_deadline = policy.timeout * 2 + settle_max + 5
+    # --timeout bounds navigation and settling together (a page that loaded late still gets
+    # MIN_SETTLE_S); reading the page, the screenshot and closing add a fixed overhead.
+    hard_deadline = policy.timeout + MIN_SETTLE_S + COLLECT_S + SCREENSHOT_S + 5
     started = time.monotonic()
     try:
         return await asyncio.wait_for(
             _visit(session, url, base, policy_name, expect_key, signup_url, policy, screenshot_dir, har,
-                   settle_ms, settle_max),
+                   settle_ms),
             hard_deadline,
         )
     except asyncio.TimeoutError:
@@ -581,6 +601,15 @@ async def visit(session: BrowserSession, url: str, *, policy_name: str = "chromi
                   "(its context was closed)"),))
     except BrowserUnavailable as exc:
         return _unavailable(url, policy_name, str(exc))
+
+
+def _cut_short(base: dict[str, Any], rec: _Recorder, page: Any, started: float,
+               problem: Problem) -> CheckResult[CookieEvidence]:
+    """The result of a visit that could not read the page: how far it got, and why."""
+    final_url = page.url if page.url not in ("", "about:blank") else None
+    return CheckResult("cookie", CookieEvidence(
+        **base, final_url=final_url, chain=tuple(_chain(rec)), js_errors=tuple(rec.js_errors),
+        elapsed_ms=int((time.monotonic() - started) * 1000)), (problem,))
 
 
 async def _close_context(session: BrowserSession, context: Any) -> None:
@@ -594,8 +623,8 @@ async def _close_context(session: BrowserSession, context: Any) -> None:
 
 async def _visit(session: BrowserSession, url: str, base: dict[str, Any], policy_name: str,
                  expect_key: str | None, signup_url: str | None, policy: net.NetPolicy,
-                 screenshot_dir: str | Path | None, har: str | Path | None, settle_ms: int,
-                 settle_max: float) -> CheckResult[CookieEvidence]:
+                 screenshot_dir: str | Path | None, har: str | Path | None,
+                 settle_ms: int) -> CheckResult[CookieEvidence]:
     from playwright.async_api import Error as PlaywrightError
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
@@ -614,7 +643,7 @@ async def _visit(session: BrowserSession, url: str, base: dict[str, Any], policy
         except net.ResolveError as exc:
             return CheckResult("cookie", CookieEvidence(**base), (error("connection-error", str(exc)),))
 
-    nav_timeout_ms = policy.timeout * 2000
+    nav_timeout_ms = policy.timeout * 1000
     block_cookies = policy_name == "no-cookies"
     rec = _Recorder(policy.allow_private)
     if block_cookies:
@@ -660,11 +689,14 @@ async def _visit(session: BrowserSession, url: str, base: dict[str, Any], policy
         rec.page = page
         page.on("pageerror", rec.on_page_error)
         page.on("framenavigated", rec.touch)
+        budget_end = time.monotonic() + policy.timeout
         try:
             await page.goto(url, wait_until="load", timeout=nav_timeout_ms)
         except PlaywrightTimeout:
+            if stalled := rec.stalled(policy.timeout):
+                return _cut_short(base, rec, page, started, stalled)
             load_problem = warn("page-timeout", f"the page had not finished loading after "
-                                f"{nav_timeout_ms / 1000:g} s; inspected as it was")
+                                f"{policy.timeout:g} s; inspected as it was")
         except PlaywrightError as exc:
             if not rec.nav_responses or page.url in ("about:blank", ""):
                 reason = _first_line(str(exc).replace("Page.goto: ", ""), 200)
@@ -675,15 +707,17 @@ async def _visit(session: BrowserSession, url: str, base: dict[str, Any], policy
                 return CheckResult("cookie", CookieEvidence(**base), (
                     error("navigation-failed", f"the browser could not open {url}: {reason}"),))
             # a later navigation (a JS redirect) interrupted the first: settle below
-        settled = await _settle(page, rec, settle_ms / 1000, settle_max)
+        loaded = time.monotonic()
+        settled = await _settle(page, rec, settle_ms / 1000,
+                                min(loaded + MAX_SETTLE_S, max(budget_end, loaded + MIN_SETTLE_S)))
+        if stalled := rec.stalled(policy.timeout):  # a later (script) navigation to a slow server
+            return _cut_short(base, rec, page, started, stalled)
         collected = await _collect(page)
         final_url = page.url
         if collected is None:
-            return CheckResult("cookie", CookieEvidence(
-                **base, final_url=final_url, chain=tuple(_chain(rec)), js_errors=tuple(rec.js_errors),
-                elapsed_ms=int((time.monotonic() - started) * 1000)), (
-                error("page-unresponsive", "the page's scripts stopped answering (a busy loop?), so nothing "
-                      "could be read from it"),))
+            return _cut_short(base, rec, page, started, error(
+                "page-unresponsive", "the page's scripts stopped answering (a busy loop?), so nothing "
+                "could be read from it"))
         state = collected
         cookies_raw = await context.cookies()
         if signup_url:
@@ -729,30 +763,30 @@ _POLL_JS = """() => {
 }"""
 
 
-async def _poll(page: Any) -> tuple[Any, ...] | None:
+async def _poll(page: Any, wait: float) -> tuple[Any, ...] | None:
     from playwright.async_api import Error as PlaywrightError
 
     try:
-        return tuple(await asyncio.wait_for(page.evaluate(_POLL_JS), 1.0))
+        return tuple(await asyncio.wait_for(page.evaluate(_POLL_JS), wait))
     except (PlaywrightError, asyncio.TimeoutError):
         return None  # navigating (the execution context was replaced), or busy
 
 
-async def _settle(page: Any, rec: _Recorder, quiet: float, settle_max: float) -> bool:
-    """Wait for the events that matter, then a quiet window; False when cut off at ``settle_max``.
+async def _settle(page: Any, rec: _Recorder, quiet: float, deadline: float) -> bool:
+    """Wait for the events that matter, then a quiet window; False when cut off at ``deadline``
+    (a time.monotonic() value). A main-frame navigation still waiting for its page is not settled.
 
     * the PartnerStack script loaded, ``_initialize`` called and cookies written, nothing in
       flight: a short window (FAST_SETTLE_MS) - the common, healthy case;
     * some PartnerStack evidence but incomplete: the ``quiet`` window (``--settle-ms``);
     * no PartnerStack evidence at all (an interstitial that may still redirect by script, or a
       page that injects the snippet late): at least INTERSTITIAL_S;
-    * a ``<meta http-equiv=refresh>`` of up to settle_max seconds: wait for it to fire.
+    * a ``<meta http-equiv=refresh>`` that fires before the deadline: wait for it.
     """
-    started = time.monotonic()
-    deadline = started + settle_max
+    settle_max = deadline - time.monotonic()
     last: tuple[Any, ...] | None = None
     while True:
-        state = await _poll(page)
+        state = await _poll(page, min(1.0, max(0.2, deadline - time.monotonic())))
         if state is None or (last is not None and state[:4] != last[:4]):
             rec.touch()
         last = state
@@ -770,8 +804,9 @@ async def _settle(page: Any, rec: _Recorder, quiet: float, settle_max: float) ->
         else:
             window = max(quiet, INTERSTITIAL_S)
         refresh_pending = 0 <= refresh <= settle_max and now - rec.last_activity < refresh + 0.3
+        navigating = rec.document is not None and not rec.document_done
         if state is not None and complete and not pending_snippet and not waiting_init and not busy \
-                and not refresh_pending and now - rec.last_activity >= window:
+                and not navigating and not refresh_pending and now - rec.last_activity >= window:
             return True
         if now >= deadline:
             return False
@@ -783,9 +818,11 @@ async def _collect(page: Any) -> dict[str, Any] | None:
     from playwright.async_api import Error as PlaywrightError
 
     cfg = {"hosts": list(KNOWN_SCRIPT_HOSTS), "cmpGlobals": list(CMP_GLOBALS)}
+    deadline = time.monotonic() + COLLECT_S
     for _ in range(3):
         try:
-            return await asyncio.wait_for(page.evaluate(_script("cookie_collect.js"), cfg), 3.0)
+            return await asyncio.wait_for(page.evaluate(_script("cookie_collect.js"), cfg),
+                                          max(0.1, deadline - time.monotonic()))
         except asyncio.TimeoutError:
             return None
         except PlaywrightError:
@@ -801,7 +838,7 @@ async def _screenshot(page: Any, directory: Path, policy_name: str, final_url: s
     try:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"cookie-{host}-{policy_name}-{stamp}.png"
-        await page.screenshot(path=str(path), timeout=10_000)
+        await page.screenshot(path=str(path), timeout=SCREENSHOT_S * 1000)
         return str(path)
     except (PlaywrightError, OSError):
         return None
