@@ -14,6 +14,9 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from diagnose import net
+from diagnose.checks.snippet_js import INIT_RE as _INIT_RE
+from diagnose.checks.snippet_js import overwrites as _overwrites
+from diagnose.checks.snippet_js import src_literals, strip_js_comments
 from diagnose.errors import BadInput
 from diagnose.evidence import CheckResult, Problem, evidence, fail, warn
 from diagnose.platforms import PUBLIC_KEY_RE, SECRET_KEY_RE
@@ -23,62 +26,17 @@ KEY_STATUSES = ("ok", "missing", "placeholder", "malformed", "mismatch", "unreso
 _JS_TYPES = {"", "text/javascript", "application/javascript", "module", "text/ecmascript",
              "application/ecmascript", "text/jsx", "text/babel"}
 
-_OBJ = r"""(?:(?:window|self|globalThis)\s*(?:\.\s*|\[\s*['"]))?(?P<obj>growsumo|partnerstack)(?:['"]\s*\])?"""
-_INIT_RE = re.compile(
-    _OBJ + r"\s*(?:\.\s*_initialize|\[\s*['\"]_initialize['\"]\s*\])\s*\(\s*(?P<arg>[^)]{0,400}?)\s*(?:,[^)]*)?\)"
-)
+_DATA_TYPES = {"importmap", "speculationrules"}  # plus every */json and *+json type: data, never run
+_SRC_ATTR_RE = re.compile(r"""\ssrc\s*=\s*["']?(?P<src>[^"'\s>]{1,2000})""", re.IGNORECASE)
 _STRING_RE = re.compile(r"""^(?P<q>['"`])(?P<val>(?:\\.|(?!(?P=q)).)*)(?P=q)$""", re.DOTALL)
-_SRC_LITERAL_RE = re.compile(r"""['"`](?P<src>(?:https?:)?//[^'"`\s]+|/pr/js[^'"`\s]*)['"`]""")
 _PLACEHOLDER_RE = re.compile(
     r"\$\{|\{\{|\{%|<\?|<%|#\{|\[\[|%[A-Za-z_]+%|__[A-Za-z_]+__|YOUR[_\s-]|INSERT|REPLACE|"
     r"PUBLIC[_\s-]?KEY|<[A-Za-z_ ]+>|^x{3,}$|XXXX|\.\.\.|…",
     re.IGNORECASE,
 )
-_DATA_ASSIGN_RE = re.compile(
-    _OBJ + r"""\s*(?:\.\s*data|\[\s*['"]data['"]\s*\])\s*=(?![=>])\s*(?P<rhs>[^;\n]{0,200})"""
-)
-_ASSIGN_DATA_RE = re.compile(  # Object.assign(growsumo, {data: ...})
-    r"Object\s*\.\s*assign\s*\(\s*" + _OBJ + r"\s*,\s*\{[^}]{0,200}?\bdata\s*:"
-)
-_GLOBAL_ASSIGN_RE = re.compile(
-    r"(?:(?:window|self|globalThis)\s*\.\s*|\b(?:var|let|const)\s+|(?<![\w.$]))"
-    r"(?P<obj>growsumo|partnerstack)\s*=(?![=>])\s*(?P<rhs>[^;\n]{0,200})"
-)
-_DATA_DELETE_RE = re.compile(r"\bdelete\s+(?:window\s*\.\s*)?(?P<obj>growsumo|partnerstack)(?:\s*\.\s*data)?")
 
-
-def strip_js_comments(code: str) -> str:
-    """Remove // and /* */ comments, leaving string literals (and URLs in them) alone."""
-    out: list[str] = []
-    i, n = 0, len(code)
-    quote: str | None = None
-    while i < n:
-        c = code[i]
-        if quote:
-            out.append(c)
-            if c == "\\" and i + 1 < n:
-                out.append(code[i + 1])
-                i += 2
-                continue
-            if c == quote:
-                quote = None
-            i += 1
-            continue
-        if c in "'\"`":
-            quote = c
-            out.append(c)
-            i += 1
-        elif code.startswith("//", i):
-            end = code.find("\n", i)
-            i = n if end < 0 else end
-        elif code.startswith("/*", i):
-            end = code.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-            out.append(" ")
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
+__all__ = ["KNOWN_SCRIPT_HOSTS", "SnippetEvidence", "analyse_html", "check_snippet_file", "check_snippet_html",
+           "check_snippet_url", "is_snippet_src", "key_status", "strip_js_comments"]
 
 
 def is_snippet_src(src: str, base: str | None = None) -> bool:
@@ -116,7 +74,9 @@ def key_status(arg: str, expected: str | None) -> tuple[str, str | None]:
 
 @dataclass(frozen=True)
 class SnippetInstance:
-    how: str  # "inline" (an _initialize call) or "script-src" (a script tag on a known host)
+    # "inline" (an _initialize call in a script), "attribute" (one in an event-handler attribute such
+    # as the script tag's onload) or "script-src" (a script loaded from a known host)
+    how: str
     in_head: bool
     line: int | None
     script_src: str | None = None
@@ -146,24 +106,76 @@ class SnippetEvidence:
     secret_key_exposed: bool = False
 
 
-def _overwrites(code: str) -> list[str]:
-    found = []
-    for match in _DATA_ASSIGN_RE.finditer(code):
-        rhs = match.group("rhs")
-        if re.search(rf"{match.group('obj')}\s*\.\s*data|\bpartner_key\s*:", rhs):
-            continue  # merges the existing data, or sets the partner key itself
-        found.append(match.group(0).strip()[:160])
-    for match in _ASSIGN_DATA_RE.finditer(code):
-        found.append(match.group(0).strip()[:160])
-    for match in _GLOBAL_ASSIGN_RE.finditer(code):
-        rhs = match.group("rhs").strip()
-        obj = match.group("obj")
-        if re.match(rf"(?:window\s*\.\s*)?{obj}\s*(?:\|\||\?\?)", rhs):
-            continue  # `growsumo = window.growsumo || {}` keeps the real object
-        found.append(match.group(0).strip()[:160])
-    for match in _DATA_DELETE_RE.finditer(code):
-        found.append(match.group(0).strip()[:160])
-    return found
+def _is_data(script) -> bool:
+    """A script element whose type makes it data (JSON, an import map), never run."""
+    stype = str(script.get("type", "")).strip().lower().split(";")[0].strip()
+    return stype in _DATA_TYPES or stype.endswith(("/json", "+json"))
+
+
+def _event_code(tag) -> list[str]:
+    """The code of the tag's inline event handlers (onload, onclick, ...) that name the global."""
+    return [strip_js_comments(value) for name, value in tag.attrs.items()
+            if name.lower().startswith("on") and isinstance(value, str)
+            and ("growsumo" in value or "partnerstack" in value)]
+
+
+def _scan(soup, base_url: str | None, expected_key: str | None) -> tuple[list[SnippetInstance], list[str]]:
+    """The snippets in the document (in document order) and the code that replaces growsumo.
+
+    A snippet is a ``<script src>`` on a known host, a URL that loader code hands to a script
+    element, or an ``_initialize`` call in a script or an event-handler attribute. A snippet host's
+    URL that is only a string in data (a tracker list, a blocklist, JSON) loads nothing.
+    """
+    instances: list[SnippetInstance] = []
+    overwrites: list[str] = []
+    for tag in soup.find_all(True):
+        is_script = tag.name == "script"
+        if is_script and _is_data(tag):
+            continue
+        handlers = _event_code(tag)
+        if not is_script and not handlers:
+            continue
+        in_head = tag.name == "head" or tag.find_parent("head") is not None
+        stype = (str(tag.get("type", "")).strip().lower() or None) if is_script else None
+        src = tag.get("src") if is_script else None
+        own_src = str(src).strip() if src and is_snippet_src(str(src), base_url) else None
+        if own_src:
+            instances.append(SnippetInstance("script-src", in_head, tag.sourceline, own_src, script_type=stype))
+        for code in handlers:
+            for call in _INIT_RE.finditer(code):
+                status, key = key_status(call.group("arg"), expected_key)
+                instances.append(SnippetInstance("attribute", in_head, tag.sourceline, own_src, key, status, stype))
+            overwrites.extend(_overwrites(code))
+        code = strip_js_comments(tag.string or tag.get_text() or "") if is_script else ""
+        if not code.strip():
+            continue
+        srcs = [s for s, loaded in src_literals(code, is_snippet_src) if loaded]
+        for call in _INIT_RE.finditer(code):
+            status, key = key_status(call.group("arg"), expected_key)
+            instances.append(
+                SnippetInstance("inline", in_head, tag.sourceline, srcs[0] if srcs else None, key, status, stype)
+            )
+        if not _INIT_RE.search(code) and srcs:
+            instances.append(SnippetInstance("script-src", in_head, tag.sourceline, srcs[0], script_type=stype))
+        overwrites.extend(_overwrites(code))
+    return instances, overwrites
+
+
+def _holds_snippet(text: str, base_url: str | None) -> bool:
+    """Does a comment's text hold a (disabled) snippet: a script tag or loader code, not a bare URL?"""
+    if "/pr/js" not in text and not any(h in text for h in KNOWN_SCRIPT_HOSTS):
+        return False
+    low, start = text.lower(), 0
+    for _ in range(50):  # script tags in the comment, read with string search (no re-parse)
+        start = low.find("<script", start)
+        if start < 0:
+            break
+        end = low.find(">", start, start + 2000)
+        attr = _SRC_ATTR_RE.search(text, start, end if end >= 0 else start + 2000)
+        if attr and is_snippet_src(attr.group("src"), base_url):
+            return True
+        start += 7
+    return any(loaded for _, loaded in src_literals(strip_js_comments(text), is_snippet_src))
 
 
 def analyse_html(
@@ -173,42 +185,19 @@ def analyse_html(
     from bs4 import BeautifulSoup, Comment
 
     soup = BeautifulSoup(html, "html.parser")
-    instances: list[SnippetInstance] = []
-    overwrites: list[str] = []
+    instances, overwrites = _scan(soup, base_url, expected_key)
     problems: list[Problem] = []
-    for script in soup.find_all("script"):
-        in_head = script.find_parent("head") is not None
-        stype = str(script.get("type", "")).strip().lower()
-        src = script.get("src")
-        if src and is_snippet_src(str(src), base_url):
-            instances.append(
-                SnippetInstance("script-src", in_head, script.sourceline, str(src).strip(), script_type=stype or None)
-            )
-        code = strip_js_comments(script.string or script.get_text() or "")
-        if not code.strip():
-            continue
-        srcs = [m.group("src") for m in _SRC_LITERAL_RE.finditer(code) if is_snippet_src(m.group("src"))]
-        for call in _INIT_RE.finditer(code):
-            status, key = key_status(call.group("arg"), expected_key)
-            instances.append(
-                SnippetInstance("inline", in_head, script.sourceline, srcs[0] if srcs else None, key, status,
-                                stype or None)
-            )
-        if not _INIT_RE.search(code) and srcs:
-            instances.append(SnippetInstance("script-src", in_head, script.sourceline, srcs[0], script_type=stype or None))
-        overwrites.extend(_overwrites(code))
-
     commented = False
     if not instances:
         for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
-            if "_initialize" in comment or any(h in comment for h in KNOWN_SCRIPT_HOSTS) or "/pr/js" in comment:
+            if "_initialize" in comment or _holds_snippet(str(comment), base_url):
                 commented = True
         for script in soup.find_all("script"):
             raw = script.get_text() or ""
-            if "_initialize" in raw and not _INIT_RE.search(strip_js_comments(raw)):
+            if not _is_data(script) and "_initialize" in raw and not _INIT_RE.search(strip_js_comments(raw)):
                 commented = True
 
-    calls = [i for i in instances if i.how == "inline"]
+    calls = [i for i in instances if i.how != "script-src"]
     srcs = [i.script_src for i in instances if i.script_src]
     primary = calls[0] if calls else (instances[0] if instances else None)
     keys = tuple(dict.fromkeys(i.public_key for i in calls if i.public_key is not None))
@@ -228,10 +217,14 @@ def analyse_html(
             problems.append(fail("snippet-commented-out",
                                  "the PartnerStack snippet is on the page only inside a comment, so it never runs"))
         else:
+            named = [h for h in KNOWN_SCRIPT_HOSTS if h in html]
+            data = (f"; {' and '.join(named)} appear{'s' if len(named) == 1 else ''} on the page only as data "
+                    "(a string in a list or a config, JSON, a comment or an attribute), which loads nothing"
+                    if named else "")
             problems.append(fail("no-snippet",
                                  "no PartnerStack snippet in the page's HTML (no growsumo._initialize call and "
                                  "no script from js.partnerstack.com, snippet.growsumo.com or /pr/js); it may "
-                                 "still be injected at runtime, which `diagnose cookie` shows"))
+                                 f"still be injected at runtime, which `diagnose cookie` shows{data}"))
     else:
         if not any(i.in_head for i in instances):
             problems.append(warn("snippet-not-in-head", "the snippet is not inside <head>; the guide asks for it there"))
