@@ -15,7 +15,7 @@ from typing import Any
 from diagnose.errors import BadInput
 from diagnose.evidence import CheckResult, from_jsonable, to_jsonable
 from diagnose.gather import EVIDENCE_ORDER
-from diagnose.rules.engine import Finding, Verdict, diagnose, questions
+from diagnose.rules.engine import RULES, Finding, Verdict, diagnose, questions
 from diagnose.ticket import Ticket, from_mapping
 
 EVIDENCE_FORMAT = "diagnose-evidence/1"
@@ -37,6 +37,55 @@ class TicketReport:
     @property
     def positive(self) -> list[Finding]:
         return [f for f in self.diagnosis if f.verdict in (Verdict.CONFIRMED, Verdict.LIKELY)]
+
+    @property
+    def also_possible(self) -> list[Finding]:
+        """Once a cause is confirmed, the customer-side possibilities that only the ticket's silence
+        keeps open (they cite nothing but the reconcile bucket): shown folded, not as findings."""
+        if not any(f.verdict is Verdict.CONFIRMED and f.kind == "cause" for f in self.diagnosis):
+            return []
+        return [f for f in self.diagnosis if f.verdict is Verdict.POSSIBLE and getattr(RULES.get(f.id), "user_side", False)
+                and all((c.check, c.field) == ("reconcile", "customer.bucket") for c in f.evidence)]
+
+    @property
+    def shown(self) -> list[Finding]:
+        """The findings to list: neither ruled out nor folded under "also possible"."""
+        folded = {f.id for f in self.also_possible}
+        return [f for f in self.diagnosis if f.verdict is not Verdict.RULED_OUT and f.id not in folded]
+
+    @property
+    def ruled_out(self) -> list[Finding]:
+        return [f for f in self.diagnosis if f.verdict is Verdict.RULED_OUT]
+
+    def next_steps(self, limit: int = 3) -> list[tuple[Finding, tuple[str, ...], str | None]]:
+        """The positive findings' next steps, each step said once: (finding, its new steps, the id of
+        the finding whose steps it shares, if it shares them all)."""
+        said: dict[str, str] = {}
+        plan = []
+        for f in self.positive[:limit]:
+            new = tuple(s for s in f.next_steps if s not in said)
+            shared = next((said[s] for s in f.next_steps if s in said), None) if len(new) < len(f.next_steps) else None
+            for s in new:
+                said[s] = f.id
+            plan.append((f, new, shared))
+        return plan
+
+    @property
+    def days_click_to_signup(self) -> tuple[int | None, str]:
+        """Click to signup in days, and where it comes from: the ticket's dates, else the records."""
+        if self.ticket.days_click_to_signup is not None:
+            return self.ticket.days_click_to_signup, "the ticket's dates"
+        rec = self.evidence.get("reconcile")
+        customer = getattr(rec.evidence, "customer", None) if rec is not None else None
+        days = getattr(customer, "days_click_to_signup", None)
+        return days, ("the records" if days is not None else "")
+
+    @property
+    def landed(self) -> bool:
+        """Did the link check reach a landing page (so a partner key "at the landing page" means something)?"""
+        link = self.evidence.get("link")
+        return link is not None and bool(getattr(link.evidence, "completed", False)) and not any(
+            link.problem(code) for code in ("redirect-loop", "too-many-redirects", "invalid-url", "private-network"))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -133,18 +182,51 @@ def mask_value(value: Any) -> Any:
     return value[:2] + "***" if len(value) > 4 else "***"
 
 
-def _redact(node: Any, key: str | None = None, parent: str | None = None, others: list[str] = ()) -> Any:
+def mask_name(name: str) -> str:
+    """'Kim Safari' -> 'K*** S***'."""
+    return " ".join(w[0] + "***" for w in name.split())
+
+
+def _redact(node: Any, key: str | None = None, parent: str | None = None,
+            hide: list[tuple[re.Pattern[str], str]] = ()) -> Any:
     if isinstance(node, dict):
-        return {k: _redact(v, k, key, others) for k, v in node.items()}
+        return {k: _redact(v, k, key, hide) for k, v in node.items()}
     if isinstance(node, list):
-        return [_redact(v, key, parent, others) for v in node]  # items inherit the list's name
+        return [_redact(v, key, parent, hide) for v in node]  # items inherit the list's name
     if isinstance(node, str):
         if key == "value" and parent in ("cookies", "partner_cookie"):
             return mask_value(node)
-        for other in others:
-            node = node.replace(other, "another partner")
-        return mask_email(node)
+        node = mask_email(node)
+        for pattern, replacement in hide:
+            node = pattern.sub(replacement, node)
+        return node
     return node
+
+
+def _hidden_values(data: dict[str, Any], others: set[str]) -> list[tuple[re.Pattern[str], str]]:
+    """Values that must not leave the company, wherever they appear: the other partner's key, the
+    customer's name (whole and by word), the payment provider's customer id, cookie values (but the
+    asking partner's own key)."""
+    rec = data["evidence"].get("reconcile") or {}
+    customer = rec.get("customer") or {}
+    pairs: dict[str, str] = {other: "another partner" for other in others}
+    for name in (data["ticket"].get("customer_name"), customer.get("name")):
+        if isinstance(name, str) and name.strip():
+            pairs[name.strip()] = mask_name(name)
+            for word in name.split():
+                if len(word) >= 3:
+                    pairs.setdefault(word, word[0] + "***")
+    provider = customer.get("provider_key")
+    if isinstance(provider, str) and provider:
+        pairs[provider] = mask_value(provider)
+    for name, result in data["evidence"].items():
+        if name.startswith("cookie"):
+            for c in (result.get("cookies") or []) + [result.get("partner_cookie") or {}]:
+                value = c.get("value") if isinstance(c, dict) else None
+                if isinstance(value, str) and len(value) > 3 and value != data["ticket"].get("partner_key"):
+                    pairs[value] = mask_value(value)
+    ordered = sorted(pairs, key=len, reverse=True)  # whole names before their words
+    return [(re.compile(r"(?<!\w)" + re.escape(v) + r"(?!\w)", re.IGNORECASE), pairs[v]) for v in ordered]
 
 
 RECONCILE_ROW_LISTS = ("matched", "other_partner", "pending", "missing_from_dashboard", "dashboard_only",
@@ -171,7 +253,7 @@ def redact(report: TicketReport) -> TicketReport:
     for key in ("dashboard", "internal"):
         if data["ticket"].get(key):
             data["ticket"][key] = Path(data["ticket"][key]).name
-    data = _redact(data, others=sorted(others, key=len, reverse=True))
+    data = _redact(data, hide=_hidden_values(data, others))
     data["redacted"] = True
     return TicketReport.from_dict(data, report.attachments)
 

@@ -48,6 +48,12 @@ class Ticket:
         return out
 
     @property
+    def days_click_to_signup(self) -> int | None:
+        """Days from the click to the signup (or purchase) the ticket states; None unless both are given."""
+        signup = self.signup_date or self.purchase_date
+        return (signup - self.click_date).days if self.click_date and signup else None
+
+    @property
     def browsers(self) -> str:
         """Everything said about browsers and devices, lower-cased, for simple matching."""
         parts = [self.click_browser, self.click_device, self.signup_browser, self.signup_device]

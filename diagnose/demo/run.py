@@ -107,6 +107,7 @@ class DemoRow:
     ok: bool
     report: str
     seconds: float
+    kind: str = "cause"  # the top finding's kind: a cause, or a status (integration-healthy, already-tracked)
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ def run_demo(out_dir: str | Path = "reports/demo", *, browser_path: str | None =
                 top = report.top
                 row = DemoRow(sc.name, sc.expect, top.id, top.title, str(top.verdict),
                               top.id == sc.expect and str(top.verdict) in ("confirmed", "likely"),
-                              str(path), round(time.monotonic() - started, 2))
+                              str(path), round(time.monotonic() - started, 2), top.kind)
                 rows.append(row)
                 if on_row:
                     on_row(row)
@@ -173,7 +174,7 @@ def run_demo(out_dir: str | Path = "reports/demo", *, browser_path: str | None =
     index = out / "index.html"
     index.write_text(html.render_index(
         [{"ticket": r.ticket, "id": r.id, "title": r.title, "verdict": r.verdict, "expected": r.expected,
-          "ok": r.ok, "href": Path(r.report).name} for r in rows],
+          "ok": r.ok, "href": Path(r.report).name, "kind": r.kind} for r in rows],
         f"diagnose demo – {dt.date.today().isoformat()}"), encoding="utf-8")
     return DemoSummary(tuple(rows), str(index), browser)
 

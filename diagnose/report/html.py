@@ -13,7 +13,6 @@ from typing import Any
 
 from diagnose import __version__
 from diagnose.diagnosis import TicketReport
-from diagnose.rules.engine import Verdict
 
 _ENV: list[Any] = []
 
@@ -56,15 +55,11 @@ def render(model: Any, **_: Any) -> str:
 
 @render.register(TicketReport)
 def _(report: TicketReport, **_: Any) -> str:
-    shown = [f for f in report.diagnosis if f.verdict is not Verdict.RULED_OUT]
-    ruled_out = [f for f in report.diagnosis if f.verdict is Verdict.RULED_OUT]
     return environment().get_template("report.html.j2").render(
         r=report,
         t=report.ticket,
         top=report.top,
         positive=report.positive,
-        shown=shown,
-        ruled_out=ruled_out,
         ev=report.evidence,
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         version=__version__,

@@ -9,7 +9,6 @@ from typing import Any
 from diagnose.demo.run import DemoSummary
 from diagnose.diagnosis import TicketReport
 from diagnose.evidence import CheckResult
-from diagnose.rules.engine import Verdict
 
 MAX_ROWS = 10
 MAX_CELL = 100
@@ -30,14 +29,50 @@ def cell(value: Any, width: int = MAX_CELL) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def table(rows: list[list[Any]], headers: list[str] | str = (), wrap: int | None = None) -> str:
-    """A table; ``wrap`` wraps the last column at that width instead of cutting it."""
+def terminal_width() -> int:
+    """The terminal's width ($COLUMNS first); 100 when there is no terminal to ask."""
+    import shutil
+
+    return max(40, shutil.get_terminal_size((100, 24)).columns)
+
+
+def fit_widths(natural: list[int], total: int, gap: int = 2, floor: int = 8) -> list[int | None]:
+    """Column caps that make a table fit ``total`` characters: the widest columns are capped at one
+    common width (found by bisection) and wrap; columns narrower than that keep their width."""
+    budget = total - gap * (len(natural) - 1)
+    if sum(natural) <= budget:
+        return [None] * len(natural)
+    lo, hi = floor, max(natural)
+    while lo < hi:  # the largest cap whose table still fits
+        mid = (lo + hi + 1) // 2
+        if sum(min(w, mid) for w in natural) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return [lo if w > lo else None for w in natural]
+
+
+def table(rows: list[list[Any]], headers: list[str] | str = (), wrap: bool = False,
+          width: int | None = None) -> str:
+    """A table as wide as the terminal at most: long cells wrap. ``wrap`` keeps whole long texts
+    (wrapped) instead of cutting them at MAX_CELL characters."""
     from tabulate import tabulate
 
-    width = 2000 if wrap else MAX_CELL
-    body = [[cell(c, width) for c in row] for row in rows]
-    widths = [None] * (len(body[0]) - 1) + [wrap] if wrap and body else None
-    return tabulate(body, headers=headers, tablefmt="simple", maxcolwidths=widths)
+    body = [[cell(c, 2000 if wrap else MAX_CELL) for c in row] for row in rows]
+    if not body:
+        return tabulate(body, headers=headers, tablefmt="simple")
+    heads = list(headers) if isinstance(headers, (list, tuple)) else []
+    natural = [max([len(h) for h in heads[i:i + 1]] + [len(r[i]) for r in body]) for i in range(len(body[0]))]
+    caps = fit_widths(natural, width or terminal_width())
+    return tabulate(body, headers=headers, tablefmt="simple", maxcolwidths=caps, maxheadercolwidths=caps)
+
+
+def _para(text: str, first: str = "", rest: str = "") -> str:
+    """Prose wrapped to the terminal's width."""
+    import textwrap
+
+    return textwrap.fill(text, terminal_width(), initial_indent=first, subsequent_indent=rest or first,
+                         break_on_hyphens=False)
 
 
 def _is_record_list(value: Any) -> bool:
@@ -65,7 +100,7 @@ def problems_table(result: CheckResult) -> str:
     if not result.problems:
         return "No problems found."
     return table([[p.severity, p.code, p.message] for p in result.problems], ["severity", "problem", "message"],
-                 wrap=90)
+                 wrap=True)
 
 
 @singledispatch
@@ -97,18 +132,23 @@ def _(report: TicketReport, **_: Any) -> str:
     t = report.ticket
     facts = [[k, v] for k, v in t.to_dict().items() if v is not None]
     parts = ["Ticket" + (" (redacted)" if report.redacted else ""), table(facts) if facts else "(empty ticket)"]
-    shown = [f for f in report.diagnosis if f.verdict is not Verdict.RULED_OUT]
-    ruled_out = [f.id for f in report.diagnosis if f.verdict is Verdict.RULED_OUT]
-    rows = [[f.verdict, f.id, f.title, f.reason] for f in shown]
-    parts.append("Diagnosis (ranked)\n" + table(rows, ["verdict", "id", "title", "why"], wrap=60))
-    if ruled_out:
-        parts.append("Ruled out: " + ", ".join(ruled_out))
-    for f in report.positive[:3]:
-        steps = "\n".join(f"  {i}. {s}" for i, s in enumerate(f.next_steps, 1))
+    rows = [[f.verdict, f.id, f.title, f.reason] for f in report.shown]
+    parts.append("Diagnosis (ranked)\n" + table(rows, ["verdict", "id", "title", "why"], wrap=True))
+    if report.also_possible:
+        parts.append(_para("Also possible on the customer's side, if the above does not explain it: "
+                           + ", ".join(f.id for f in report.also_possible), "", "  "))
+    if report.ruled_out:
+        parts.append(_para("Ruled out: " + ", ".join(f.id for f in report.ruled_out), "", "  "))
+    for f, steps, shared in report.next_steps():
+        lines = [_para(f"{i}. {s}", "  ", "     ") for i, s in enumerate(steps, 1)]
+        if shared:
+            lines.append(_para(f"(and the steps above, under {shared})", "  "))
         cited = "; ".join(f"{c.check}.{c.field}={cell(c.value, 60)}" for c in f.evidence[:6])
-        parts.append(f"Next steps for {f.id} ({f.verdict}): {f.title}\n{steps}" + (f"\n  evidence: {cited}" if cited else ""))
+        parts.append(_para(f"Next steps for {f.id} ({f.verdict}): {f.title}") + "\n" + "\n".join(lines)
+                     + (f"\n{_para('evidence: ' + cited, '  ', '    ')}" if cited else ""))
     if report.questions:
-        parts.append("Questions to ask the partner or customer\n" + "\n".join(f"  - {q}" for q in report.questions))
+        parts.append("Questions to ask the partner or customer\n"
+                     + "\n".join(_para(f"- {q}", "  ", "    ") for q in report.questions))
     ev_rows = []
     for name, result in report.evidence.items():
         codes = ", ".join(result.codes()) or "-"

@@ -69,7 +69,7 @@ def _same_partner(f: Facts) -> bool:
 def days_click_to_signup(f: Facts) -> int | None:
     click, signup = f.fact("click_date"), f.fact("signup_date") or f.fact("purchase_date")
     if click and signup:
-        return (signup - click).days
+        return f.ticket.days_click_to_signup
     return f.get("reconcile", "customer.days_click_to_signup")
 
 

@@ -68,6 +68,7 @@ class Rule:
     kind: str = "cause"
     user_side: bool = False  # a cause on the customer's side (cases 2, 3, 5, 6, 10)
     question: str | None = None  # what to ask to tell this case apart
+    settles: bool = True  # confirmed, it answers the ticket (nothing left to ask)
 
 
 RULES: dict[str, Rule] = {}
@@ -85,14 +86,16 @@ def rule(
     kind: str = "cause",
     user_side: bool = False,
     question: str | None = None,
+    settles: bool | None = None,
 ):
-    """Register a rule function ``fn(facts) -> Outcome``."""
+    """Register a rule function ``fn(facts) -> Outcome``. ``settles``: a confirmed verdict answers the
+    ticket, so no questions are asked (default: causes do, statuses don't)."""
 
     def register(fn: Callable[["Facts"], Outcome]) -> Callable[["Facts"], Outcome]:
         if id in RULES:
             raise ValueError(f"rule {id!r} is defined twice")
         RULES[id] = Rule(id, case, title, explanation, tuple(next_steps), tuple(requires), fn,
-                         priority, kind, user_side, question)
+                         priority, kind, user_side, question, kind == "cause" if settles is None else settles)
         return fn
 
     return register
@@ -241,8 +244,8 @@ def questions(ticket: Ticket, findings: list[Finding]) -> list[str]:
         f for f in findings
         if RULES[f.id].user_side and f.verdict in (Verdict.POSSIBLE, Verdict.CANNOT_TELL)
     ]
-    if any(f.verdict is Verdict.CONFIRMED and f.kind == "cause" for f in findings):
-        return asked  # the evidence has found the cause: nothing to ask
+    if any(f.verdict is Verdict.CONFIRMED and RULES[f.id].settles for f in findings):
+        return asked  # the evidence has found the answer: nothing to ask
     for key, text in GUIDE_QUESTIONS:
         if getattr(ticket, key) is None:
             asked.append(text)

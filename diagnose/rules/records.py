@@ -97,6 +97,8 @@ def case_1(f: Facts) -> Outcome:
 
 @rule(
     "already-tracked",
+    kind="status",
+    settles=True,
     title="The customer is already tracked for this partner",
     explanation="The dashboard has this customer, attributed to this partner, with nothing pending. The "
     "partner may be filtering their Customers tab, or the program anonymises customer emails so they "
