@@ -194,7 +194,14 @@ def snippet(url: str | None, page_file: str | None, expect_key: str | None, poli
 @click.option("--partner", metavar="KEY", help="The partner's key: customers attributed to another partner are other_partner.")
 @click.option("--customer", metavar="EMAIL_OR_KEY", help="Answer for one customer: in our records? in the dashboard? whose?")
 @click.option("--map", "maps", multiple=True, metavar="SIDE.FIELD=HEADER",
-              help='Column override, repeatable: --map dashboard.email="E-mail address".')
+              help='Column override, repeatable: --map dashboard.email="E-mail address". An empty HEADER '
+                   '(or -) maps the field to no column, e.g. --map internal.customer_key= when the column '
+                   'taken for the key (say user_id) is not the customer\'s key. SIDE: dashboard, internal; '
+                   'FIELD: customer_key, email, name, partner_key, created_at, status, source, provider_key, '
+                   'click_date.')
+@click.option("--match-on", type=click.Choice(["key+email", "email", "key"]), default="key+email",
+              show_default=True,
+              help="How rows pair: customer_key first, then e-mail; e-mail only; or customer_key only.")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only customers who signed up on or after this date.")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Only customers who signed up on or before this date.")
 @click.option("--window-days", type=click.IntRange(0, 3650), default=90, show_default=True,
@@ -207,7 +214,7 @@ def snippet(url: str | None, page_file: str | None, expect_key: str | None, poli
               help="Write the missing customers as an import-ready CSV.")
 @output_options
 def reconcile(dashboard_file: str, internal_file: str, partner: str | None, customer: str | None,
-              maps: tuple[str, ...], since, until, window_days: int, no_case_or_space: bool,
+              maps: tuple[str, ...], match_on: str, since, until, window_days: int, no_case_or_space: bool,
               no_plus_tag: bool, no_gmail_dots: bool, strict_email: bool, missed_out: str | None,
               as_json: bool) -> ExitCode:
     """Compare the dashboard's customers with your internal records.
@@ -215,7 +222,8 @@ def reconcile(dashboard_file: str, internal_file: str, partner: str | None, cust
     Buckets: matched, other_partner, pending, missing_from_dashboard (missed referrals),
     dashboard_only, rejected (unreadable rows, with file and line), excluded (--since/--until).
     Pairs match by customer_key, else by e-mail with a reason (exact, case-or-space, plus-tag,
-    gmail-dots).
+    gmail-dots); the same e-mail pairs rows whose customer_keys differ, with a key_conflict note.
+    The output names the column taken for each role on each side (column_roles).
     """
     from diagnose.checks.reconcile import reconcile_files
 
@@ -228,7 +236,7 @@ def reconcile(dashboard_file: str, internal_file: str, partner: str | None, cust
     bar = StageBar(9 + bool(missed_out)) if sys.stderr.isatty() else None
     progress = bar.advance if bar else None
     result = reconcile_files(
-        dashboard_file, internal_file, partner=partner, customer=customer, mapping=mapping,
+        dashboard_file, internal_file, partner=partner, customer=customer, mapping=mapping, match_on=match_on,
         since=since.date() if since else None, until=until.date() if until else None,
         window_days=window_days, loose=not strict_email, case_or_space=not no_case_or_space,
         plus_tag=not no_plus_tag, gmail_dots=not no_gmail_dots,

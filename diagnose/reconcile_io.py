@@ -78,15 +78,18 @@ class Table:
     columns: dict[str, str] = field(default_factory=dict)  # canonical field -> header used
     encoding: str = "utf-8"
     fmt: str = "csv"
+    date_rules: dict[str, str] = field(default_factory=dict)  # date field -> the rule used to read it
+    unreadable: Any = None  # polars DataFrame: line, field, column, value (rows kept, date unknown)
 
     @property
     def total(self) -> int:
         return self.rows.height + self.rejected.height
 
 
-def parse_mapping(items: dict[str, str] | None) -> dict[str, dict[str, str]]:
-    """``{"dashboard.email": "E-mail address"}`` -> ``{"dashboard": {"email": "E-mail address"}}``."""
-    out: dict[str, dict[str, str]] = {side: {} for side in SIDES}
+def parse_mapping(items: dict[str, str | None] | None) -> dict[str, dict[str, str | None]]:
+    """``{"dashboard.email": "E-mail address"}`` -> ``{"dashboard": {"email": "E-mail address"}}``.
+    An empty header or ``-`` maps the field to no column: it is then not inferred either."""
+    out: dict[str, dict[str, str | None]] = {side: {} for side in SIDES}
     for key, header in (items or {}).items():
         side, dot, fld = key.strip().partition(".")
         side, fld = side.strip().lower(), fld.strip().lower().replace("-", "_")
@@ -95,17 +98,19 @@ def parse_mapping(items: dict[str, str] | None) -> dict[str, dict[str, str]]:
                 f"--map {key}={header!r}: expected SIDE.FIELD=HEADER with SIDE one of "
                 f"{', '.join(SIDES)} and FIELD one of {', '.join(FIELDS)}"
             )
-        if not str(header).strip():
-            raise BadInput(f"--map {key}: the header name is empty")
-        out[side][fld] = str(header).strip()
+        header = str(header or "").strip()
+        out[side][fld] = None if header in ("", "-") else header
     return out
 
 
-def resolve_columns(headers: list[str], side: str, path: str, mapping: dict[str, str]) -> dict[str, int]:
-    """Canonical field -> column index, from explicit mapping first, then the known spellings."""
+def resolve_columns(headers: list[str], side: str, path: str, mapping: dict[str, str | None]) -> dict[str, int]:
+    """Canonical field -> column index, from explicit mapping first, then the known spellings (a
+    field mapped to None has no column)."""
     tokens = [header_token(h) for h in headers]
     found: dict[str, int] = {}
     for fld, header in mapping.items():
+        if header is None:
+            continue
         exact = [i for i, h in enumerate(headers) if h == header]
         loose = [i for i, t in enumerate(tokens) if t == header_token(header)]
         hits = exact or loose
@@ -117,7 +122,7 @@ def resolve_columns(headers: list[str], side: str, path: str, mapping: dict[str,
         found[fld] = hits[0]
     used = set(found.values())
     for fld in FIELDS:
-        if fld in found:
+        if fld in found or fld in mapping:
             continue
         spellings = ALIASES[fld] + SIDE_ALIASES[side].get(fld, ())
         for spelling in spellings:
@@ -206,7 +211,7 @@ def sniff_delimiter(first_line: str) -> str:
 # -- reading ------------------------------------------------------------------------------------
 
 
-def read_table(path: str | Path, side: str, mapping: dict[str, str] | None = None,
+def read_table(path: str | Path, side: str, mapping: dict[str, str | None] | None = None,
                *, progress: Callable[[str], None] | None = None) -> Table:
     """Read one file (CSV or JSON Lines) into a :class:`Table`. Raises BadInput on bad input."""
     import polars as pl
@@ -251,56 +256,120 @@ def read_table(path: str | Path, side: str, mapping: dict[str, str] | None = Non
         return pl.when(stripped == "").then(None).otherwise(c if f == "email" else stripped).alias(f)
 
     frame = cells.lazy().select(pl.col("_line"), *[cleaned(f) for f in FIELDS if f != "source"]).collect()
-    frame = frame.with_columns(parse_dates(frame[f]).alias(f"{f}_date") for f in DATE_FIELDS)
-    reason = (
-        pl.when(pl.col("email").is_null() & pl.col("customer_key").is_null())
-        .then(pl.lit("empty email and customer_key"))
-        .when(pl.col("created_at").is_not_null() & pl.col("created_at_date").is_null())
-        .then(pl.lit("unparsable date ") + pl.col("created_at").str.slice(0, 40) + pl.lit(f" in column {headers[cols['created_at']]!r}" if "created_at" in cols else ""))
-        .when(pl.col("click_date").is_not_null() & pl.col("click_date_date").is_null())
-        .then(pl.lit("unparsable date ") + pl.col("click_date").str.slice(0, 40) + pl.lit(f" in column {headers[cols['click_date']]!r}" if "click_date" in cols else ""))
-        .otherwise(None)
-    )
-    frame = frame.with_columns(reason.alias("_reject"))
-    bad = frame.filter(pl.col("_reject").is_not_null())
+    # Dates: read per column (the rule used is kept); a date that cannot be read keeps its row, with
+    # the date unknown, and is listed in ``unreadable``.
+    rules: dict[str, str] = {}
+    unreadable = []
+    for f in DATE_FIELDS:
+        if f not in cols:
+            continue
+        parsed, rule = parse_dates(frame[f])
+        if rule:
+            rules[f] = rule
+        frame = frame.with_columns(parsed.alias(f"{f}_date"))
+        unreadable.append(frame.filter(pl.col(f).is_not_null() & pl.col(f"{f}_date").is_null()).select(
+            pl.col("_line").alias("line"), pl.lit(f).alias("field"), pl.lit(headers[cols[f]]).alias("column"),
+            pl.col(f).str.slice(0, 40).alias("value")))
+    frame = frame.with_columns(
+        pl.lit(None, dtype=pl.Date).alias(f"{f}_date") for f in DATE_FIELDS if f not in cols)
+    empty = pl.col("email").is_null() & pl.col("customer_key").is_null()
+    bad = frame.filter(empty)
     if bad.height:
         width = len(headers)
         raw_of = cells.filter(line_mask(cells["_line"], bad["_line"])).select(
             "_line", pl.coalesce("_raw", pl.concat_str([pl.col(f"c{i}").fill_null("") for i in range(width)],
                                                        separator=delim)).alias("_raw"))
         bad = bad.join(raw_of, on="_line", how="left").select(
-            pl.col("_line").alias("line"), pl.col("_reject").alias("reason"), pl.col("_raw").alias("raw"))
+            pl.col("_line").alias("line"), pl.lit("empty email and customer_key").alias("reason"),
+            pl.col("_raw").alias("raw"))
         rejected = pl.concat([rejected, bad])
+        frame = frame.filter(~empty)
     del cells
-    rows = frame.filter(pl.col("_reject").is_null()).drop("_reject", "created_at", "click_date").rename(
-        {"created_at_date": "created_at", "click_date_date": "click_date"})
+    rows = frame.drop("created_at", "click_date").rename({"created_at_date": "created_at", "click_date_date": "click_date"})
     rejected = rejected.with_columns(pl.col("raw").str.slice(0, MAX_RAW)).sort("line")
+    unreadable_frame = pl.concat(unreadable).sort("line") if unreadable else _empty_unreadable()
     return Table(side, str(path), rows, rejected, headers,
-                 {f: headers[i] for f, i in sorted(cols.items(), key=lambda kv: kv[1])}, encoding, fmt)
+                 {f: headers[i] for f, i in sorted(cols.items(), key=lambda kv: kv[1])}, encoding, fmt,
+                 rules, unreadable_frame)
 
 
-def parse_dates(series: Any) -> Any:
-    """A Date series: ISO dates / date-times, YYYY/MM/DD, DD.MM.YYYY, and MM/DD/YYYY (or
-    DD/MM/YYYY when some first number in the column is over 12). Unparsable -> null."""
+_MONTHS = {m: f"{i:02d}" for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+_MONTH = (r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"
+_END = r"(?:$|[T\s,])"
+DATE_FORMS = {  # name -> (regex with groups, how the groups make year, month, day)
+    "ISO 8601": (r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})" + _END, "ymd"),
+    "epoch seconds / milliseconds": (r"^(\d{9,10}|\d{12,13})(?:\.\d+)?$", "epoch"),
+    "YYYYMMDD": (r"^(\d{4})(\d{2})(\d{2})$", "ymd"),
+    "Month D, YYYY": (r"(?i)^" + _WEEKDAY + _MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})" + _END, "mdy"),
+    "D Month YYYY": (r"(?i)^" + _WEEKDAY + r"(\d{1,2})(?:st|nd|rd|th)?[\s-]+" + _MONTH + r",?[\s-]+(\d{4})" + _END, "dmy"),
+    "DD.MM.YYYY": (r"^(\d{1,2})\.(\d{1,2})\.(\d{4})" + _END, "dmy"),
+}
+NUMERIC_DATE = r"^(\d{1,2})[/-](\d{1,2})[/-](\d{4}|\d{2})" + _END  # 10/05/2026, 05-10-26: order per column
+
+
+def parse_dates(series: Any) -> tuple[Any, str | None]:
+    """A Date series and the rule used (None when the column has no date). Reads ISO dates and
+    date-times (the date as written, zone aside), epoch seconds / milliseconds, YYYYMMDD, "Oct 5,
+    2026", "5 Oct 2026", "October 5, 2026" (weekday allowed), DD.MM.YYYY, and numeric dates with
+    / or - decided per column: day first when some first number is over 12 (and more often than
+    a second number is), month first otherwise (ambiguous -> month first). Unreadable -> null."""
     import polars as pl
 
     s = series.str.strip_chars()
     iso = s.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
     iso = pl.select(pl.when(s.str.slice(10, 1).is_in(["", "T", " "])).then(iso)).to_series()
     todo = iso.is_null() & s.is_not_null()
+    used = ["ISO 8601"] if iso.is_not_null().any() else []
     if not todo.any():
-        return iso
-    rest = s.filter(todo)
-    slashed = rest.str.extract(r"^(\d{1,2})/\d{1,2}/\d{4}", 1).drop_nulls()
-    day_first = bool(slashed.len() and (slashed.cast(pl.Int32) > 12).any())
-    parsed = pl.select(pl.coalesce(
-        rest.str.extract(r"^(\d{4}-\d{1,2}-\d{1,2})(?:$|[T ])", 1).str.to_date("%Y-%m-%d", strict=False),
-        rest.str.extract(r"^(\d{4}/\d{1,2}/\d{1,2})(?:$|[T ])", 1).str.to_date("%Y/%m/%d", strict=False),
-        rest.str.extract(r"^(\d{1,2}\.\d{1,2}\.\d{4})(?:$|[T ,])", 1).str.to_date("%d.%m.%Y", strict=False),
-        rest.str.extract(r"^(\d{1,2}/\d{1,2}/\d{4})(?:$|[T ,])", 1).str.to_date(
-            "%d/%m/%Y" if day_first else "%m/%d/%Y", strict=False),
-    )).to_series()
-    return iso.scatter(todo.arg_true(), parsed)
+        return iso, "; ".join(used) or None
+
+    def ymd(y: Any, m: Any, d: Any) -> Any:
+        return pl.concat_str([y, pl.lit("-"), m.str.zfill(2), pl.lit("-"), d.str.zfill(2)]).str.to_date(
+            "%Y-%m-%d", strict=False)
+
+    rest = s.filter(todo).alias("s").to_frame()
+    parts = []
+    for name, (regex, how) in DATE_FORMS.items():
+        g = pl.col("s").str.extract_groups(regex)
+        f1, f2, f3 = (g.struct.field(str(n)) for n in (1, 2, 3))
+        if how == "epoch":
+            v = f1.cast(pl.Int64)
+            date = pl.from_epoch(pl.when(f1.str.len_chars() >= 12).then(v).otherwise(v * 1000), time_unit="ms").dt.date()
+        elif how == "ymd":
+            date = ymd(f1, f2, f3)
+        elif how == "mdy":
+            date = ymd(f3, f1.str.to_lowercase().str.slice(0, 3).replace(_MONTHS), f2)
+        else:
+            month = f2 if name == "DD.MM.YYYY" else f2.str.to_lowercase().str.slice(0, 3).replace(_MONTHS)
+            date = ymd(f3, month, f1)
+        parts.append(date.alias(name))
+    g = pl.col("s").str.extract_groups(NUMERIC_DATE)
+    a, b, y = (g.struct.field(str(n)) for n in (1, 2, 3))
+    nums = rest.select(a.cast(pl.Int32).alias("a"), b.cast(pl.Int32).alias("b"), pl.col("s"))
+    first_over, second_over = int((nums["a"] > 12).sum()), int((nums["b"] > 12).sum())
+    day_first = first_over > second_over
+    y4 = pl.when(y.str.len_chars() == 2).then(
+        pl.when(y.cast(pl.Int32) < 69).then(pl.lit("20") + y).otherwise(pl.lit("19") + y)).otherwise(y)
+    parts.append((ymd(y4, b, a) if day_first else ymd(y4, a, b)).alias("numeric"))
+    found = rest.select(parts)
+    counts = found.select(pl.all().is_not_null().sum()).row(0, named=True)
+    used += [name for name in DATE_FORMS if counts[name]]
+    if nums["a"].is_not_null().any():
+        example = lambda col: nums.filter(pl.col(col) > 12)["s"][0]  # noqa: E731
+        if day_first:
+            rule = f"DD/MM/YYYY (day first: a first number is over 12, e.g. {example('a')!r})"
+        elif second_over:
+            rule = f"MM/DD/YYYY (month first: a second number is over 12, e.g. {example('b')!r})"
+        else:
+            rule = "MM/DD/YYYY (ambiguous: no number over 12, month first assumed)"
+        if first_over and second_over:
+            rule += "; mixed orders in the column: the dates that fit only the other order are unreadable"
+        used.append(rule)
+    parsed = found.select(pl.coalesce(pl.all())).to_series()
+    return iso.scatter(todo.arg_true(), parsed), "; ".join(dict.fromkeys(used)) or None
 
 
 def line_mask(lines: Any, wanted: Any) -> Any:
@@ -330,6 +399,12 @@ def _empty_rejected():
     import polars as pl
 
     return pl.DataFrame(schema={"line": pl.Int64, "reason": pl.String, "raw": pl.String})
+
+
+def _empty_unreadable():
+    import polars as pl
+
+    return pl.DataFrame(schema={"line": pl.Int64, "field": pl.String, "column": pl.String, "value": pl.String})
 
 
 def _read_jsonl(data: bytes):

@@ -49,7 +49,7 @@ def test_counts_and_buckets(result):
     c = ev.counts
     assert (c.dashboard, c.internal) == (7, 10)
     assert (c.matched, c.other_partner, c.pending) == (4, 1, 1)
-    assert (c.missing_from_dashboard, c.dashboard_only, c.rejected) == (2, 1, 2)
+    assert (c.missing_from_dashboard, c.dashboard_only, c.rejected, c.date_unreadable) == (3, 1, 1, 1)
     assert accounting_holds(ev)
     assert ev.complete
 
@@ -66,12 +66,14 @@ def test_match_reasons(result):
 def test_unmatched_rows_and_lines(result):
     ev = result.evidence
     missing = {r.name: (r.match_reason, r.line) for r in ev.missing_from_dashboard}
-    assert missing == {"Eve\nEvans": ("no-match", 6), "Zed3": ("duplicate", 9)}
+    assert missing == {"Eve\nEvans": ("no-match", 6), "Zed3": ("duplicate", 9), "Gus": ("no-match", 12)}
     (only,) = ev.dashboard_only
     assert only.anonymised and only.match_reason == "anonymised-no-key" and only.line == 6
     rejected = {(r.side, r.line): r.reason for r in ev.rejected}
-    assert rejected[("internal", 11)] == "empty email and customer_key"
-    assert rejected[("internal", 12)].startswith("unparsable date not a date")
+    assert rejected == {("internal", 11): "empty email and customer_key"}
+    (unreadable,) = ev.date_unreadable  # kept, with the date unknown
+    assert (unreadable.side, unreadable.line, unreadable.column, unreadable.value) == (
+        "internal", 12, "signup_date", "not a date")
 
 
 def test_problems_and_window(result):
@@ -107,7 +109,7 @@ def test_loose_rules_switch_off():
     assert strict.evidence.loose_rules == ()
     reasons = {r.match_reason for r in strict.evidence.matched + strict.evidence.pending}
     assert reasons <= {"customer-key", "exact"}
-    assert strict.evidence.counts.missing_from_dashboard == 5
+    assert strict.evidence.counts.missing_from_dashboard == 6
     no_plus = reconcile_files(DASH, INTL, plus_tag=False)
     assert "Cy" in {r.name for r in no_plus.evidence.missing_from_dashboard}
     no_gmail = reconcile_files(DASH, INTL, gmail_dots=False)
@@ -237,8 +239,8 @@ def test_dates_and_since_until(tmp_path):
     assert accounting_holds(ev)
 
 
-def test_key_conflict_not_matched_by_email(tmp_path):
-    d = write(tmp_path / "d.csv", "customer_key,email\nk1,a@x.com\n")
+def test_key_conflict_not_matched_by_a_loose_email(tmp_path):
+    d = write(tmp_path / "d.csv", "customer_key,email\nk1,a+promo@x.com\n")
     i = write(tmp_path / "i.csv", "customer_key,email\nk2,a@x.com\n")
     ev = reconcile_files(d, i).evidence
     assert ev.counts.matched == 0

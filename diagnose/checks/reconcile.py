@@ -47,15 +47,20 @@ from typing import Any
 
 from diagnose.errors import BadInput
 from diagnose.evidence import CheckResult, Problem, evidence, fail, warn
+from diagnose.platforms import STATUS_PENDING
 from diagnose.reconcile_io import line_mask
 
 BUCKETS = ("matched", "other_partner", "pending", "missing_from_dashboard", "dashboard_only",
            "rejected", "excluded")
 REASONS = ("customer-key", "exact", "case-or-space", "plus-tag", "gmail-dots")
 PREVIEW_ROWS = 10
-PENDING_RE = r"(?i)pending|approv|awaiting|unfulfil|not fulfil|under review|in review|on hold"
-ANONYMISED_RE = (r"(?i)\*|anonymi[sz]ed|anonymous|redacted|hidden|masked|placeholder|"
-                 r"^(customer|user)[-_]?[0-9a-f]{6,}@|^x{3,}@|^$|^[^@]*$")
+# Placeholder e-mails only: masked characters (j***@, j•••@, xxx@), a local part that is a placeholder
+# word (hidden@, redacted_12@), a domain label that is one (…@anonymized.partnerstack.com), or the
+# bare word. An ordinary address such as user100000@example.com is an e-mail, not a placeholder.
+_PLACEHOLDER = r"(?:anonymi[sz]ed|anonymous|anon|redacted|hidden|masked|placeholder|withheld|undisclosed)"
+ANONYMISED_RE = (rf"(?i)[*•●…]|^x{{3,}}@|^{_PLACEHOLDER}[-_.+0-9]*@|@(?:[^@]*[.-])?{_PLACEHOLDER}(?:[.-][^@]*)?$|"
+                 rf"^[\[(<]?{_PLACEHOLDER}[\])>]?$")
+MATCH_ON = ("key+email", "email", "key")
 MISSED_OUT_COLUMNS = ("customer_key", "email", "name", "partner_key", "provider_key", "created_at")
 
 
@@ -76,6 +81,8 @@ class ReconcileCounts:
     excluded_internal: int = 0
     outside_window: int = 0
     duplicate_keys: int = 0
+    key_conflicts: int = 0  # pairs matched by the same e-mail although their customer_keys differ
+    date_unreadable: int = 0  # rows kept with a date that could not be read
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,8 @@ class PairRow:
     outside_window: bool
     internal_line: int
     dashboard_line: int
+    key_conflict: bool = False  # same e-mail, different customer_key: matched, with a note
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +162,27 @@ class ExcludedRow:
 
 
 @dataclass(frozen=True)
+class ColumnRole:
+    """Which column of a file plays which role: ``how`` is ``inferred`` (from the header), ``--map``
+    or ``off`` (mapped to no column with --map SIDE.FIELD=)."""
+
+    side: str
+    field: str
+    column: str | None
+    how: str
+
+
+@dataclass(frozen=True)
+class UnreadableDate:
+    """A row kept with its date unknown: the date text could not be read."""
+
+    side: str
+    line: int
+    column: str
+    value: str
+
+
+@dataclass(frozen=True)
 class DuplicateKey:
     side: str
     kind: str  # customer_key / email
@@ -188,6 +218,8 @@ class CustomerAnswer:
     internal_line: int | None
     dashboard_line: int | None
     other_matches: int
+    key_conflict: bool = False
+    note: str | None = None
 
 
 @evidence("reconcile")
@@ -215,6 +247,10 @@ class ReconcileEvidence:
     rejected: tuple[RejectedRow, ...] = ()
     excluded: tuple[ExcludedRow, ...] = ()
     duplicates: tuple[DuplicateKey, ...] = ()
+    match_on: str = "key+email"  # key+email | email | key
+    column_roles: tuple[ColumnRole, ...] = ()
+    date_rules: dict[str, str] = dataclasses.field(default_factory=dict)  # "side.field" -> rule used
+    date_unreadable: tuple[UnreadableDate, ...] = ()
 
 
 # -- e-mail normalisation -----------------------------------------------------------------------
@@ -297,7 +333,8 @@ def reconcile_files(
     *,
     partner: str | None = None,
     customer: str | None = None,
-    mapping: dict[str, str] | None = None,
+    mapping: dict[str, str | None] | None = None,
+    match_on: str = "key+email",
     since: date | None = None,
     until: date | None = None,
     window_days: int = 90,
@@ -311,7 +348,9 @@ def reconcile_files(
 ) -> CheckResult[ReconcileEvidence]:
     """Reconcile a dashboard export with internal records (see the module docstring).
 
-    ``mapping``: ``{"dashboard.email": "E-mail address", ...}`` header overrides. ``loose=False``
+    ``mapping``: ``{"dashboard.email": "E-mail address", ...}`` header overrides (``""`` / ``"-"``:
+    no column for that field). ``match_on``: ``key+email`` (customer_key first, then e-mail),
+    ``email`` or ``key`` (keys are then only shown, or e-mails only shown). ``loose=False``
     turns all loose e-mail rules off; ``case_or_space`` / ``plus_tag`` / ``gmail_dots`` turn one
     off. ``rows=False`` keeps only the first rows of each bucket (the counts stay whole).
     ``missed_out``: write the missing_from_dashboard rows as an import-ready CSV there.
@@ -328,6 +367,8 @@ def reconcile_files(
         raise BadInput(f"--since {since} is after --until {until}")
     if customer is not None and not customer.strip():
         raise BadInput("--customer is empty: give an e-mail or a customer_key")
+    if match_on not in MATCH_ON:
+        raise BadInput(f"--match-on {match_on!r}: expected one of {', '.join(MATCH_ON)}")
     maps = parse_mapping(mapping)
     case_or_space, plus_tag, gmail_dots = (loose and case_or_space, loose and plus_tag, loose and gmail_dots)
 
@@ -348,12 +389,16 @@ def reconcile_files(
     i = intl.rows
 
     # Stage A: by customer_key, duplicates paired one to one in file order.
+    by_key, by_email = match_on in ("key+email", "key"), match_on in ("key+email", "email")
     ik, i_key_dups = _ranked(i.select("_line", "customer_key").filter(pl.col("customer_key").is_not_null()), "customer_key")
     dk, d_key_dups = _ranked(d.select("_line", "customer_key").filter(pl.col("customer_key").is_not_null()), "customer_key")
     pairs_a = ik.select("_line", "customer_key", "_rank").join(
         dk.select(pl.col("_line").alias("_dline"), "customer_key", "_rank"),
         on=["customer_key", "_rank"], how="inner",
-    ).select(pl.col("_line").alias("_iline"), "_dline", pl.lit("customer-key").alias("match_reason"))
+    ).select(pl.col("_line").alias("_iline"), "_dline", pl.lit("customer-key").alias("match_reason"),
+             pl.lit(False).alias("key_conflict"))
+    if not by_key:
+        pairs_a, i_key_dups, d_key_dups = pairs_a.clear(), False, False
 
     if progress:
         progress("matching by e-mail")
@@ -362,6 +407,8 @@ def reconcile_files(
     i_rest = i.select("_line", "customer_key", "email").filter(~_taken(i, pairs_a["_iline"]))
     d_rest = d.select("_line", "customer_key", pl.when(pl.col("anonymised")).then(None)
                       .otherwise(pl.col("email")).alias("email")).filter(~_taken(d, pairs_a["_dline"]))
+    if not by_email:
+        i_rest, d_rest = i_rest.clear(), d_rest.clear()
     i_rest, _ = add_email_levels(i_rest, "email", "_canon", case_or_space, plus_tag, gmail_dots, keep=False)
     d_rest, _ = add_email_levels(d_rest, "email", "_canon", case_or_space, plus_tag, gmail_dots, keep=False)
     ie, i_email_dups = _ranked(i_rest.filter(pl.col("_canon").is_not_null()), "_canon")
@@ -372,23 +419,28 @@ def reconcile_files(
                   pl.col("email").alias("_de")),
         on=["_canon", "_rank"], how="inner",
     )
-    conflict = pl.col("_ik").is_not_null() & pl.col("_dk").is_not_null()
-    conflicts = cand.filter(conflict)
-    cand = cand.filter(~conflict)
+    # Two rows with different customer_keys: the same address (case and spaces aside) still pairs
+    # them, with the conflict noted on the row; a looser e-mail match does not (key-conflict).
+    same = pl.col("_ie") == pl.col("_de")
+    cand = cand.with_columns((pl.col("_ik").is_not_null() & pl.col("_dk").is_not_null()
+                              & (pl.col("_ik") != pl.col("_dk"))).alias("key_conflict"))
+    bare = lambda c: pl.col(c).str.to_lowercase().str.replace_all(r"\s+", "")  # noqa: E731
+    weak = pl.col("key_conflict") & ~same & (bare("_ie") != bare("_de"))
+    conflicts = cand.filter(weak)
+    cand = cand.filter(~weak)
     # the strictest level at which the two e-mails agree
     # (levels are computed only for the pairs whose e-mails are not identical)
-    same = pl.col("_ie") == pl.col("_de")
-    loose_pairs = cand.filter(~same).select("_iline", "_dline", "_ie", "_de")
+    loose_pairs = cand.filter(~same).select("_iline", "_dline", "_ie", "_de", "key_conflict")
     loose_pairs, lv_i = add_email_levels(loose_pairs, "_ie", "_li", case_or_space, plus_tag, gmail_dots)
     loose_pairs, lv_d = add_email_levels(loose_pairs, "_de", "_ld", case_or_space, plus_tag, gmail_dots)
     chain = pl.lit(lv_i[-1][0])
     for (name, ei), (_, ed) in reversed(list(zip(lv_i[1:-1], lv_d[1:-1]))):
         chain = pl.when(pl.col(ei) == pl.col(ed)).then(pl.lit(name)).otherwise(chain)
-    pairs_b = pl.concat([
-        cand.filter(same).select("_iline", "_dline", pl.lit("exact").alias("match_reason")),
-        loose_pairs.select("_iline", "_dline", chain.alias("match_reason")),
+    pairs = pl.concat([
+        pairs_a,
+        cand.filter(same).select("_iline", "_dline", pl.lit("exact").alias("match_reason"), "key_conflict"),
+        loose_pairs.select("_iline", "_dline", chain.alias("match_reason"), "key_conflict"),
     ])
-    pairs = pl.concat([pairs_a, pairs_b])
 
     if progress:
         progress("sorting out unmatched rows")
@@ -423,9 +475,9 @@ def reconcile_files(
             pl.col("partner_key").str.to_lowercase() != partner.strip().lower())
     else:
         other = pl.lit(False)
-    pend = pl.col("status").str.contains(PENDING_RE).fill_null(False)
+    pend = status_class_expr(pl.col("status")) == STATUS_PENDING
     p = p.select(
-        "_iline", "_dline", "match_reason", "_signup", "_dcreated",
+        "_iline", "_dline", "match_reason", "key_conflict", "_signup", "_dcreated",
         click.alias("_click"), days.alias("days_click_to_signup"),
         (days > window_days).fill_null(False).alias("outside_window"), signup.alias("_when"),
         pl.when(other).then(pl.lit("other_partner")).when(pend).then(pl.lit("pending"))
@@ -461,6 +513,8 @@ def reconcile_files(
     ])
 
     # Full rows, built only for the rows shown (or all of them for --json / --missed-out).
+    key_cols = (dash.columns.get("customer_key"), intl.columns.get("customer_key"))
+
     def pair_rows(sub: Any) -> Any:
         full = sub.hstack(
             _at(i, sub["_iline"], customer_key="customer_key", email="email", name="name", provider_key="_iprov")
@@ -473,7 +527,12 @@ def reconcile_files(
             pl.col("_signup").cast(pl.String).alias("signup_date"),
             pl.col("_dcreated").cast(pl.String).alias("dashboard_created_at"),
             pl.col("_click").cast(pl.String).alias("click_date"), "days_click_to_signup", "outside_window",
-            pl.col("_iline").alias("internal_line"), pl.col("_dline").alias("dashboard_line"), "_bucket",
+            pl.col("_iline").alias("internal_line"), pl.col("_dline").alias("dashboard_line"), "key_conflict",
+            pl.when(pl.col("key_conflict")).then(pl.concat_str([
+                pl.lit("customer_key differs: internal "), pl.col("customer_key"), pl.lit(f" ({key_cols[1]}), "
+                                                                                     "dashboard "),
+                pl.col("_dkey"), pl.lit(f" ({key_cols[0]}); same e-mail")])).alias("note"),
+            "_bucket",
         )
 
     def missing_rows(sub: Any) -> Any:
@@ -500,8 +559,10 @@ def reconcile_files(
     if progress:
         progress("duplicates")
     duplicates = _duplicates(ik, dk, dup_i_lines, dup_d_lines,
-                             ie if i_email_dups else None, de if d_email_dups else None)
+                             ie if i_email_dups else None, de if d_email_dups else None, by_key)
 
+    unreadable = pl.concat([t.unreadable.select(pl.lit(t.side).alias("side"), "line", "column", "value")
+                            for t in (dash, intl)])
     n_bucket = {b: 0 for b in ("matched", "other_partner", "pending")}
     n_bucket.update(dict(p["_bucket"].value_counts().iter_rows()))
     n_outside = int(p["outside_window"].sum()) + int(i_un["outside_window"].sum())
@@ -512,7 +573,8 @@ def reconcile_files(
         rejected=rejected_view.height, excluded=excluded.height,
         rejected_dashboard=dash.rejected.height, rejected_internal=intl.rejected.height,
         excluded_dashboard=ex_p.height + ex_d.height, excluded_internal=ex_p.height + ex_i.height,
-        outside_window=n_outside, duplicate_keys=duplicates.height,
+        outside_window=n_outside, duplicate_keys=duplicates.height, key_conflicts=int(p["key_conflict"].sum()),
+        date_unreadable=unreadable.height,
     )
 
     if missed_out is not None:
@@ -574,8 +636,24 @@ def reconcile_files(
         rejected=take(rejected_view, as_is, RejectedRow, ["side", "line"]),
         excluded=take(excluded, as_is, ExcludedRow, ["side", "line"]),
         duplicates=tuple(DuplicateKey(*t[:4], tuple(t[4])) for t in (duplicates if rows else duplicates.head(PREVIEW_ROWS)).iter_rows()),
+        match_on=match_on, column_roles=_roles(dash, maps) + _roles(intl, maps),
+        date_rules={f"{t.side}.{f}": rule for t in (dash, intl) for f, rule in t.date_rules.items()},
+        date_unreadable=take(unreadable, as_is, UnreadableDate, ["side", "line"]),
     )
     return CheckResult("reconcile", ev, tuple(_problems(ev, partner, window_days)))
+
+
+def status_class_expr(status: Any) -> Any:
+    """The class of each dashboard status (platforms.DASHBOARD_STATUSES: first match wins, case
+    ignored; null when blank, unknown when none matches), as a polars expression."""
+    import polars as pl
+
+    from diagnose.platforms import DASHBOARD_STATUSES, STATUS_UNKNOWN
+
+    out = pl.lit(STATUS_UNKNOWN)
+    for cls, pattern in reversed(DASHBOARD_STATUSES):
+        out = pl.when(status.str.contains(f"(?i){pattern}")).then(pl.lit(cls)).otherwise(out)
+    return pl.when(status.str.strip_chars().fill_null("") == "").then(None).otherwise(out)
 
 
 def _taken(frame: Any, lines: Any) -> Any:
@@ -612,9 +690,10 @@ def _dup_lines(keyed: Any, has_dups: bool) -> Any:
     return keyed.filter(pl.col("customer_key").is_duplicated())["_line"]
 
 
-def _duplicates(ik: Any, dk: Any, dup_i_lines: Any, dup_d_lines: Any, ie: Any, de: Any) -> Any:
+def _duplicates(ik: Any, dk: Any, dup_i_lines: Any, dup_d_lines: Any, ie: Any, de: Any, by_key: bool) -> Any:
     """Keys on more than one row: customer_key (keyed rows), normalised e-mail (rows without a
-    key; ``ie`` / ``de`` are None when no e-mail repeats on that side)."""
+    key, or every row when keys are not matched; ``ie`` / ``de`` are None when no e-mail repeats on
+    that side)."""
     import polars as pl
 
     parts = []
@@ -625,7 +704,7 @@ def _duplicates(ik: Any, dk: Any, dup_i_lines: Any, dup_d_lines: Any, ie: Any, d
                              pl.col("customer_key").alias("value"), "rows", "lines"))
         if rest is None:
             continue
-        unkeyed = rest.filter(pl.col("customer_key").is_null()).select("_line", "_canon")
+        unkeyed = (rest.filter(pl.col("customer_key").is_null()) if by_key else rest).select("_line", "_canon")
         if unkeyed.height != unkeyed["_canon"].n_unique():
             unkeyed = unkeyed.filter(pl.col("_canon").is_duplicated())
             parts.append(unkeyed.group_by("_canon").agg(pl.len().alias("rows"), pl.col("_line").sort().head(10).alias("lines"))
@@ -633,6 +712,15 @@ def _duplicates(ik: Any, dk: Any, dup_i_lines: Any, dup_d_lines: Any, ie: Any, d
                                  pl.col("_canon").alias("value"), "rows", "lines"))
     return pl.concat(parts).with_columns(pl.col("rows").cast(pl.Int64)).sort(
         ["rows", "side", "value"], descending=[True, False, False])
+
+
+def _roles(table: Any, maps: dict[str, dict[str, str | None]]) -> tuple[ColumnRole, ...]:
+    """Which column plays which role in ``table``, and whether --map said so."""
+    mapped = maps[table.side]
+    return tuple(ColumnRole(table.side, f, table.columns.get(f), "off" if mapped.get(f, "") is None
+                            else "--map" if f in mapped else "inferred")
+                 for f in ("customer_key", "email", "name", "partner_key", "created_at", "status", "source",
+                           "provider_key", "click_date") if f in table.columns or f in mapped)
 
 
 def _answer(q: str, pairs: Any, missing: Any, donly: Any) -> CustomerAnswer:
@@ -661,7 +749,12 @@ def _answer(q: str, pairs: Any, missing: Any, donly: Any) -> CustomerAnswer:
         internal_line=r.get("internal_line") if in_pair else (r.get("line") if internal else None),
         dashboard_line=r.get("dashboard_line") if in_pair else (r.get("line") if dashboard else None),
         other_matches=len(found) - 1,
+        key_conflict=bool(r.get("key_conflict")), note=r.get("note"),
     )
+
+
+_KEY_HINT = ("If one of these columns is not the customer's key, say so: --map internal.customer_key= "
+             "(no column) or --match-on email")
 
 
 def _problems(ev: ReconcileEvidence, partner: str | None, window_days: int) -> list[Problem]:
@@ -687,6 +780,8 @@ def _problems(ev: ReconcileEvidence, partner: str | None, window_days: int) -> l
         if a.outside_window:
             out.append(warn("outside-window", f"{who} signed up {a.days_click_to_signup} days after the click, "
                                               f"outside the {window_days}-day attribution window"))
+        if a.key_conflict:
+            out.append(warn("key-conflict", f"{who}: {a.note}. {_KEY_HINT}"))
     else:
         if c.missing_from_dashboard:
             out.append(fail("missing-from-dashboard",
@@ -700,9 +795,19 @@ def _problems(ev: ReconcileEvidence, partner: str | None, window_days: int) -> l
         if c.outside_window:
             out.append(warn("outside-window", f"{c.outside_window} customer(s) signed up more than {window_days} "
                                               "days after the click (outside the attribution window)"))
+        if c.key_conflicts:
+            cols = {r.side: r.column for r in ev.column_roles if r.field == "customer_key"}
+            out.append(warn("key-conflict", f"{c.key_conflicts} pair(s) matched by the same e-mail although their "
+                                            f"customer_key differs (internal column {cols.get('internal')!r}, "
+                                            f"dashboard column {cols.get('dashboard')!r}). {_KEY_HINT}"))
     if c.duplicate_keys:
         out.append(warn("duplicate-keys", f"{c.duplicate_keys} key(s) appear on more than one row of the same "
                                           "file (paired one to one in file order; see duplicates)"))
+    if c.date_unreadable:
+        first = ev.date_unreadable[0] if ev.date_unreadable else None
+        example = f", e.g. {first.value!r} ({first.side} column {first.column!r}, line {first.line})" if first else ""
+        out.append(warn("date-unreadable", f"{c.date_unreadable} date(s) could not be read{example}: the rows are "
+                                           "kept with the date unknown (see date_unreadable and date_rules)"))
     if c.rejected:
         out.append(warn("rejected-rows", f"{c.rejected} row(s) could not be read "
                                          f"({c.rejected_dashboard} dashboard, {c.rejected_internal} internal; see rejected)"))
