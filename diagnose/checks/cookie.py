@@ -403,6 +403,18 @@ class _Recorder:
             return error("timeout", f"{host} was still sending the page after {timeout:g} s")
         return error("timeout", f"no answer from {host} within {timeout:g} s")  # as `diagnose link` says
 
+    def refused(self, proxy: GuardProxy | None) -> str | None:
+        """What the guard refused of the main frame's latest document (its URL, or host:port of a
+        CONNECT), once the proxy's refusals are merged in; None when it was not refused."""
+        for what in list(proxy.blocked) if proxy is not None else ():
+            if what not in self.blocked_private and len(self.blocked_private) < _MAX_LIST:
+                self.blocked_private.append(what)
+        if self.document is None or not self.document_done:
+            return None
+        parts = urlsplit(self.document.url)
+        hostport = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+        return next((b for b in self.blocked_private if b in (self.document.url, hostport)), None)
+
     def _fail(self, item: FailedRequest) -> None:
         if len(self.failed) < _MAX_LIST and item not in self.failed:
             self.failed.append(item)
@@ -606,10 +618,16 @@ async def visit(session: BrowserSession, url: str, *, policy_name: str = "chromi
 def _cut_short(base: dict[str, Any], rec: _Recorder, page: Any, started: float,
                problem: Problem) -> CheckResult[CookieEvidence]:
     """The result of a visit that could not read the page: how far it got, and why."""
-    final_url = page.url if page.url not in ("", "about:blank") else None
+    final_url = page.url if page.url.startswith(("http:", "https:")) else None  # not an error page
     return CheckResult("cookie", CookieEvidence(
         **base, final_url=final_url, chain=tuple(_chain(rec)), js_errors=tuple(rec.js_errors),
-        elapsed_ms=int((time.monotonic() - started) * 1000)), (problem,))
+        blocked_private=tuple(rec.blocked_private), elapsed_ms=int((time.monotonic() - started) * 1000)),
+        (problem,))
+
+
+def _refused_problem(what: str) -> Problem:
+    return fail("private-network", f"refused to visit {what}: not a public address "
+                "(use --allow-private-network for a test site)")
 
 
 async def _close_context(session: BrowserSession, context: Any) -> None:
@@ -698,20 +716,20 @@ async def _visit(session: BrowserSession, url: str, base: dict[str, Any], policy
             load_problem = warn("page-timeout", f"the page had not finished loading after "
                                 f"{policy.timeout:g} s; inspected as it was")
         except PlaywrightError as exc:
+            if refused := rec.refused(proxy):  # e.g. a redirect to a private HTTPS address (CONNECT refused)
+                return _cut_short(base, rec, page, started, _refused_problem(refused))
             if not rec.nav_responses or page.url in ("about:blank", ""):
                 reason = _first_line(str(exc).replace("Page.goto: ", ""), 200)
-                if rec.blocked_private:
-                    return CheckResult("cookie", CookieEvidence(**base, blocked_private=tuple(rec.blocked_private)), (
-                        fail("private-network", f"refused to visit {rec.blocked_private[0]}: not a public address "
-                             "(use --allow-private-network for a test site)"),))
-                return CheckResult("cookie", CookieEvidence(**base), (
-                    error("navigation-failed", f"the browser could not open {url}: {reason}"),))
+                return _cut_short(base, rec, page, started, error(
+                    "navigation-failed", f"the browser could not open {url}: {reason}"))
             # a later navigation (a JS redirect) interrupted the first: settle below
         loaded = time.monotonic()
         settled = await _settle(page, rec, settle_ms / 1000,
                                 min(loaded + MAX_SETTLE_S, max(budget_end, loaded + MIN_SETTLE_S)))
         if stalled := rec.stalled(policy.timeout):  # a later (script) navigation to a slow server
             return _cut_short(base, rec, page, started, stalled)
+        if refused := rec.refused(proxy):  # a later navigation to a non-public address
+            return _cut_short(base, rec, page, started, _refused_problem(refused))
         collected = await _collect(page)
         final_url = page.url
         if collected is None:
