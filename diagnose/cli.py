@@ -233,19 +233,29 @@ def reconcile(dashboard_file: str, internal_file: str, partner: str | None, cust
         if not eq:
             raise BadInput(f"--map {item!r}: expected SIDE.FIELD=HEADER, e.g. dashboard.email=\"E-mail address\"")
         mapping[key.strip()] = header.strip().strip('"')
-    bar = StageBar(9 + bool(missed_out)) if sys.stderr.isatty() else None
+    from diagnose.checks.reconcile import stages
+
+    bar = StageBar(len(stages(missed_out=bool(missed_out), json_out=as_json))) if sys.stderr.isatty() else None
     progress = bar.advance if bar else None
     result = reconcile_files(
         dashboard_file, internal_file, partner=partner, customer=customer, mapping=mapping, match_on=match_on,
         since=since.date() if since else None, until=until.date() if until else None,
         window_days=window_days, loose=not strict_email, case_or_space=not no_case_or_space,
         plus_tag=not no_plus_tag, gmail_dots=not no_gmail_dots,
-        rows=as_json, missed_out=missed_out, progress=progress,
-    )
+        rows=False, missed_out=missed_out, progress=progress, json_out=_EchoStream() if as_json else None,
+    )  # --json: every row, streamed a chunk at a time by reconcile_files itself
     if bar:
         bar.finish()
-    emit(result, as_json)
+    if not as_json:
+        emit(result, as_json)
     return result_exit(result)
+
+
+class _EchoStream:
+    """A text stream onto click.echo (stdout), for output written piece by piece."""
+
+    def write(self, text: str) -> None:
+        click.echo(text, nl=False)
 
 
 @cli.command()
@@ -308,19 +318,26 @@ def cookie(url: str, browser_policy: str, expect_key: str | None, signup_url: st
 
 
 class StageBar:
-    """A progress bar over the stages of a long job, redrawn in place on stderr (a terminal)."""
+    """click's progress bar over the stages of a long job, on stderr: ``advance`` once per stage
+    (from any thread), ``finish`` at the end; it shows done/total and the current stage."""
 
-    def __init__(self, stages: int, width: int = 24):
-        self.stages, self.width, self.done = max(1, stages), width, 0
+    def __init__(self, stages: int, file: Any = None):
+        import threading
+
+        self.stages, self.done, self._lock = max(1, stages), 0, threading.Lock()
+        self._bar = click.progressbar(length=self.stages, label="reconcile", file=file or sys.stderr, width=24,
+                                      show_eta=False, show_percent=False, show_pos=True,
+                                      item_show_func=lambda stage: stage)
+        self._bar.__enter__()
 
     def advance(self, stage: str) -> None:
-        self.done = min(self.done + 1, self.stages)
-        filled = self.width * self.done // self.stages
-        text = f"\r[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.stages} {stage[:60]}"
-        click.echo(text.ljust(100), err=True, nl=False)
+        with self._lock:
+            self.done += 1
+            self._bar.update(1, stage[:60])
 
     def finish(self) -> None:
-        click.echo("\r" + " " * 100 + "\r", err=True, nl=False)
+        with self._lock:
+            self._bar.__exit__(None, None, None)
 
 
 def require_writable_dir(folder: Path, option: str) -> None:

@@ -8,7 +8,10 @@ one frame of the rows that could not be read (``line``, ``reason``, ``raw``). No
 
 CSV: UTF-8 with or without BOM (UTF-16 with BOM and cp1252/latin-1 are converted), ``,`` ``;`` or
 tab detected from the header line, quoted fields with embedded newlines. JSON Lines: one object per
-line (``.jsonl`` / ``.ndjson``, or a file whose first character is ``{``).
+line (``.jsonl`` / ``.ndjson``, or a file whose first character is ``{``). Excel (.xlsx, or .xls),
+known by its first bytes whatever the file is called: the first sheet, read by polars with the
+optional fastexcel engine (``pip install 'diagnose[excel]'``); without it, one line saying how to
+export CSV. Row numbers are the sheet's.
 
 Fast path: polars parses the fields, and a second polars read of the physical lines gives each
 record's line number and field count (wrong field counts are rejected), vectorised. When the two
@@ -22,6 +25,7 @@ import csv
 import io
 import json
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,6 +205,62 @@ def is_jsonl(path: str | Path, data: bytes) -> bool:
     return data.lstrip()[:1] == b"{"
 
 
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old Excel .xls (and other Office 97 files)
+
+
+def spreadsheet_kind(path: str | Path, head: bytes) -> str | None:
+    """``xlsx`` / ``xls`` when the file's first bytes say it is an Excel workbook, else None;
+    BadInput for a ZIP archive that is not one."""
+    import zipfile
+
+    if head.startswith(OLE2_MAGIC[:4]):
+        return "xls"
+    if not head.startswith(b"PK\x03\x04"):
+        return None
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+    except (zipfile.BadZipFile, OSError):
+        names = []
+    if any(n.startswith("xl/") for n in names):
+        return "xlsx"
+    raise BadInput(f"{path} is a ZIP archive, not CSV or JSON Lines: unzip it and give the CSV inside")
+
+
+def _read_excel(path: str | Path, side: str, kind: str):
+    """(headers, cells, rejected) of the first sheet, every cell as text (polars + fastexcel)."""
+    import polars as pl
+
+    how = "export the sheet as CSV (Excel: File > Save As > CSV UTF-8) and give that file"
+    what = f"{side} file {path} is an Excel workbook (.{kind}), not CSV"
+    try:
+        import fastexcel  # noqa: F401
+    except ImportError:
+        raise BadInput(f"{what}: {how}, or install the Excel reader: pip install 'diagnose[excel]'") from None
+    try:
+        import inspect
+
+        keep = {k: False for k in ("drop_empty_rows", "drop_empty_cols")
+                if k in inspect.signature(pl.read_excel).parameters}  # keep the sheet's row numbers
+        with warnings.catch_warnings():  # polars 1.4x warns about its own from_arrow call here
+            warnings.simplefilter("ignore", FutureWarning)
+            sheet = pl.read_excel(path, engine="calamine", read_options={"header_row": None, "dtypes": "string"},
+                                  **keep)
+    except Exception as exc:  # an unreadable workbook, or a polars too old for this fastexcel
+        detail = " ".join(str(exc).split())[:160]
+        raise BadInput(f"{what} and it could not be read ({type(exc).__name__}: {detail}): {how}") from None
+    if sheet.height == 0:
+        return [], _frame_of_cells([], [], [], 0), _empty_rejected()
+    sheet = sheet.select(pl.all().cast(pl.String)).with_row_index("_line", offset=1)
+    sheet = sheet.rename({name: f"c{i}" for i, name in enumerate(sheet.columns[1:])})
+    headers = [str(h or "").strip() for h in sheet.row(0)[1:]]
+    cells = sheet.slice(1).filter(~pl.all_horizontal(
+        pl.col(f"c{i}").fill_null("").str.strip_chars() == "" for i in range(len(headers))))
+    cells = cells.select(*[f"c{i}" for i in range(len(headers))], pl.col("_line").cast(pl.Int64),
+                         pl.lit(None, dtype=pl.String).alias("_raw"))
+    return headers, cells, _empty_rejected()
+
+
 def sniff_delimiter(first_line: str) -> str:
     outside = re.sub(r'"[^"]*"', "", first_line)
     counts = {d: outside.count(d) for d in (",", ";", "\t", "|")}
@@ -220,12 +280,18 @@ def read_table(path: str | Path, side: str, mapping: dict[str, str | None] | Non
         progress(f"reading {side} file {path}")
     head = check_file(path, side)
     encoding = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
-    if is_jsonl(path, head) or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    kind = spreadsheet_kind(path, head)
+    if kind is not None:
+        headers, cells, rejected = _read_excel(path, side, kind)
+        data, delim, fmt, encoding = None, ",", kind, kind
+    elif is_jsonl(path, head) or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         data, encoding = load_bytes(path, side)
         data, encoding = ensure_utf8(data, encoding, side, path)
     else:
         data = None  # polars reads (and maps) the file itself: no copy in Python
-    if data is not None and is_jsonl(path, data):
+    if kind is not None:
+        pass
+    elif data is not None and is_jsonl(path, data):
         headers, cells, _, rejected = _read_jsonl(data)
         delim = ","
         fmt = "jsonl"
@@ -370,6 +436,27 @@ def parse_dates(series: Any) -> tuple[Any, str | None]:
         used.append(rule)
     parsed = found.select(pl.coalesce(pl.all())).to_series()
     return iso.scatter(todo.arg_true(), parsed), "; ".join(dict.fromkeys(used)) or None
+
+
+def stream_json(data: dict[str, Any], lists: dict[str, tuple[Any, Callable[[Any], Any], list[str]]],
+                out: Any, chunk: int = 50_000) -> None:
+    """Write ``data`` (a result's JSON object) to ``out`` with each key of ``lists`` replaced by all
+    its rows: ``(frame, builder, columns)``, built and written ``chunk`` rows at a time as JSON by
+    polars, so memory stays flat whatever the number of rows. ``complete`` is true."""
+    data = {**data, "complete": True}
+    out.write("{")
+    for n, (key, value) in enumerate(data.items()):
+        out.write(("," if n else "") + f"\n  {json.dumps(key)}: ")
+        if key not in lists:
+            out.write(json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  "))
+            continue
+        frame, build, columns = lists[key]
+        out.write("[" if frame.height else "[]")
+        for start in range(0, frame.height, chunk):
+            text = build(frame.slice(start, chunk)).select(columns).write_ndjson()
+            out.write(("," if start else "") + "\n    " + text.rstrip("\n").replace("\n", ",\n    "))
+        out.write("\n  ]" if frame.height else "")
+    out.write("\n}\n")
 
 
 def line_mask(lines: Any, wanted: Any) -> Any:

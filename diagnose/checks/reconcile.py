@@ -61,6 +61,8 @@ _PLACEHOLDER = r"(?:anonymi[sz]ed|anonymous|anon|redacted|hidden|masked|placehol
 ANONYMISED_RE = (rf"(?i)[*•●…]|^x{{3,}}@|^{_PLACEHOLDER}[-_.+0-9]*@|@(?:[^@]*[.-])?{_PLACEHOLDER}(?:[.-][^@]*)?$|"
                  rf"^[\[(<]?{_PLACEHOLDER}[\])>]?$")
 MATCH_ON = ("key+email", "email", "key")
+STAGES = ("reading a file", "reading a file", "matching by customer_key", "matching by e-mail",
+          "sorting out unmatched rows", "bucketing pairs", "duplicates")
 MISSED_OUT_COLUMNS = ("customer_key", "email", "name", "partner_key", "provider_key", "created_at")
 
 
@@ -345,6 +347,7 @@ def reconcile_files(
     rows: bool = True,
     missed_out: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
+    json_out: Any = None,
 ) -> CheckResult[ReconcileEvidence]:
     """Reconcile a dashboard export with internal records (see the module docstring).
 
@@ -354,6 +357,9 @@ def reconcile_files(
     turns all loose e-mail rules off; ``case_or_space`` / ``plus_tag`` / ``gmail_dots`` turn one
     off. ``rows=False`` keeps only the first rows of each bucket (the counts stay whole).
     ``missed_out``: write the missing_from_dashboard rows as an import-ready CSV there.
+    ``json_out``: a text stream that gets the whole result as JSON, every row of every list, written
+    a chunk of rows at a time (never all rows as Python objects); the result returned then holds
+    the first rows only. ``progress`` is called once per stage of :func:`stages`.
     Raises BadInput for a missing / empty file, a missing column or a bad mapping.
     """
     _tune_allocator()
@@ -383,7 +389,7 @@ def reconcile_files(
         dash = fut_d.result()
         intl = fut_i.result()
     if progress:
-        progress("matching")
+        progress("matching by customer_key")
 
     d = dash.rows.with_columns(pl.col("email").str.contains(ANONYMISED_RE).fill_null(False).alias("anonymised"))
     i = intl.rows
@@ -579,7 +585,7 @@ def reconcile_files(
 
     if missed_out is not None:
         if progress:
-            progress(f"writing {missed_out}")
+            progress("writing the missed-out CSV")
         write_missed_out(missing_rows(i_un.sort("_line")), missed_out, partner)
 
     answer = None
@@ -610,15 +616,27 @@ def reconcile_files(
             donly_rows(d_un.filter(pl.col("_line").is_in(hd)).sort("_line")),
         )
 
-    def take(sub: Any, build: Callable[[Any], Any], cls: type, by: str | list[str] = "_line") -> tuple[Any, ...]:
-        sub = sub.sort(by) if rows else sub.bottom_k(PREVIEW_ROWS, by=by)
-        frame = build(sub)
-        names = [f.name for f in dataclasses.fields(cls)]
-        return tuple(cls(*t) for t in frame.select(names).iter_rows())
-
     if progress:
         progress("building evidence")
     as_is = lambda sub: sub  # noqa: E731
+    lists = {  # evidence field -> (rows, builder of the full rows, row class, sort order)
+        "matched": (p.filter(pl.col("_bucket") == "matched"), pair_rows, PairRow, "_iline"),
+        "other_partner": (p.filter(pl.col("_bucket") == "other_partner"), pair_rows, PairRow, "_iline"),
+        "pending": (p.filter(pl.col("_bucket") == "pending"), pair_rows, PairRow, "_iline"),
+        "missing_from_dashboard": (i_un, missing_rows, InternalRow, "_line"),
+        "dashboard_only": (d_un, donly_rows, DashboardRow, "_line"),
+        "rejected": (rejected_view, as_is, RejectedRow, ["side", "line"]),
+        "excluded": (excluded, as_is, ExcludedRow, ["side", "line"]),
+        "duplicates": (duplicates, as_is, DuplicateKey, None),
+        "date_unreadable": (unreadable, as_is, UnreadableDate, ["side", "line"]),
+    }
+
+    def take(sub: Any, build: Callable[[Any], Any], cls: type, by: str | list[str] | None) -> tuple[Any, ...]:
+        if by or not rows:
+            sub = (sub.sort(by) if rows else sub.bottom_k(PREVIEW_ROWS, by=by)) if by else sub.head(PREVIEW_ROWS)
+        frame = build(sub).select([f.name for f in dataclasses.fields(cls)])
+        return tuple(cls(*(tuple(v) if isinstance(v, list) else v for v in t)) for t in frame.iter_rows())
+
     ev = ReconcileEvidence(
         dashboard_file=dash.path, internal_file=intl.path, partner=partner,
         since=since.isoformat() if since else None, until=until.isoformat() if until else None,
@@ -628,19 +646,27 @@ def reconcile_files(
         dashboard_columns=dash.columns, internal_columns=intl.columns,
         dashboard_encoding=dash.encoding, internal_encoding=intl.encoding,
         complete=rows, counts=counts, customer=answer,
-        matched=take(p.filter(pl.col("_bucket") == "matched"), pair_rows, PairRow, "_iline"),
-        other_partner=take(p.filter(pl.col("_bucket") == "other_partner"), pair_rows, PairRow, "_iline"),
-        pending=take(p.filter(pl.col("_bucket") == "pending"), pair_rows, PairRow, "_iline"),
-        missing_from_dashboard=take(i_un, missing_rows, InternalRow),
-        dashboard_only=take(d_un, donly_rows, DashboardRow),
-        rejected=take(rejected_view, as_is, RejectedRow, ["side", "line"]),
-        excluded=take(excluded, as_is, ExcludedRow, ["side", "line"]),
-        duplicates=tuple(DuplicateKey(*t[:4], tuple(t[4])) for t in (duplicates if rows else duplicates.head(PREVIEW_ROWS)).iter_rows()),
         match_on=match_on, column_roles=_roles(dash, maps) + _roles(intl, maps),
         date_rules={f"{t.side}.{f}": rule for t in (dash, intl) for f, rule in t.date_rules.items()},
-        date_unreadable=take(unreadable, as_is, UnreadableDate, ["side", "line"]),
+        **{name: take(*spec) for name, spec in lists.items()},
     )
-    return CheckResult("reconcile", ev, tuple(_problems(ev, partner, window_days)))
+    result = CheckResult("reconcile", ev, tuple(_problems(ev, partner, window_days)))
+    if json_out is not None:
+        if progress:
+            progress("writing JSON")
+        from diagnose.reconcile_io import stream_json
+
+        stream_json(result.to_dict(), {name: (frame.sort(by) if by else frame, build,
+                                              [f.name for f in dataclasses.fields(cls)])
+                                       for name, (frame, build, cls, by) in lists.items()}, json_out)
+    return result
+
+
+def stages(*, missed_out: bool = False, json_out: bool = False) -> tuple[str, ...]:
+    """The stages :func:`reconcile_files` reports to ``progress``, in order (one call each)."""
+    return STAGES + (("writing the missed-out CSV",) if missed_out else ()) + ("building evidence",) + (
+        ("writing JSON",) if json_out else ())
+
 
 
 def status_class_expr(status: Any) -> Any:
