@@ -225,7 +225,9 @@ def reconcile(dashboard_file: str, internal_file: str, partner: str | None, cust
     gmail-dots); the same e-mail pairs rows whose customer_keys differ, with a key_conflict note.
     The output names the column taken for each role on each side (column_roles).
     """
-    from diagnose.checks.reconcile import reconcile_files
+    from types import SimpleNamespace
+
+    from diagnose.checks.reconcile import reconcile_files, stages
 
     mapping: dict[str, str] = {}
     for item in maps:
@@ -233,8 +235,7 @@ def reconcile(dashboard_file: str, internal_file: str, partner: str | None, cust
         if not eq:
             raise BadInput(f"--map {item!r}: expected SIDE.FIELD=HEADER, e.g. dashboard.email=\"E-mail address\"")
         mapping[key.strip()] = header.strip().strip('"')
-    from diagnose.checks.reconcile import stages
-
+    stdout = SimpleNamespace(write=lambda text: click.echo(text, nl=False))
     bar = StageBar(len(stages(missed_out=bool(missed_out), json_out=as_json))) if sys.stderr.isatty() else None
     progress = bar.advance if bar else None
     result = reconcile_files(
@@ -242,20 +243,13 @@ def reconcile(dashboard_file: str, internal_file: str, partner: str | None, cust
         since=since.date() if since else None, until=until.date() if until else None,
         window_days=window_days, loose=not strict_email, case_or_space=not no_case_or_space,
         plus_tag=not no_plus_tag, gmail_dots=not no_gmail_dots,
-        rows=False, missed_out=missed_out, progress=progress, json_out=_EchoStream() if as_json else None,
+        rows=False, missed_out=missed_out, progress=progress, json_out=stdout if as_json else None,
     )  # --json: every row, streamed a chunk at a time by reconcile_files itself
     if bar:
         bar.finish()
     if not as_json:
         emit(result, as_json)
     return result_exit(result)
-
-
-class _EchoStream:
-    """A text stream onto click.echo (stdout), for output written piece by piece."""
-
-    def write(self, text: str) -> None:
-        click.echo(text, nl=False)
 
 
 @cli.command()
