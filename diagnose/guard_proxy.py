@@ -5,7 +5,9 @@ resolves host names itself, so a hostile page could still reach this machine or 
 through a redirect or a ``*.localhost`` name. Every request of a browser context that uses this
 proxy (redirects, sub-resources, WebSockets, HTTPS via CONNECT) comes here first: the host is
 resolved, every address must be public, and the connection goes to the address that was checked
-(so DNS rebinding cannot slip in between). Anything else gets ``403`` and is recorded.
+(so DNS rebinding cannot slip in between). Anything else gets ``403`` and is recorded in
+``blocked``. A checked address that cannot be reached gets ``502`` and is recorded in
+``unreachable``, so that the browser check can tell the proxy's answer from the site's.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class GuardProxy:
     def __init__(self, connect_timeout: float = 10.0):
         self.connect_timeout = connect_timeout
         self.blocked: list[str] = []
+        self.unreachable: dict[str, str] = {}  # what -> "timeout" or the reason, while it lasts
         self._lock = threading.Lock()
         guard = self
 
@@ -136,10 +139,17 @@ class GuardProxy:
             self._answer(client, 403, "diagnose: not a public address")
             return None
         try:
-            return socket.create_connection((address, port), timeout=self.connect_timeout)
-        except OSError:
+            upstream = socket.create_connection((address, port), timeout=self.connect_timeout)
+        except OSError as exc:
+            with self._lock:
+                if len(self.unreachable) < 50:
+                    self.unreachable[what] = "timeout" if isinstance(exc, TimeoutError) else (
+                        exc.strerror or type(exc).__name__)
             self._answer(client, 502, "diagnose: cannot connect")
             return None
+        with self._lock:
+            self.unreachable.pop(what, None)
+        return upstream
 
     @staticmethod
     def _answer(client: socket.socket, status: int, text: str) -> None:

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 
 import pytest
+import trustme
 from browser_fixtures import PK, browser_session, html, snippet  # noqa: F401
 
 from diagnose import browser, net
@@ -28,7 +29,6 @@ from diagnose.demo.site import LocalSite, Page, redirect, static_text
 from diagnose.guard_proxy import GuardProxy
 from diagnose.net import NetPolicy
 
-trustme = pytest.importorskip("trustme")
 
 PUBLIC, PRIVATE = "127.0.0.2", "127.0.0.1"
 NAMES = {"shop.example": PUBLIC, "intranet.example": PRIVATE}
@@ -191,13 +191,25 @@ def test_connect_relays_bytes_sent_with_the_request(guard):
     assert b"".join(got) == b"early bytes and later ones"
 
 
-def test_connect_to_a_closed_port_is_a_bad_gateway(guard):
+def closed_port() -> int:
     spare = socket.create_server((PUBLIC, 0))
     port = spare.getsockname()[1]
     spare.close()  # nothing listens there now
+    return port
+
+
+def test_a_closed_port_is_a_bad_gateway_and_recorded(guard):
+    port = closed_port()
     head, sock = connect_through(guard, f"shop.example:{port}")
     sock.close()
     assert head.startswith(b"HTTP/1.1 502 ") and guard.blocked == []
+    assert guard.unreachable == {f"shop.example:{port}": "Connection refused"}
+    # plain HTTP: the proxy's 502 is all the browser gets, so it is recorded under the URL
+    url = f"http://shop.example:{port}/land"
+    with socket.create_connection(("127.0.0.1", guard.port), timeout=5) as sock:
+        sock.sendall(f"GET {url} HTTP/1.1\r\nHost: shop.example:{port}\r\n\r\n".encode())
+        assert read_all(sock).startswith(b"HTTP/1.1 502 ")
+    assert guard.unreachable[url] == "Connection refused"
 
 
 # -- the browser check over HTTPS ------------------------------------------------------------------
@@ -284,15 +296,16 @@ def test_https_name_of_a_private_address_is_refused(tls_browser, tls_sites, dns,
     assert private.accepted == 0 and private.hits == []  # nothing reached the private server
 
 
-def test_https_redirect_to_a_closed_port_is_a_navigation_failure(tls_browser, tls_sites, dns):
+@pytest.mark.parametrize("scheme", ["https", "http"])
+def test_a_landing_page_whose_server_is_down_is_a_connection_error(tls_browser, tls_sites, dns, scheme):
+    # as `diagnose link` says; over http the proxy's 502 answer must not be inspected as the page
     public, _ = tls_sites
-    spare = socket.create_server((PUBLIC, 0))
-    closed = f"https://shop.example:{spare.getsockname()[1]}/land"
-    spare.close()
-    hop = public.add("/to-closed", redirect(closed + QUERY)).replace(PUBLIC, "shop.example")
+    down = f"{scheme}://shop.example:{closed_port()}/land"
+    hop = public.add(f"/to-down-{scheme}", redirect(down + QUERY)).replace(PUBLIC, "shop.example")
     r = check_cookie(hop, session=tls_browser, net_policy=GUARDED)
-    assert r.codes() == ["navigation-failed"], r.problems  # not an error page inspected as the landing page
-    assert [(h.url, h.status) for h in r.evidence.chain] == [(hop, 302)] and r.evidence.final_url is None
+    assert r.codes() == ["connection-error"], r.problems
+    assert r.problem("connection-error").message == "cannot connect to shop.example: Connection refused"
+    assert r.evidence.chain[0].url == hop and r.evidence.chain[0].status == 302
 
 
 def test_production_browser_still_checks_certificates(browser_session, tls_sites, dns):

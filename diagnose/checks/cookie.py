@@ -403,17 +403,26 @@ class _Recorder:
             return error("timeout", f"{host} was still sending the page after {timeout:g} s")
         return error("timeout", f"no answer from {host} within {timeout:g} s")  # as `diagnose link` says
 
-    def refused(self, proxy: GuardProxy | None) -> str | None:
-        """What the guard refused of the main frame's latest document (its URL, or host:port of a
-        CONNECT), once the proxy's refusals are merged in; None when it was not refused."""
+    def guarded(self, proxy: GuardProxy | None, timeout: float) -> Problem | None:
+        """Why the main frame's latest document never came from its site: the guard refused it
+        (private-network) or the proxy could not reach it (it answered in the site's place).
+        The proxy names a request by its URL, or host:port for a CONNECT."""
         for what in list(proxy.blocked) if proxy is not None else ():
             if what not in self.blocked_private and len(self.blocked_private) < _MAX_LIST:
                 self.blocked_private.append(what)
         if self.document is None or not self.document_done:
             return None
         parts = urlsplit(self.document.url)
-        hostport = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
-        return next((b for b in self.blocked_private if b in (self.document.url, hostport)), None)
+        names = (self.document.url, f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}")
+        refused = next((b for b in self.blocked_private if b in names), None)
+        if refused:
+            return fail("private-network", f"refused to visit {refused}: not a public address "
+                        "(use --allow-private-network for a test site)")
+        unreachable = dict(proxy.unreachable) if proxy is not None else {}
+        reason = next((unreachable[n] for n in names if n in unreachable), None)
+        if reason == "timeout":
+            return error("timeout", f"no answer from {parts.hostname} within {timeout:g} s")
+        return error("connection-error", f"cannot connect to {parts.hostname}: {reason}") if reason else None
 
     def _fail(self, item: FailedRequest) -> None:
         if len(self.failed) < _MAX_LIST and item not in self.failed:
@@ -625,11 +634,6 @@ def _cut_short(base: dict[str, Any], rec: _Recorder, page: Any, started: float,
         (problem,))
 
 
-def _refused_problem(what: str) -> Problem:
-    return fail("private-network", f"refused to visit {what}: not a public address "
-                "(use --allow-private-network for a test site)")
-
-
 async def _close_context(session: BrowserSession, context: Any) -> None:
     try:
         await asyncio.wait_for(asyncio.shield(context.close()), 10)  # also writes the HAR
@@ -708,6 +712,7 @@ async def _visit(session: BrowserSession, url: str, base: dict[str, Any], policy
         page.on("pageerror", rec.on_page_error)
         page.on("framenavigated", rec.touch)
         budget_end = time.monotonic() + policy.timeout
+        nav_error: PlaywrightError | None = None
         try:
             await page.goto(url, wait_until="load", timeout=nav_timeout_ms)
         except PlaywrightTimeout:
@@ -716,20 +721,21 @@ async def _visit(session: BrowserSession, url: str, base: dict[str, Any], policy
             load_problem = warn("page-timeout", f"the page had not finished loading after "
                                 f"{policy.timeout:g} s; inspected as it was")
         except PlaywrightError as exc:
-            if refused := rec.refused(proxy):  # e.g. a redirect to a private HTTPS address (CONNECT refused)
-                return _cut_short(base, rec, page, started, _refused_problem(refused))
-            if not rec.nav_responses or page.url in ("about:blank", ""):
-                reason = _first_line(str(exc).replace("Page.goto: ", ""), 200)
-                return _cut_short(base, rec, page, started, error(
-                    "navigation-failed", f"the browser could not open {url}: {reason}"))
-            # a later navigation (a JS redirect) interrupted the first: settle below
+            nav_error = exc
+        if problem := rec.guarded(proxy, policy.timeout):  # the proxy refused the page, or answered for it
+            return _cut_short(base, rec, page, started, problem)
+        if nav_error is not None and (not rec.nav_responses or page.url in ("about:blank", "")):
+            reason = _first_line(str(nav_error).replace("Page.goto: ", ""), 200)
+            return _cut_short(base, rec, page, started, error(
+                "navigation-failed", f"the browser could not open {url}: {reason}"))
+        # (after any other navigation error, a later navigation - a JS redirect - interrupted the first)
         loaded = time.monotonic()
         settled = await _settle(page, rec, settle_ms / 1000,
                                 min(loaded + MAX_SETTLE_S, max(budget_end, loaded + MIN_SETTLE_S)))
         if stalled := rec.stalled(policy.timeout):  # a later (script) navigation to a slow server
             return _cut_short(base, rec, page, started, stalled)
-        if refused := rec.refused(proxy):  # a later navigation to a non-public address
-            return _cut_short(base, rec, page, started, _refused_problem(refused))
+        if problem := rec.guarded(proxy, policy.timeout):  # refused or unreachable (also a later navigation)
+            return _cut_short(base, rec, page, started, problem)
         collected = await _collect(page)
         final_url = page.url
         if collected is None:
