@@ -308,6 +308,17 @@ def test_a_landing_page_whose_server_is_down_is_a_connection_error(tls_browser, 
     assert r.evidence.chain[0].url == hop and r.evidence.chain[0].status == 302
 
 
+def test_no_cookies_fetches_go_through_the_proxy_too(browser_session, dns, connects):
+    # under no-cookies the pages are fetched outside the browser (to strip Set-Cookie): those
+    # connections must take the guard too, not resolve names on their own
+    with LocalSite(host=PUBLIC) as public:
+        public.add("/pr/js", Page(static_text("partnerstack.js"), content_type="application/javascript"))
+        url = public.add("/land", Page(html(snippet()))) + QUERY
+        r = check_cookie(url, session=browser_session, net_policy=GUARDED, browser_policy="no-cookies")
+    assert r.codes() == ["no-partner-cookie"], r.problems
+    assert f"{PUBLIC}:{public.port}" in connects  # (Playwright's fetcher tunnels http with CONNECT too)
+
+
 def test_production_browser_still_checks_certificates(browser_session, tls_sites, dns):
     assert not any("certificate" in flag for flag in browser.LAUNCH_ARGS)
     public, _ = tls_sites

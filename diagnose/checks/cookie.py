@@ -345,6 +345,7 @@ class _Recorder:
         self.page: Any = None
         self.http_cookie_names: set[str] = set()
         self.playwright: Any = None
+        self.fetch_options: dict[str, Any] = {}  # for fetches outside the browser (the guard proxy)
 
     def touch(self, *_: Any) -> None:
         self.last_activity = time.monotonic()
@@ -490,7 +491,7 @@ class _Recorder:
         """Fetch outside the browser in a throw-away jar and answer without Set-Cookie headers."""
         from playwright.async_api import Error as PlaywrightError
 
-        fetcher = await self.playwright.request.new_context()
+        fetcher = await self.playwright.request.new_context(**self.fetch_options)
         try:
             try:
                 response = await fetcher.fetch(request, max_redirects=0, timeout=timeout_ms)
@@ -693,7 +694,7 @@ async def _visit(session: BrowserSession, url: str, base: dict[str, Any], policy
         # Routing sees only the first request of a redirect chain and the browser resolves names
         # itself: the guard proxy checks every connection the context makes (diagnose/guard_proxy.py).
         proxy = GuardProxy(connect_timeout=policy.timeout).start()
-        context_options["proxy"] = proxy.playwright_option
+        context_options["proxy"] = rec.fetch_options["proxy"] = proxy.playwright_option
     context = await session.new_context(**context_options)
     try:
         context.set_default_timeout(nav_timeout_ms)
