@@ -264,7 +264,7 @@ def test_a_template_literal_with_an_expression_is_a_placeholder():
     ],
 )
 def test_case_8_reasons_never_print_none(snippet, cookie, words):
-    from tests.test_rules import build_result
+    from test_rules import build_result
 
     _load_rules()
     evidence = {}
