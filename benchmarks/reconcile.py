@@ -1,7 +1,8 @@
-"""Benchmark: `diagnose reconcile` against datacompy on the same generated files, in one run.
+"""Benchmark: `diagnose reconcile` against datacompy and against a polars floor, on the same files, in one run.
 
-    python benchmarks/reconcile.py            # 1,000,000 x 1,000,000 rows
+    python benchmarks/reconcile.py                      # 1,000,000 x 1,000,000 rows
     python benchmarks/reconcile.py --rows 100000
+    python benchmarks/reconcile.py --baseline-python /path/to/venv/bin/python
 
 Generates seeded CSVs in a temporary directory (about 85% overlap; e-mail noise: case, spaces,
 plus-tags, gmail dots; a few unreadable rows), then runs each contender as its own subprocess and
@@ -10,10 +11,19 @@ child, from os.wait4):
 
 * diagnose: the real CLI, `diagnose reconcile --dashboard D --internal I --partner P`, terminal
   output to /dev/null;
-* datacompy: pandas read_csv of both files, e-mails normalised with the same rules (pandas string
-  ops), then datacompy's PandasCompare (Compare before 1.0) joined on the normalised e-mail.
+* diagnose --json: the same with `--json` (every row of every bucket, streamed) to /dev/null;
+* floor: the least a reconciliation can do with polars: read both files, normalise the e-mails
+  (lower-case, strip) and join them (a full join: matched and both kinds of unmatched), no reason
+  codes, no buckets, no line numbers;
+* datacompy: pandas read_csv of both files, e-mails normalised with the same rules as diagnose
+  (pandas string ops), then datacompy's PandasCompare (Compare before 1.0) joined on them.
 
-Needs the [bench] extras (pandas, datacompy).
+diagnose and the floor run on this interpreter (whatever polars it has). datacompy pins
+``polars<1.45``, so it cannot share an environment with polars 2.x: it runs on another interpreter,
+``--baseline-python PATH``, or else on a virtual environment this script creates once under
+``~/.cache/diagnose-bench/datacompy-venv`` (``pip install datacompy pandas``; needs PyPI).
+Targets at 1M x 1M: diagnose >= 5x faster than datacompy, <= 2x the floor, <= 1 GB peak RSS (with
+--json too). Needs psutil-free Linux (os.wait4); the [bench] extras are only needed by the baseline.
 """
 
 from __future__ import annotations
@@ -31,6 +41,8 @@ FIRST = ["ann", "bob", "cy", "dee", "eve", "fay", "gus", "hal", "ivy", "jo", "ki
 DOMAINS = ["gmail.com", "example.com", "acme.io", "mail.org", "corp.net", "outlook.com"]
 PARTNERS = ["jane", "john", "kate", "leo"]
 STATUSES = ["Signed Up", "Paid", "Paid", "Paid", "Approval pending"]
+BASELINE_VENV = Path.home() / ".cache" / "diagnose-bench" / "datacompy-venv"
+TARGETS = {"vs_datacompy": 5.0, "vs_floor": 2.0, "rss_mb": 1024}
 
 
 def noisy(email: str, rnd: random.Random) -> str:
@@ -103,6 +115,20 @@ cmp = Compare(i, d, join_columns="email_norm", df1_name="internal", df2_name="da
 print(len(cmp.intersect_rows), len(cmp.df1_unq_rows), len(cmp.df2_unq_rows))
 """
 
+FLOOR = r"""
+import sys
+import polars as pl
+
+def read(path, column):
+    frame = pl.read_csv(path, infer_schema_length=0, truncate_ragged_lines=True)
+    return frame.with_columns(pl.col(column).str.strip_chars().str.to_lowercase().alias("_e"))
+
+d = read(sys.argv[1], "Email")
+i = read(sys.argv[2], "email")
+joined = i.join(d, on="_e", how="full", coalesce=False)
+print(joined.height, joined["_e"].null_count(), joined["_e_right"].null_count())
+"""
+
 
 def run(cmd: list[str], stdout) -> tuple[float, float, int]:
     """(wall seconds, peak RSS in MB, exit status) of one child process."""
@@ -118,6 +144,18 @@ def run(cmd: list[str], stdout) -> tuple[float, float, int]:
     return wall, rss_mb, proc.returncode
 
 
+def baseline_python(given: str | None) -> str:
+    """The interpreter that runs datacompy: the one given, else a virtual environment made once."""
+    if given:
+        return given
+    python = BASELINE_VENV / "bin" / "python"
+    if not python.exists():
+        print(f"creating {BASELINE_VENV} for datacompy (once) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(BASELINE_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "datacompy", "pandas"], check=True)
+    return str(python)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000, help="rows per file (default 1,000,000)")
@@ -125,7 +163,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3,
                     help="runs of each contender, alternating; the best wall time is kept (default 3: "
                          "a shared machine's load spikes otherwise decide the ratio)")
+    ap.add_argument("--baseline-python", metavar="PATH",
+                    help=f"a Python with datacompy and pandas (default: {BASELINE_VENV}, made if missing)")
+    ap.add_argument("--no-baseline", action="store_true", help="skip datacompy (diagnose and the floor only)")
     args = ap.parse_args()
+    other = None if args.no_baseline else baseline_python(args.baseline_python)
     with tempfile.TemporaryDirectory(prefix="reconcile-bench-") as tmp:
         t0 = time.perf_counter()
         dashboard, internal = generate(Path(tmp), args.rows, args.seed)
@@ -133,19 +175,31 @@ def main() -> None:
         print(f"generated {args.rows:,} + {args.rows:,} rows ({size:.0f} MB) in {time.perf_counter() - t0:.1f} s")
         exe = [sys.executable, "-m", "diagnose", "reconcile", "--dashboard", str(dashboard),
                "--internal", str(internal), "--partner", "jane"]
-        ours_runs, theirs_runs = [], []
+        contenders = {
+            "diagnose reconcile": exe,
+            "diagnose --json": exe + ["--json"],
+            "floor (polars)": [sys.executable, "-c", FLOOR, str(dashboard), str(internal)],
+        }
+        if other:
+            contenders["datacompy (pandas)"] = [other, "-c", DATACOMPY, str(dashboard), str(internal)]
+        runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name in contenders}
         for _ in range(max(1, args.repeat)):
-            with open(os.devnull, "w") as devnull:
-                ours_runs.append(run(exe, devnull))
-            theirs_runs.append(run([sys.executable, "-c", DATACOMPY, str(dashboard), str(internal)],
-                                   subprocess.DEVNULL))
-    ours = (min(r[0] for r in ours_runs), max(r[1] for r in ours_runs), ours_runs[0][2])
-    theirs = (min(r[0] for r in theirs_runs), max(r[1] for r in theirs_runs), theirs_runs[0][2])
-    walls = lambda runs: ", ".join(f"{r[0]:.2f}" for r in runs)  # noqa: E731
-    print(f"diagnose reconcile : {ours[0]:6.2f} s wall (best of {walls(ours_runs)}), "
-          f"{ours[1]:6.0f} MB peak RSS (exit {ours[2]})")
-    print(f"datacompy (pandas) : {theirs[0]:6.2f} s wall (best of {walls(theirs_runs)}), {theirs[1]:6.0f} MB peak RSS")
-    print(f"ratio              : {theirs[0] / ours[0]:.2f}x faster (target >= 3x, <= 1024 MB)")
+            for name, cmd in contenders.items():
+                with open(os.devnull, "w") as devnull:
+                    runs[name].append(run(cmd, devnull))
+    best = {name: (min(r[0] for r in rs), max(r[1] for r in rs)) for name, rs in runs.items()}
+    for name, rs in runs.items():
+        walls = ", ".join(f"{r[0]:.2f}" for r in rs)
+        print(f"{name:19}: {best[name][0]:6.2f} s wall (best of {walls}), {best[name][1]:6.0f} MB peak RSS")
+    ours, floor = best["diagnose reconcile"][0], best["floor (polars)"][0]
+    print(f"vs floor           : diagnose {ours / floor:.2f}x the floor, --json {best['diagnose --json'][0] / floor:.2f}x "
+          f"(target <= {TARGETS['vs_floor']}x)")
+    if other:
+        theirs = best["datacompy (pandas)"][0]
+        print(f"vs datacompy       : {theirs / ours:.2f}x faster, --json {theirs / best['diagnose --json'][0]:.2f}x "
+              f"(target >= {TARGETS['vs_datacompy']}x)")
+    print(f"peak RSS           : {best['diagnose reconcile'][1]:.0f} MB, --json {best['diagnose --json'][1]:.0f} MB "
+          f"(target <= {TARGETS['rss_mb']} MB)")
 
 
 if __name__ == "__main__":

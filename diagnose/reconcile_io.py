@@ -248,7 +248,9 @@ def _read_excel(path: str | Path, side: str, kind: str):
                                   **keep)
     except Exception as exc:  # an unreadable workbook, or a polars too old for this fastexcel
         detail = " ".join(str(exc).split())[:160]
-        raise BadInput(f"{what} and it could not be read ({type(exc).__name__}: {detail}): {how}") from None
+        major, minor = (int(x) for x in re.findall(r"\d+", pl.__version__)[:2])
+        old = f"; reading Excel needs polars >= 1.34, this is {pl.__version__}" if (major, minor) < (1, 34) else ""
+        raise BadInput(f"{what} and it could not be read ({type(exc).__name__}: {detail}{old}): {how}") from None
     if sheet.height == 0:
         return [], _frame_of_cells([], [], [], 0), _empty_rejected()
     sheet = sheet.select(pl.all().cast(pl.String)).with_row_index("_line", offset=1)
@@ -318,8 +320,8 @@ def read_table(path: str | Path, side: str, mapping: dict[str, str | None] | Non
         if f not in cols:
             return pl.lit(None, dtype=pl.String).alias(f)
         c = pl.col(f"c{cols[f]}")
-        stripped = c.str.strip_chars()
-        return pl.when(stripped == "").then(None).otherwise(c if f == "email" else stripped).alias(f)
+        stripped = c.str.strip_chars().replace("", None)  # blank -> null (replace: cheaper than when)
+        return (pl.when(stripped.is_null()).then(None).otherwise(c) if f == "email" else stripped).alias(f)
 
     frame = cells.lazy().select(pl.col("_line"), *[cleaned(f) for f in FIELDS if f != "source"]).collect()
     # Dates: read per column (the rule used is kept); a date that cannot be read keeps its row, with
@@ -439,24 +441,41 @@ def parse_dates(series: Any) -> tuple[Any, str | None]:
 
 
 def stream_json(data: dict[str, Any], lists: dict[str, tuple[Any, Callable[[Any], Any], list[str]]],
-                out: Any, chunk: int = 50_000) -> None:
+                out: Any, chunk: int = 20_000) -> None:
     """Write ``data`` (a result's JSON object) to ``out`` with each key of ``lists`` replaced by all
     its rows: ``(frame, builder, columns)``, built and written ``chunk`` rows at a time as JSON by
-    polars, so memory stays flat whatever the number of rows. ``complete`` is true."""
-    data = {**data, "complete": True}
-    out.write("{")
-    for n, (key, value) in enumerate(data.items()):
-        out.write(("," if n else "") + f"\n  {json.dumps(key)}: ")
-        if key not in lists:
-            out.write(json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  "))
-            continue
-        frame, build, columns = lists[key]
-        out.write("[" if frame.height else "[]")
-        for start in range(0, frame.height, chunk):
-            text = build(frame.slice(start, chunk)).select(columns).write_ndjson()
-            out.write(("," if start else "") + "\n    " + text.rstrip("\n").replace("\n", ",\n    "))
-        out.write("\n  ]" if frame.height else "")
-    out.write("\n}\n")
+    polars, two chunks at once on two threads, a few chunks ahead at most, so memory stays flat
+    whatever the number of rows. ``complete`` is true."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    def render(frame: Any, build: Callable[[Any], Any], columns: list[str], start: int) -> str:
+        text = build(frame.slice(start, chunk)).select(columns).write_ndjson()
+        return ("," if start else "") + "\n    " + text.rstrip("\n").replace("\n", ",\n    ")
+
+    def pieces(pool: Any) -> Any:  # text, or a future of text, in output order
+        yield "{"
+        for n, (key, value) in enumerate({**data, "complete": True}.items()):
+            yield ("," if n else "") + f"\n  {json.dumps(key)}: "
+            if key not in lists:
+                yield json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+                continue
+            frame, build, columns = lists[key]
+            yield "[" if frame.height else "[]"
+            for start in range(0, frame.height, chunk):
+                yield pool.submit(render, frame, build, columns, start)
+            yield "\n  ]" if frame.height else ""
+        yield "\n}\n"
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        ahead: deque[Any] = deque()
+        for piece in pieces(pool):
+            ahead.append(piece)
+            while len(ahead) > 3 or (ahead and isinstance(ahead[0], str)):
+                first = ahead.popleft()
+                out.write(first if isinstance(first, str) else first.result())
+        for first in ahead:
+            out.write(first if isinstance(first, str) else first.result())
 
 
 def line_mask(lines: Any, wanted: Any) -> Any:
