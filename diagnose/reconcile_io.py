@@ -16,6 +16,11 @@ export CSV. Row numbers are the sheet's.
 Fast path: polars parses the fields, and a second polars read of the physical lines gives each
 record's line number and field count (wrong field counts are rejected), vectorised. When the two
 reads disagree (an odd file), the standard ``csv`` module reads it instead, slower but exact.
+
+Dates are read per column (:func:`parse_dates`, the rule used is kept); a date that cannot be read
+keeps its row with the date unknown (``Table.unreadable``). Also here, for the check: the loose
+e-mail forms (:func:`add_email_levels`), frames of rows by line number (:class:`Rows`, :func:`line_mask`,
+duplicates), and writing (the missed-out CSV, the streamed JSON). Works on polars 1.0 to 2.x.
 """
 
 from __future__ import annotations
@@ -682,3 +687,182 @@ def _read_csv_python(data: bytes, delim: str):
     rejected = pl.DataFrame(bad, schema={"line": pl.Int64, "reason": pl.String, "raw": pl.String},
                             orient="row") if bad else _empty_rejected()
     return headers, _frame_of_cells(records, lines, raws, len(headers)), rejected
+
+
+# -- e-mail normalisation (the loose rules) -----------------------------------------------------------------------
+
+
+_STEPS = {
+    # reason -> [expression builders]; each builder reads one materialised column exactly once or
+    # twice, so no rule recomputes the ones before it.
+    "case-or-space": [lambda c: c.str.to_lowercase().str.replace_all(r"\s+", "")],
+    "plus-tag": [lambda c: c.str.replace(r"^([^@+]*)\+[^@]*@", "${1}@")],
+    "gmail-dots": [
+        lambda c: c.str.replace(r"@(?i:googlemail\.com)$", "@gmail.com"),
+        lambda c: _when_gmail(c),
+    ],
+}
+
+
+# What each rule can change: an e-mail matching none of the enabled patterns is its own loosest form.
+_TOUCHED = {"case-or-space": r"\s", "plus-tag": r"\+", "gmail-dots": r"@(?i:g(?:oogle)?mail\.com)$"}  # + upper case
+
+
+def _when_gmail(c: Any) -> Any:
+    import polars as pl
+
+    return pl.when(c.str.contains(r"@(?i:gmail\.com)$")).then(
+        c.str.head(-10).str.replace_all(".", "", literal=True) + "@gmail.com").otherwise(c)
+
+
+def add_email_levels(frame: Any, src: str, prefix: str, case: bool, plus: bool, gmail: bool,
+                     keep: bool = True) -> tuple[Any, list[tuple[str, str]]]:
+    """``frame`` with one column per enabled loose rule (``prefix`` + n), strictest to loosest,
+    and ``[(reason, column)]`` starting with ``("exact", src)``. ``keep=False`` keeps only the
+    loosest (named ``prefix``)."""
+    import polars as pl
+
+    levels = [("exact", src)]
+    rules = [r for r, on in (("case-or-space", case), ("plus-tag", plus), ("gmail-dots", gmail)) if on]
+    if not keep:  # only the loosest form, computed only for the e-mails a rule can change
+        canon = frame.get_column(src).alias(prefix)
+        changed = None
+        if rules:
+            changed = canon.str.contains("|".join(_TOUCHED[r] for r in rules))
+            changed = (changed | (canon.str.to_lowercase() != canon) if case else changed).fill_null(False)
+        if changed is not None and changed.any():
+            idx = changed.arg_true()
+            expr = pl.col(src)
+            for step in (step for r in rules for step in _STEPS[r]):
+                expr = step(expr)
+            canon = canon.scatter(idx, canon.gather(idx).to_frame(src).select(expr).to_series())
+        return frame.with_columns(canon), [(rules[-1] if rules else "exact", prefix)]
+    cur = src
+    n = 0
+    for reason, on in (("case-or-space", case), ("plus-tag", plus), ("gmail-dots", gmail)):
+        if not on:
+            continue
+        for step in _STEPS[reason]:
+            n += 1
+            name = f"{prefix}{n}"
+            frame = frame.with_columns(step(pl.col(cur)).alias(name))
+            cur = name
+        levels.append((reason, cur))
+    return frame, levels
+
+
+def normalise_email(value: str, case: bool = True, plus: bool = True, gmail: bool = True) -> str:
+    """The loosest enabled form of one e-mail (the same rules as the vectorised matcher)."""
+    import polars as pl
+
+    frame, _ = add_email_levels(pl.DataFrame({"e": [value]}), "e", "_n", case, plus, gmail, keep=False)
+    return frame["_n"][0]
+
+
+# -- frames of rows ----------------------------------------------------------------------------------
+
+
+def status_class_expr(status: Any) -> Any:
+    """The class of each dashboard status (platforms.DASHBOARD_STATUSES: first match wins, case
+    ignored; null when blank, unknown when none matches), as a polars expression."""
+    import polars as pl
+
+    from diagnose.platforms import DASHBOARD_STATUSES, STATUS_UNKNOWN
+
+    out = pl.lit(STATUS_UNKNOWN)
+    for cls, pattern in reversed(DASHBOARD_STATUSES):
+        out = pl.when(status.str.contains(f"(?i){pattern}")).then(pl.lit(cls)).otherwise(out)
+    return pl.when(status.str.strip_chars().fill_null("") == "").then(None).otherwise(out)
+
+
+class Rows:
+    """Row positions of line numbers in a frame (its ``_line`` is unique): a lookup table indexed by
+    line number, so finding 1M rows is one gather, not 1M binary searches."""
+
+    def __init__(self, frame: Any):
+        import polars as pl
+
+        self.frame, lines = frame, frame["_line"]
+        size = int(lines.max()) + 1 if lines.len() else 0
+        self.lookup = pl.repeat(None, size, dtype=pl.UInt32, eager=True).scatter(
+            lines, pl.int_range(lines.len(), dtype=pl.UInt32, eager=True))
+
+    def taken(self, lines: Any) -> Any:
+        """A boolean mask over the frame's rows: True for the rows at ``lines`` (all present)."""
+        import polars as pl
+
+        mask = pl.repeat(False, self.frame.height, dtype=pl.Boolean, eager=True)
+        return mask.scatter(self.lookup.gather(lines).sort(), True) if len(lines) else mask
+
+    def at(self, lines: Any, **columns: str) -> Any:
+        """The frame's ``columns`` (renamed as given) at ``lines``, in that order."""
+        import polars as pl
+
+        idx = self.lookup.gather(lines)
+        return self.frame.select(pl.col(c).gather(idx).alias(new) for c, new in columns.items())
+
+
+def ranked(frame: Any, key: str) -> Any:
+    """``frame`` with ``_rank``: the row's occurrence number among rows of the same ``key``."""
+    import polars as pl
+
+    if frame.height == frame[key].n_unique():
+        return frame.with_columns(pl.lit(0, dtype=pl.Int64).alias("_rank")), False
+    return frame.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over(key).alias("_rank")), True
+
+
+def dup_lines(keyed: Any, has_dups: bool) -> Any:
+    """Line numbers of the rows whose customer_key appears on more than one row."""
+    import polars as pl
+
+    if not has_dups:
+        return pl.Series("_line", [], dtype=pl.Int64)
+    return keyed.filter(pl.col("customer_key").is_duplicated())["_line"]
+
+
+def duplicate_keys(ik: Any, dk: Any, dup_i_lines: Any, dup_d_lines: Any, ie: Any, de: Any, by_key: bool) -> Any:
+    """Keys on more than one row: customer_key (keyed rows), normalised e-mail (rows without a
+    key, or every row when keys are not matched; ``ie`` / ``de`` are None when no e-mail repeats on
+    that side)."""
+    import polars as pl
+
+    parts = []
+    for side, frame, lines, rest in (("internal", ik, dup_i_lines, ie), ("dashboard", dk, dup_d_lines, de)):
+        keyed = frame.select("_line", "customer_key").filter(line_mask(frame["_line"], lines))
+        parts.append(keyed.group_by("customer_key").agg(pl.len().alias("rows"), pl.col("_line").sort().head(10).alias("lines"))
+                     .select(pl.lit(side).alias("side"), pl.lit("customer_key").alias("kind"),
+                             pl.col("customer_key").alias("value"), "rows", "lines"))
+        if rest is None:
+            continue
+        unkeyed = (rest.filter(pl.col("customer_key").is_null()) if by_key else rest).select("_line", "_canon")
+        if unkeyed.height != unkeyed["_canon"].n_unique():
+            unkeyed = unkeyed.filter(pl.col("_canon").is_duplicated())
+            parts.append(unkeyed.group_by("_canon").agg(pl.len().alias("rows"), pl.col("_line").sort().head(10).alias("lines"))
+                         .select(pl.lit(side).alias("side"), pl.lit("email").alias("kind"),
+                                 pl.col("_canon").alias("value"), "rows", "lines"))
+    return pl.concat(parts).with_columns(pl.col("rows").cast(pl.Int64)).sort(
+        ["rows", "side", "value"], descending=[True, False, False])
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+MISSED_OUT_COLUMNS = ("customer_key", "email", "name", "partner_key", "provider_key", "created_at")
+
+
+def write_missed_out(missing: Any, path: str | Path, partner: str | None) -> int:
+    """Write the missed customers as an import-ready, spreadsheet-safe CSV. Returns the row count."""
+    import polars as pl
+
+    from diagnose.csvsafe import neutralise_frame
+
+    frame = missing.select(
+        pl.col("customer_key"), pl.col("email").str.strip_chars(), pl.col("name"),
+        pl.lit(partner, dtype=pl.String).alias("partner_key"), pl.col("provider_key"),
+        pl.col("signup_date").alias("created_at"),
+    ).select(MISSED_OUT_COLUMNS)
+    try:
+        neutralise_frame(frame).write_csv(str(path))
+    except OSError as exc:
+        raise BadInput(f"--missed-out {path}: cannot write ({exc.strerror or exc})") from None
+    return frame.height

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from click.testing import CliRunner
 
 import diagnose.checks.reconcile as reconcile_module
@@ -144,3 +146,25 @@ def test_cli_match_on_map_off_and_roles(tmp_path):
     assert run("--dashboard", d, "--internal", i, "--match-on", "nope").exit_code == 2
     help_text = " ".join(run("--help").output.split())
     assert "--match-on [key+email|email|key]" in help_text and "maps the field to no column" in help_text
+
+
+# -- the loosest e-mail form, computed only where a rule can change it --------------------------------
+
+EMAIL_PARTS = st.sampled_from(["a", "B", "c.d", "e+tag", " f", "g ", "Ⓐ", "é", "É", "x\ty", "", "."])
+DOMAINS = st.sampled_from(["x.com", "GMAIL.com", "gmail.com", "googlemail.com", "GoogleMail.COM", "y.org", ""])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.lists(EMAIL_PARTS, min_size=1, max_size=3), DOMAINS), min_size=1, max_size=30),
+       st.booleans(), st.booleans(), st.booleans())
+def test_the_shortcut_gives_the_loosest_level(parts, case, plus, gmail):
+    import polars as pl
+
+    from diagnose.checks.reconcile import add_email_levels
+
+    emails = ["".join(local) + "@" + domain for local, domain in parts] + [None]
+    frame = pl.DataFrame({"e": emails}, schema={"e": pl.String})
+    full, levels = add_email_levels(frame, "e", "_l", case, plus, gmail)
+    short, (reason,) = add_email_levels(frame, "e", "_canon", case, plus, gmail, keep=False)
+    assert short["_canon"].to_list() == full[levels[-1][1]].to_list()
+    assert reason[0] == levels[-1][0]

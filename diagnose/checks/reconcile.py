@@ -1,14 +1,15 @@
 """Check: reconcile the PartnerStack dashboard's customers against the company's internal records
 (guide: "Check and compare customer creation in your dashboard and internal records").
 
-Matching (vectorised with polars):
+Matching (vectorised with polars; ``match_on``: ``key+email`` (default), ``email`` or ``key``):
 
 1. by ``customer_key`` when both rows have one (reason ``customer-key``);
 2. else by e-mail, recording why the pair matched: ``exact``, ``case-or-space`` (case and white
    space ignored), ``plus-tag`` (``user+tag@`` = ``user@``), ``gmail-dots`` (dots ignored in
    gmail.com / googlemail.com addresses). The three loose rules are on by default and each can be
-   turned off. Two rows that both carry a customer_key but different ones never match by e-mail.
-   Anonymised dashboard e-mails (``j***@``, ``…@anonymized…``, ``redacted``) match by key only.
+   turned off. Two rows whose customer_keys differ still pair by the same address (exact, or case
+   and spaces aside), with ``key_conflict`` and a note on the row, never by a looser rule
+   (``key-conflict``). Placeholder dashboard e-mails (``j***@``, ``…@anonymized…``) match by key only.
 
 Duplicate keys are paired one to one in file order (the first internal row with the first dashboard
 row of the same key, ...), so that no row is collapsed; the duplicates are reported.
@@ -16,24 +17,25 @@ row of the same key, ...), so that no row is collapsed; the duplicates are repor
 Buckets (every row of each file lands in exactly one; a pair counts once on each side):
 
 * ``matched`` - a pair; ``other_partner`` - a pair the dashboard attributes to a partner other
-  than ``partner`` (only with ``partner``); ``pending`` - a pair whose dashboard status says
-  approval / fulfilment is pending;
+  than ``partner`` (only with ``partner``); ``pending`` - a pair whose dashboard status is of the
+  pending class of ``platforms.DASHBOARD_STATUSES`` (the vocabulary the rules read too);
 * ``missing_from_dashboard`` - an internal row with no dashboard row (a missed-referral candidate);
 * ``dashboard_only`` - a dashboard row with no internal row;
 * ``rejected`` - a row that could not be read (file, line, reason);
 * ``excluded`` - outside ``since`` / ``until`` (signup date; a dashboard-only row by its
-  created date). Rows without a date are kept.
+  created date). Rows without a date, or with a date that could not be read, are kept.
 
 Problems: ``missing-from-dashboard`` (fail), ``other-partner`` (fail), ``pending`` (warn),
-``outside-window`` (warn: signup more than ``window_days`` after the click), ``duplicate-keys``
-(warn), ``rejected-rows`` (warn). With ``customer`` the bucket problems are about that one customer
-(plus ``dashboard-only``, warn, and ``customer-not-found``, fail, when neither file has it); the
-customer is looked up by customer_key or e-mail, then by name.
+``outside-window`` (warn: signup more than ``window_days`` after the click), ``key-conflict``,
+``duplicate-keys``, ``date-unreadable``, ``rejected-rows`` (warn). With ``customer`` the bucket
+problems are about that one customer (plus ``dashboard-only``, warn, and ``customer-not-found``,
+fail); the customer is looked up by customer_key or e-mail, then by name.
 
-Speed and memory: the two files are read concurrently; the loose e-mail forms are computed only for
-the rows key matching left; rows are located by binary search on their (sorted) line numbers; and
-full bucket rows are built only for the rows shown (``rows=False``: the first 10 of each bucket) or
-for ``--json`` / ``--missed-out``. 1M x 1M rows: about 4-5 s and 0.8 GB peak (benchmarks/reconcile.py).
+Speed and memory: each side's work runs on its own thread; the loose e-mail forms are computed only
+for the rows key matching left and only where a rule can change them; rows are found through a
+line -> row lookup; full rows are built only for the rows shown (``rows=False``: the first 10 of a
+bucket), for ``missed_out``, or a chunk at a time for ``json_out``. 1M x 1M rows: about 2 s and
+0.8 GB peak RSS, --json too (benchmarks/reconcile.py).
 """
 
 from __future__ import annotations
@@ -48,7 +50,10 @@ from typing import Any
 from diagnose.errors import BadInput
 from diagnose.evidence import CheckResult, Problem, evidence, fail, warn
 from diagnose.platforms import STATUS_PENDING
-from diagnose.reconcile_io import line_mask
+from diagnose.reconcile_io import (  # noqa: F401 (normalise_email, write_missed_out: public here too)
+    MISSED_OUT_COLUMNS, Rows, add_email_levels, dup_lines, duplicate_keys, line_mask, normalise_email, ranked,
+    status_class_expr, write_missed_out,
+)
 
 BUCKETS = ("matched", "other_partner", "pending", "missing_from_dashboard", "dashboard_only",
            "rejected", "excluded")
@@ -63,7 +68,6 @@ ANONYMISED_RE = (rf"(?i)[*•●…]|^x{{3,}}@|^{_PLACEHOLDER}[-_.+0-9]*@|@(?:[^
 MATCH_ON = ("key+email", "email", "key")
 STAGES = ("reading a file", "reading a file", "matching by customer_key", "matching by e-mail", "duplicates",
           "sorting out unmatched rows", "bucketing pairs")
-MISSED_OUT_COLUMNS = ("customer_key", "email", "name", "partner_key", "provider_key", "created_at")
 
 
 @dataclass(frozen=True)
@@ -255,76 +259,6 @@ class ReconcileEvidence:
     date_unreadable: tuple[UnreadableDate, ...] = ()
 
 
-# -- e-mail normalisation -----------------------------------------------------------------------
-
-
-_STEPS = {
-    # reason -> [expression builders]; each builder reads one materialised column exactly once or
-    # twice, so no rule recomputes the ones before it.
-    "case-or-space": [lambda c: c.str.to_lowercase().str.replace_all(r"\s+", "")],
-    "plus-tag": [lambda c: c.str.replace(r"^([^@+]*)\+[^@]*@", "${1}@")],
-    "gmail-dots": [
-        lambda c: c.str.replace(r"@(?i:googlemail\.com)$", "@gmail.com"),
-        lambda c: _when_gmail(c),
-    ],
-}
-
-
-# What each rule can change: an e-mail matching none of the enabled patterns is its own loosest form.
-_TOUCHED = {"case-or-space": r"\s", "plus-tag": r"\+", "gmail-dots": r"@(?i:g(?:oogle)?mail\.com)$"}  # + upper case
-
-
-def _when_gmail(c: Any) -> Any:
-    import polars as pl
-
-    return pl.when(c.str.contains(r"@(?i:gmail\.com)$")).then(
-        c.str.head(-10).str.replace_all(".", "", literal=True) + "@gmail.com").otherwise(c)
-
-
-def add_email_levels(frame: Any, src: str, prefix: str, case: bool, plus: bool, gmail: bool,
-                     keep: bool = True) -> tuple[Any, list[tuple[str, str]]]:
-    """``frame`` with one column per enabled loose rule (``prefix`` + n), strictest to loosest,
-    and ``[(reason, column)]`` starting with ``("exact", src)``. ``keep=False`` keeps only the
-    loosest (named ``prefix``)."""
-    import polars as pl
-
-    levels = [("exact", src)]
-    rules = [r for r, on in (("case-or-space", case), ("plus-tag", plus), ("gmail-dots", gmail)) if on]
-    if not keep:  # only the loosest form, computed only for the e-mails a rule can change
-        canon = frame.get_column(src).alias(prefix)
-        changed = None
-        if rules:
-            changed = canon.str.contains("|".join(_TOUCHED[r] for r in rules))
-            changed = (changed | (canon.str.to_lowercase() != canon) if case else changed).fill_null(False)
-        if changed is not None and changed.any():
-            idx = changed.arg_true()
-            expr = pl.col(src)
-            for step in (step for r in rules for step in _STEPS[r]):
-                expr = step(expr)
-            canon = canon.scatter(idx, canon.gather(idx).to_frame(src).select(expr).to_series())
-        return frame.with_columns(canon), [(rules[-1] if rules else "exact", prefix)]
-    cur = src
-    n = 0
-    for reason, on in (("case-or-space", case), ("plus-tag", plus), ("gmail-dots", gmail)):
-        if not on:
-            continue
-        for step in _STEPS[reason]:
-            n += 1
-            name = f"{prefix}{n}"
-            frame = frame.with_columns(step(pl.col(cur)).alias(name))
-            cur = name
-        levels.append((reason, cur))
-    return frame, levels
-
-
-def normalise_email(value: str, case: bool = True, plus: bool = True, gmail: bool = True) -> str:
-    """The loosest enabled form of one e-mail (the same rules as the vectorised matcher)."""
-    import polars as pl
-
-    frame, _ = add_email_levels(pl.DataFrame({"e": [value]}), "e", "_n", case, plus, gmail, keep=False)
-    return frame["_n"][0]
-
-
 # -- the check ----------------------------------------------------------------------------------
 
 
@@ -394,6 +328,7 @@ def reconcile_files(
     from concurrent.futures import ThreadPoolExecutor
 
     pool = ThreadPoolExecutor(max_workers=2)
+    step = progress or (lambda stage: None)
     both = lambda f, *args: [fut.result() for fut in [pool.submit(f, *a) for a in args]]  # noqa: E731
 
     def read(path: Any, side: str) -> Any:
@@ -405,16 +340,14 @@ def reconcile_files(
 
     with pool:
         dash, intl = both(read, (dashboard, "dashboard"), (internal, "internal"))
-        if progress:
-            progress("matching by customer_key")
+        step("matching by customer_key")
         d, i = dash.rows, intl.rows
-        index_i, index_d = both(_Rows, (i,), (d,))
-        index = {"internal": index_i, "dashboard": index_d}
+        index = dict(zip(("internal", "dashboard"), both(Rows, (i,), (d,))))
 
         # Stage A: by customer_key, duplicates paired one to one in file order.
         by_key, by_email = match_on in ("key+email", "key"), match_on in ("key+email", "email")
         (ik, i_key_dups), (dk, d_key_dups) = both(
-            lambda f: _ranked(f.select("_line", "customer_key").filter(pl.col("customer_key").is_not_null()),
+            lambda f: ranked(f.select("_line", "customer_key").filter(pl.col("customer_key").is_not_null()),
                               "customer_key"), (i,), (d,))
         pairs_a = ik.select("_line", "customer_key", "_rank").join(
             dk.select(pl.col("_line").alias("_dline"), "customer_key", "_rank"),
@@ -424,8 +357,7 @@ def reconcile_files(
         if not by_key:
             pairs_a, i_key_dups, d_key_dups = pairs_a.clear(), False, False
 
-        if progress:
-            progress("matching by e-mail")
+        step("matching by e-mail")
 
         # Stage B: by normalised e-mail, among the rows stage A left (the loose forms are computed
         # only for the rows left, never for key-matched ones; anonymised e-mails are not used).
@@ -435,7 +367,7 @@ def reconcile_files(
             left = frame.select("_line", "customer_key", email.alias("email")).filter(~index[side].taken(taken))
             left, _ = add_email_levels(left if by_email else left.clear(), "email", "_canon",
                                        case_or_space, plus_tag, gmail_dots, keep=False)
-            return _ranked(left.filter(pl.col("_canon").is_not_null()), "_canon")
+            return ranked(left.filter(pl.col("_canon").is_not_null()), "_canon")
 
         (ie, i_email_dups), (de, d_email_dups) = both(rest, (i, pairs_a["_iline"], "internal"),
                                                       (d, pairs_a["_dline"], "dashboard"))
@@ -472,14 +404,12 @@ def reconcile_files(
             loose_pairs.select("_iline", "_dline", chain.alias("match_reason"), "key_conflict"),
         ])
 
-        if progress:
-            progress("duplicates")
-        dup_i_lines, dup_d_lines = _dup_lines(ik, i_key_dups), _dup_lines(dk, d_key_dups)
-        duplicates = _duplicates(ik, dk, dup_i_lines, dup_d_lines,
+        step("duplicates")
+        dup_i_lines, dup_d_lines = dup_lines(ik, i_key_dups), dup_lines(dk, d_key_dups)
+        duplicates = duplicate_keys(ik, dk, dup_i_lines, dup_d_lines,
                                  ie if i_email_dups else None, de if d_email_dups else None, by_key)
         del ie, de, cand, loose_pairs, pairs_a  # free the matching's frames before the rows are built
-        if progress:
-            progress("sorting out unmatched rows")
+        step("sorting out unmatched rows")
 
         # Why an unmatched row is unmatched (slim frames: line numbers, reasons, dates).
         def unmatched(frame: Any, paired: Any, conflicted: Any, dups: Any, side: str) -> Any:
@@ -500,8 +430,7 @@ def reconcile_files(
         i_un, d_un = both(unmatched, (i, pairs["_iline"], conflicts["_iline"], dup_i_lines, "internal"),
                           (d, pairs["_dline"], conflicts["_dline"], dup_d_lines, "dashboard"))
 
-        if progress:
-            progress("bucketing pairs")
+        step("bucketing pairs")
         at_i, at_d = both(lambda side, lines, cols: index[side].at(lines, **cols),
                           ("internal", pairs["_iline"], {"created_at": "_signup", "click_date": "_iclick"}),
                           ("dashboard", pairs["_dline"], {"partner_key": "partner_key", "status": "status",
@@ -618,8 +547,7 @@ def reconcile_files(
     )
 
     if missed_out is not None:
-        if progress:
-            progress("writing the missed-out CSV")
+        step("writing the missed-out CSV")
         write_missed_out(missing_rows(i_un.sort("_line")), missed_out, partner)
 
     answer = None
@@ -650,8 +578,7 @@ def reconcile_files(
             donly_rows(d_un.filter(pl.col("_line").is_in(hd)).sort("_line")),
         )
 
-    if progress:
-        progress("building evidence")
+    step("building evidence")
     as_is = lambda sub: sub  # noqa: E731
     lists = {  # evidence field -> (rows, builder of the full rows, row class, sort order)
         "matched": (p.filter(pl.col("_bucket") == "matched"), pair_rows, PairRow, None),  # sorted already
@@ -686,8 +613,7 @@ def reconcile_files(
     )
     result = CheckResult("reconcile", ev, tuple(_problems(ev, partner, window_days)))
     if json_out is not None:
-        if progress:
-            progress("writing JSON")
+        step("writing JSON")
         from diagnose.reconcile_io import stream_json
 
         stream_json(result.to_dict(), {name: (frame.sort(by) if by else frame, build,
@@ -701,88 +627,6 @@ def stages(*, missed_out: bool = False, json_out: bool = False) -> tuple[str, ..
     return STAGES + (("writing the missed-out CSV",) if missed_out else ()) + ("building evidence",) + (
         ("writing JSON",) if json_out else ())
 
-
-
-def status_class_expr(status: Any) -> Any:
-    """The class of each dashboard status (platforms.DASHBOARD_STATUSES: first match wins, case
-    ignored; null when blank, unknown when none matches), as a polars expression."""
-    import polars as pl
-
-    from diagnose.platforms import DASHBOARD_STATUSES, STATUS_UNKNOWN
-
-    out = pl.lit(STATUS_UNKNOWN)
-    for cls, pattern in reversed(DASHBOARD_STATUSES):
-        out = pl.when(status.str.contains(f"(?i){pattern}")).then(pl.lit(cls)).otherwise(out)
-    return pl.when(status.str.strip_chars().fill_null("") == "").then(None).otherwise(out)
-
-
-class _Rows:
-    """Row positions of line numbers in a frame (its ``_line`` is unique): a lookup table indexed by
-    line number, so finding 1M rows is one gather, not 1M binary searches."""
-
-    def __init__(self, frame: Any):
-        import polars as pl
-
-        self.frame, lines = frame, frame["_line"]
-        size = int(lines.max()) + 1 if lines.len() else 0
-        self.lookup = pl.repeat(None, size, dtype=pl.UInt32, eager=True).scatter(
-            lines, pl.int_range(lines.len(), dtype=pl.UInt32, eager=True))
-
-    def taken(self, lines: Any) -> Any:
-        """A boolean mask over the frame's rows: True for the rows at ``lines`` (all present)."""
-        import polars as pl
-
-        mask = pl.repeat(False, self.frame.height, dtype=pl.Boolean, eager=True)
-        return mask.scatter(self.lookup.gather(lines).sort(), True) if len(lines) else mask
-
-    def at(self, lines: Any, **columns: str) -> Any:
-        """The frame's ``columns`` (renamed as given) at ``lines``, in that order."""
-        import polars as pl
-
-        idx = self.lookup.gather(lines)
-        return self.frame.select(pl.col(c).gather(idx).alias(new) for c, new in columns.items())
-
-
-def _ranked(frame: Any, key: str) -> Any:
-    """``frame`` with ``_rank``: the row's occurrence number among rows of the same ``key``."""
-    import polars as pl
-
-    if frame.height == frame[key].n_unique():
-        return frame.with_columns(pl.lit(0, dtype=pl.Int64).alias("_rank")), False
-    return frame.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over(key).alias("_rank")), True
-
-
-def _dup_lines(keyed: Any, has_dups: bool) -> Any:
-    """Line numbers of the rows whose customer_key appears on more than one row."""
-    import polars as pl
-
-    if not has_dups:
-        return pl.Series("_line", [], dtype=pl.Int64)
-    return keyed.filter(pl.col("customer_key").is_duplicated())["_line"]
-
-
-def _duplicates(ik: Any, dk: Any, dup_i_lines: Any, dup_d_lines: Any, ie: Any, de: Any, by_key: bool) -> Any:
-    """Keys on more than one row: customer_key (keyed rows), normalised e-mail (rows without a
-    key, or every row when keys are not matched; ``ie`` / ``de`` are None when no e-mail repeats on
-    that side)."""
-    import polars as pl
-
-    parts = []
-    for side, frame, lines, rest in (("internal", ik, dup_i_lines, ie), ("dashboard", dk, dup_d_lines, de)):
-        keyed = frame.select("_line", "customer_key").filter(line_mask(frame["_line"], lines))
-        parts.append(keyed.group_by("customer_key").agg(pl.len().alias("rows"), pl.col("_line").sort().head(10).alias("lines"))
-                     .select(pl.lit(side).alias("side"), pl.lit("customer_key").alias("kind"),
-                             pl.col("customer_key").alias("value"), "rows", "lines"))
-        if rest is None:
-            continue
-        unkeyed = (rest.filter(pl.col("customer_key").is_null()) if by_key else rest).select("_line", "_canon")
-        if unkeyed.height != unkeyed["_canon"].n_unique():
-            unkeyed = unkeyed.filter(pl.col("_canon").is_duplicated())
-            parts.append(unkeyed.group_by("_canon").agg(pl.len().alias("rows"), pl.col("_line").sort().head(10).alias("lines"))
-                         .select(pl.lit(side).alias("side"), pl.lit("email").alias("kind"),
-                                 pl.col("_canon").alias("value"), "rows", "lines"))
-    return pl.concat(parts).with_columns(pl.col("rows").cast(pl.Int64)).sort(
-        ["rows", "side", "value"], descending=[True, False, False])
 
 
 def _roles(table: Any, maps: dict[str, dict[str, str | None]]) -> tuple[ColumnRole, ...]:
@@ -883,21 +727,3 @@ def _problems(ev: ReconcileEvidence, partner: str | None, window_days: int) -> l
         out.append(warn("rejected-rows", f"{c.rejected} row(s) could not be read "
                                          f"({c.rejected_dashboard} dashboard, {c.rejected_internal} internal; see rejected)"))
     return out
-
-
-def write_missed_out(missing: Any, path: str | Path, partner: str | None) -> int:
-    """Write the missed customers as an import-ready, spreadsheet-safe CSV. Returns the row count."""
-    import polars as pl
-
-    from diagnose.csvsafe import neutralise_frame
-
-    frame = missing.select(
-        pl.col("customer_key"), pl.col("email").str.strip_chars(), pl.col("name"),
-        pl.lit(partner, dtype=pl.String).alias("partner_key"), pl.col("provider_key"),
-        pl.col("signup_date").alias("created_at"),
-    ).select(MISSED_OUT_COLUMNS)
-    try:
-        neutralise_frame(frame).write_csv(str(path))
-    except OSError as exc:
-        raise BadInput(f"--missed-out {path}: cannot write ({exc.strerror or exc})") from None
-    return frame.height
