@@ -312,26 +312,26 @@ def cookie(url: str, browser_policy: str, expect_key: str | None, signup_url: st
 
 
 class StageBar:
-    """click's progress bar over the stages of a long job, on stderr: ``advance`` once per stage
-    (from any thread), ``finish`` at the end; it shows done/total and the current stage."""
+    """A progress bar over the stages of a long job, redrawn in place on stderr (a terminal):
+    ``advance`` once per stage (from any thread), ``finish`` at the end. Hand-made: click's
+    progressbar draws nothing when stderr is not a terminal, ends with a new line and can count
+    past its length."""
 
-    def __init__(self, stages: int, file: Any = None):
+    def __init__(self, stages: int, width: int = 24):
         import threading
 
-        self.stages, self.done, self._lock = max(1, stages), 0, threading.Lock()
-        self._bar = click.progressbar(length=self.stages, label="reconcile", file=file or sys.stderr, width=24,
-                                      show_eta=False, show_percent=False, show_pos=True,
-                                      item_show_func=lambda stage: stage)
-        self._bar.__enter__()
+        self.stages, self.width, self.done, self._lock = max(1, stages), width, 0, threading.Lock()
 
     def advance(self, stage: str) -> None:
         with self._lock:
-            self.done += 1
-            self._bar.update(1, stage[:60])
+            self.done = min(self.done + 1, self.stages)
+            filled = self.width * self.done // self.stages
+            text = f"\r[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.stages} {stage[:60]}"
+            click.echo(text.ljust(100), err=True, nl=False)
 
     def finish(self) -> None:
         with self._lock:
-            self._bar.__exit__(None, None, None)
+            click.echo("\r" + " " * 100 + "\r", err=True, nl=False)
 
 
 def require_writable_dir(folder: Path, option: str) -> None:
