@@ -213,7 +213,7 @@ def is_jsonl(path: str | Path, data: bytes) -> bool:
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old Excel .xls (and other Office 97 files)
 
 
-def spreadsheet_kind(path: str | Path, head: bytes) -> str | None:
+def spreadsheet_kind(path: str | Path, head: bytes, side: str = "input") -> str | None:
     """``xlsx`` / ``xls`` when the file's first bytes say it is an Excel workbook, else None;
     BadInput for a ZIP archive that is not one."""
     import zipfile
@@ -229,17 +229,18 @@ def spreadsheet_kind(path: str | Path, head: bytes) -> str | None:
         names = []
     if any(n.startswith("xl/") for n in names):
         return "xlsx"
-    raise BadInput(f"{path} is a ZIP archive, not CSV or JSON Lines: unzip it and give the CSV inside")
+    raise BadInput(f"{side} file {path} is a ZIP archive, not CSV or JSON Lines: unzip it and give the CSV inside")
 
 
 def _read_excel(path: str | Path, side: str, kind: str):
-    """(headers, cells, rejected) of the first sheet, every cell as text (polars + fastexcel)."""
+    """(headers, cells, rejected, what was read) of the first sheet, every cell as text (polars +
+    fastexcel). A workbook of several sheets says which one was read, and that the others were not."""
     import polars as pl
 
     how = "export the sheet as CSV (Excel: File > Save As > CSV UTF-8) and give that file"
     what = f"{side} file {path} is an Excel workbook (.{kind}), not CSV"
     try:
-        import fastexcel  # noqa: F401
+        import fastexcel
     except ImportError:
         raise BadInput(f"{what}: {how}, or install the Excel reader: pip install 'diagnose[excel]'") from None
     try:
@@ -251,13 +252,15 @@ def _read_excel(path: str | Path, side: str, kind: str):
             warnings.simplefilter("ignore", FutureWarning)
             sheet = pl.read_excel(path, engine="calamine", read_options={"header_row": None, "dtypes": "string"},
                                   **keep)
+        names = fastexcel.read_excel(str(path)).sheet_names
     except Exception as exc:  # an unreadable workbook, or a polars too old for this fastexcel
         detail = " ".join(str(exc).split())[:160]
         major, minor = (int(x) for x in re.findall(r"\d+", pl.__version__)[:2])
         old = f"; reading Excel needs polars >= 1.34, this is {pl.__version__}" if (major, minor) < (1, 34) else ""
         raise BadInput(f"{what} and it could not be read ({type(exc).__name__}: {detail}{old}): {how}") from None
+    read = f"{kind}, sheet {names[0]!r}" + (f" (the other {len(names) - 1} sheet(s) not read)" if len(names) > 1 else "")
     if sheet.height == 0:
-        return [], _frame_of_cells([], [], [], 0), _empty_rejected()
+        return [], _frame_of_cells([], [], [], 0), _empty_rejected(), read
     sheet = sheet.select(pl.all().cast(pl.String)).with_row_index("_line", offset=1)
     sheet = sheet.rename({name: f"c{i}" for i, name in enumerate(sheet.columns[1:])})
     headers = [str(h or "").strip() for h in sheet.row(0)[1:]]
@@ -265,7 +268,7 @@ def _read_excel(path: str | Path, side: str, kind: str):
         pl.col(f"c{i}").fill_null("").str.strip_chars() == "" for i in range(len(headers))))
     cells = cells.select(*[f"c{i}" for i in range(len(headers))], pl.col("_line").cast(pl.Int64),
                          pl.lit(None, dtype=pl.String).alias("_raw"))
-    return headers, cells, _empty_rejected()
+    return headers, cells, _empty_rejected(), read
 
 
 def sniff_delimiter(first_line: str) -> str:
@@ -287,10 +290,10 @@ def read_table(path: str | Path, side: str, mapping: dict[str, str | None] | Non
         progress(f"reading {side} file {path}")
     head = check_file(path, side)
     encoding = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
-    kind = spreadsheet_kind(path, head)
+    kind = spreadsheet_kind(path, head, side)
     if kind is not None:
-        headers, cells, rejected = _read_excel(path, side, kind)
-        data, delim, fmt, encoding = None, ",", kind, kind
+        headers, cells, rejected, encoding = _read_excel(path, side, kind)
+        data, delim, fmt = None, ",", kind
     elif is_jsonl(path, head) or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         data, encoding = load_bytes(path, side)
         data, encoding = ensure_utf8(data, encoding, side, path)

@@ -25,7 +25,7 @@ ROWS = [["Customer Key", "Email", "Created At", "Partner Key", "Amount"],
         ["k3", "c@x.com", "", "john", ""]]
 
 
-def write_xlsx(path: Path, rows: list[list[object]]) -> Path:
+def write_xlsx(path: Path, rows: list[list[object]], notes_sheet: bool = False) -> Path:
     """A minimal, valid .xlsx (inline strings, one sheet), built with zipfile: no Excel library."""
     def ref(col: int, row: int) -> str:
         name = ""
@@ -45,25 +45,30 @@ def write_xlsx(path: Path, rows: list[list[object]]) -> Path:
     body = "".join(f'<row r="{r}">' + "".join(cell(c, r, v) for c, v in enumerate(row)) + "</row>"
                    for r, row in enumerate(rows, start=1) if row)
     ns = 'xmlns="http://schemas.openxmlformats.org/'
+    sheets = {1: "Customers", 2: "Notes"} if notes_sheet else {1: "Customers"}
     parts = {
         "[Content_Types].xml": f'<?xml version="1.0" encoding="UTF-8"?><Types {ns}package/2006/content-types">'
         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
         '<Default Extension="xml" ContentType="application/xml"/>'
         '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
-        'spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/'
-        'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
+        'spreadsheetml.sheet.main+xml"/>' + "".join(
+            f'<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for n in sheets) + '</Types>',
         "_rels/.rels": f'<?xml version="1.0" encoding="UTF-8"?><Relationships {ns}package/2006/relationships">'
         '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
         'officeDocument" Target="xl/workbook.xml"/></Relationships>',
         "xl/workbook.xml": f'<?xml version="1.0" encoding="UTF-8"?><workbook {ns}spreadsheetml/2006/main" '
         'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
-        '<sheet name="Customers" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        + "".join(f'<sheet name="{name}" sheetId="{n}" r:id="rId{n}"/>' for n, name in sheets.items())
+        + '</sheets></workbook>',
         "xl/_rels/workbook.xml.rels": f'<?xml version="1.0" encoding="UTF-8"?><Relationships {ns}package/2006/'
-        'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-        'relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
-        "xl/worksheets/sheet1.xml": f'<?xml version="1.0" encoding="UTF-8"?><worksheet {ns}spreadsheetml/2006/'
-        f'main"><sheetData>{body}</sheetData></worksheet>',
+        'relationships">' + "".join(
+            f'<Relationship Id="rId{n}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+            f'relationships/worksheet" Target="worksheets/sheet{n}.xml"/>' for n in sheets) + '</Relationships>',
     }
+    for n in sheets:
+        parts[f"xl/worksheets/sheet{n}.xml"] = (f'<?xml version="1.0" encoding="UTF-8"?><worksheet {ns}spreadsheetml/'
+                                                f'2006/main"><sheetData>{body if n == 1 else ""}</sheetData></worksheet>')
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         for name, text in parts.items():
             z.writestr(name, text)
@@ -142,4 +147,6 @@ def test_xlsx_is_read_with_the_engine(tmp_path):
     internal = tmp_path / "internal.csv"
     internal.write_text("customer_key,email\nk1,a@x.com\n,b@x.com\nk3,c@x.com\n", encoding="utf-8")
     ev = reconcile_files(book, internal, partner="jane").evidence
-    assert (ev.counts.matched, ev.counts.other_partner, ev.dashboard_encoding) == (2, 1, "xlsx")
+    assert (ev.counts.matched, ev.counts.other_partner, ev.dashboard_encoding) == (2, 1, "xlsx, sheet 'Customers'")
+    two = read_table(write_xlsx(tmp_path / "two.xlsx", ROWS, notes_sheet=True), "dashboard")
+    assert two.encoding == "xlsx, sheet 'Customers' (the other 1 sheet(s) not read)" and two.rows.height == 3
