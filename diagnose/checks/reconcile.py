@@ -51,7 +51,7 @@ from diagnose.errors import BadInput
 from diagnose.evidence import CheckResult, Problem, evidence, fail, warn
 from diagnose.platforms import STATUS_PENDING
 from diagnose.reconcile_io import (  # noqa: F401 (normalise_email, write_missed_out: public here too)
-    MISSED_OUT_COLUMNS, Rows, add_email_levels, dup_lines, duplicate_keys, line_mask, normalise_email, ranked,
+    FIELDS, MISSED_OUT_COLUMNS, Rows, add_email_levels, dup_lines, duplicate_keys, line_mask, normalise_email, ranked,
     status_class_expr, write_missed_out,
 )
 
@@ -628,14 +628,12 @@ def stages(*, missed_out: bool = False, json_out: bool = False) -> tuple[str, ..
         ("writing JSON",) if json_out else ())
 
 
-
 def _roles(table: Any, maps: dict[str, dict[str, str | None]]) -> tuple[ColumnRole, ...]:
     """Which column plays which role in ``table``, and whether --map said so."""
     mapped = maps[table.side]
     return tuple(ColumnRole(table.side, f, table.columns.get(f), "off" if mapped.get(f, "") is None
                             else "--map" if f in mapped else "inferred")
-                 for f in ("customer_key", "email", "name", "partner_key", "created_at", "status", "source",
-                           "provider_key", "click_date") if f in table.columns or f in mapped)
+                 for f in FIELDS if f in table.columns or f in mapped)
 
 
 def _answer(q: str, pairs: Any, missing: Any, donly: Any) -> CustomerAnswer:
