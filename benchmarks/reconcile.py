@@ -23,7 +23,8 @@ diagnose and the floor run on this interpreter (whatever polars it has). datacom
 ``--baseline-python PATH``, or else on a virtual environment this script creates once under
 ``~/.cache/diagnose-bench/datacompy-venv`` (``pip install datacompy pandas``; needs PyPI).
 Targets at 1M x 1M: diagnose >= 5x faster than datacompy, <= 2x the floor, <= 1 GB peak RSS (with
---json too). Needs psutil-free Linux (os.wait4); the [bench] extras are only needed by the baseline.
+--json too). Linux (peak RSS from os.wait4); nothing beyond diagnose is needed in this environment.
+`--no-baseline` skips datacompy. A busy machine moves every number: compare the ratios of one run.
 """
 
 from __future__ import annotations
