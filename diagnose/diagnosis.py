@@ -229,7 +229,7 @@ def _hidden_values(data: dict[str, Any], others: set[str]) -> list[tuple[re.Patt
     return [(re.compile(r"(?<!\w)" + re.escape(v) + r"(?!\w)", re.IGNORECASE), pairs[v]) for v in ordered]
 
 
-RECONCILE_ROW_LISTS = ("matched", "other_partner", "pending", "missing_from_dashboard", "dashboard_only",
+RECONCILE_ROW_LISTS = ("matched", "other_partner", "pending", "missing_from_dashboard", "dashboard_only", "date_unreadable",
                        "rejected", "excluded", "duplicates")
 
 
