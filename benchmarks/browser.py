@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from diagnose.browser import BrowserSession  # noqa: E402
+from diagnose.web.browser import BrowserSession  # noqa: E402
 from diagnose.checks.cookie import check_cookie, check_cookie_many  # noqa: E402
 from diagnose.checks.gspk import encode_partner_key  # noqa: E402
 from diagnose.demo.site import LocalSite, Page, partnerstack_snippet, static_text  # noqa: E402
-from diagnose.net import NetPolicy  # noqa: E402
+from diagnose.web.fetch import NetPolicy  # noqa: E402
 
 PK = "pk_" + "B3nchmark" * 3 + "abcde"
 SNIPPET = partnerstack_snippet(f"'{PK}'")

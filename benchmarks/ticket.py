@@ -27,14 +27,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from diagnose.browser import LAUNCH_ARGS, BrowserSession, find_browser  # noqa: E402
+from diagnose.web.browser import LAUNCH_ARGS, BrowserSession, find_browser  # noqa: E402
 from diagnose.demo.run import DATA, site_routes  # noqa: E402
 from diagnose.demo.site import LocalSite  # noqa: E402
-from diagnose.diagnosis import run_ticket  # noqa: E402
-from diagnose.gather import GatherOptions  # noqa: E402
-from diagnose.net import NetPolicy  # noqa: E402
+from diagnose.pipeline.run import run_ticket  # noqa: E402
+from diagnose.report.model import build_report  # noqa: E402
+from diagnose.pipeline.gather import GatherOptions  # noqa: E402
+from diagnose.web.fetch import NetPolicy  # noqa: E402
 from diagnose.report import render  # noqa: E402
-from diagnose.ticket import load  # noqa: E402
+from diagnose.core.ticket import load  # noqa: E402
 
 
 def ticket_yaml(site: LocalSite) -> str:
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             ticket = load(ticket_file)
             for i in range(args.runs):
                 started = time.perf_counter()
-                _, report = run_ticket(ticket, options, session)
+                report = build_report(ticket, run_ticket(ticket, options, session))
                 (tmpdir / f"w{i}.html").write_text(render("html", report), encoding="utf-8")
                 warm_times.append(time.perf_counter() - started)
             top = report.top

@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from diagnose.browser import BrowserSession, BrowserUnavailable, find_browser
+from diagnose.web.browser import BrowserSession, BrowserUnavailable, find_browser
 from diagnose.demo.site import LocalSite, Page, partnerstack_snippet, static_text
 
 PK = "pk_" + "A1b2C3d4" * 4

@@ -12,6 +12,6 @@ def site():
 
 @pytest.fixture
 def local_policy():
-    from diagnose.net import NetPolicy
+    from diagnose.web.fetch import NetPolicy
 
     return NetPolicy(timeout=2.0, allow_private=True)

@@ -8,8 +8,8 @@ import stat
 import pytest
 from browser_fixtures import browser_session  # noqa: F401
 
-from diagnose import browser
-from diagnose.browser import BrowserSession, BrowserUnavailable, find_browser
+from diagnose.web import browser
+from diagnose.web.browser import BrowserSession, BrowserUnavailable, find_browser
 
 
 def fake_exe(path):

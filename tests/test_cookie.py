@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from diagnose.checks.cookie import check_cookie, check_cookie_many, check_cookie_policies
 from diagnose.checks.gspk import encode_partner_key
 from diagnose.demo.site import Page, redirect, static_text
-from diagnose.evidence import CheckResult
-from diagnose.net import NetPolicy
+from diagnose.core.evidence import CheckResult
+from diagnose.web.fetch import NetPolicy
 
 POLICY = NetPolicy(timeout=5.0, allow_private=True)
 KEY = "5c38dddbf7fc"
@@ -381,7 +381,7 @@ def test_browser_unavailable_is_a_result(ps_site, monkeypatch):
 
 
 def test_cli_exit_3_when_no_browser(monkeypatch):
-    from diagnose import browser
+    from diagnose.web import browser
     from diagnose.cli import cli
 
     monkeypatch.delenv("DIAGNOSE_BROWSER", raising=False)
@@ -421,7 +421,7 @@ def test_private_network_rule_inside_the_browser(browser_session, ps_site, monke
     """Requests from a 'public' page to a private address are aborted by the route handler:
     sub-resources, WebSockets, *.localhost names, and redirects (which Playwright routes only
     for the first request of a chain)."""
-    from diagnose import net
+    from diagnose.web import fetch as net
     from diagnose.demo.site import LocalSite, redirect
 
     monkeypatch.setattr(net, "is_public_address", lambda address: address == "127.0.0.2")  # the "internet"

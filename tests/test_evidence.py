@@ -5,7 +5,7 @@ import pytest
 from diagnose.checks.gspk import check_gspk
 from diagnose.checks.link import Hop, LinkEvidence
 from diagnose.checks.snippet import analyse_html, check_snippet_html
-from diagnose.evidence import CheckResult, Problem, Status, error, fail, warn
+from diagnose.core.evidence import CheckResult, Problem, Status, error, fail, warn
 
 
 def roundtrip(result):

@@ -21,13 +21,14 @@ import pytest
 import trustme
 from browser_fixtures import PK, browser_session, html, snippet  # noqa: F401
 
-from diagnose import browser, net
-from diagnose.browser import BrowserSession
+from diagnose.web import browser
+from diagnose.web import fetch as net
+from diagnose.web.browser import BrowserSession
 from diagnose.checks.cookie import check_cookie
 from diagnose.checks.gspk import encode_partner_key
 from diagnose.demo.site import LocalSite, Page, redirect, static_text
-from diagnose.guard_proxy import GuardProxy
-from diagnose.net import NetPolicy
+from diagnose.web.guard_proxy import GuardProxy
+from diagnose.web.fetch import NetPolicy
 
 
 PUBLIC, PRIVATE = "127.0.0.2", "127.0.0.1"

@@ -4,7 +4,7 @@ import pytest
 
 from diagnose.checks.link import check_link
 from diagnose.demo.site import Page, redirect
-from diagnose.net import NetPolicy
+from diagnose.web.fetch import NetPolicy
 
 GSPK = "NWMzOGRkZGJmN2Zj"  # 5c38dddbf7fc
 Q = f"gspk={GSPK}&gsxid=iQqEHkZ75A3aju&ps_partner_key={GSPK}&ps_xid=iQqEHkZ75A3aju&pscd=get.acme.example"
@@ -161,7 +161,7 @@ def test_private_network_is_refused_by_default(site):
 
 def test_private_network_checked_at_every_hop(site, monkeypatch):
     """A public-looking first hop that redirects into the private network is stopped there."""
-    import diagnose.net as net
+    import diagnose.web.fetch as net
 
     site.add("/l", Page(LANDING))
     real_check = net.check_host
@@ -186,7 +186,7 @@ def test_private_network_checked_at_every_hop(site, monkeypatch):
 
 def test_peer_address_guard_catches_dns_rebinding(site, monkeypatch):
     """Even if the pre-check is fooled, the connected socket's peer address is checked."""
-    import diagnose.net as net
+    import diagnose.web.fetch as net
 
     site.add("/l", Page(LANDING))
     monkeypatch.setattr(net, "check_host", lambda host, port, allow: ["93.184.216.34"])
@@ -240,13 +240,13 @@ def test_a_redirect_without_location_is_an_error(site, local_policy):
 @pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "::1", "::ffff:127.0.0.1", "2002:7f00:1::",
                                      "2002:a00:1::", "fe80::1", "224.0.0.1", "0.0.0.0", "100.64.0.1"])
 def test_non_public_addresses(address):
-    from diagnose.net import is_public_address
+    from diagnose.web.fetch import is_public_address
 
     assert not is_public_address(address)
 
 
 @pytest.mark.parametrize("address", ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "2002:5db8:d822::"])
 def test_public_addresses(address):
-    from diagnose.net import is_public_address
+    from diagnose.web.fetch import is_public_address
 
     assert is_public_address(address)

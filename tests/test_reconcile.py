@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from diagnose.checks.reconcile import normalise_email, reconcile_files
 from diagnose.cli import cli
-from diagnose.csvsafe import neutralise, neutralise_frame
-from diagnose.errors import BadInput
-from diagnose.evidence import CheckResult, Status
+from diagnose.core.csvsafe import neutralise, neutralise_frame
+from diagnose.core.errors import BadInput
+from diagnose.core.evidence import CheckResult, Status
 
 DATA = Path(__file__).parent / "data" / "reconcile"
 DASH = DATA / "dashboard.csv"
@@ -354,7 +354,7 @@ def test_cli_missed_out(tmp_path):
 
 
 def test_fast_reader_agrees_with_csv_module():
-    from diagnose.reconcile_io import _read_csv_polars, _read_csv_python
+    from diagnose.checks.reconcile_read import _read_csv_polars, _read_csv_python
 
     data = ('Email;Name;Note\n"a@x.com";"A; the ""first""\nline two";x\n\nb@x.com;B\n'
             'c@x.com;C;y;z\n;;\n"d@x.com";D;"multi\n\nline"\n').encode()

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 import diagnose.checks.reconcile as reconcile_module
 from diagnose.checks.reconcile import reconcile_files
 from diagnose.cli import cli
-from diagnose.errors import BadInput
-from diagnose.platforms import STATUS_PENDING, dashboard_status_class
+from diagnose.core.errors import BadInput
+from diagnose.core.partnerstack import STATUS_PENDING, dashboard_status_class
 
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
 

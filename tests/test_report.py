@@ -9,11 +9,11 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from diagnose.cli import cli
-from diagnose.diagnosis import TicketReport
+from diagnose.report.model import TicketReport
 from diagnose.report import html as html_report
 from diagnose.report.terminal import fit_widths
 from diagnose.rules.engine import Finding, Verdict
-from diagnose.ticket import Ticket
+from diagnose.core.ticket import Ticket
 
 GOLDEN = Path(__file__).parent / "data" / "golden" / "evidence.json"
 

@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from diagnose.checks import load_all
-from diagnose.evidence import EVIDENCE_TYPES, CheckResult
-from diagnose.rules.engine import RULES, Facts, Verdict, _load_rules, evaluate
-from diagnose.ticket import from_mapping
+from diagnose.core.evidence import EVIDENCE_TYPES, CheckResult
+from diagnose.rules.engine import RULES, Facts, Verdict, evaluate
+from diagnose.core.ticket import from_mapping
 
 HERE = Path(__file__).parent / "rules"
 load_all()
@@ -77,7 +77,6 @@ CASES = list(load_cases())
 
 @pytest.mark.parametrize("rule_id, case", CASES)
 def test_rule_case(rule_id, case):
-    _load_rules()
     ticket = from_mapping(case.get("ticket") or {})
     evidence = {name: build_result(name, spec) for name, spec in (case.get("evidence") or {}).items()}
     finding = evaluate(RULES[rule_id], Facts(ticket, evidence))
@@ -89,7 +88,6 @@ def test_rule_case(rule_id, case):
 
 
 def test_every_rule_has_a_yaml_file_with_each_kind_of_answer():
-    _load_rules()
     files = {p.stem for p in HERE.glob("*.yaml")}
     assert files == set(RULES), f"missing: {set(RULES) - files}, extra: {files - set(RULES)}"
     for rule_id in RULES:
@@ -100,7 +98,6 @@ def test_every_rule_has_a_yaml_file_with_each_kind_of_answer():
 
 
 def test_missing_or_errored_evidence_is_never_healthy():
-    _load_rules()
     ticket = from_mapping({"partner_key": "abc"})
     errored = {"link": build_result("link", {"problems": ["timeout:error"]}),
                "cookie": build_result("cookie", {"problems": ["browser-unavailable:error"]})}

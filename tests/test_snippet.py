@@ -179,7 +179,7 @@ def test_snippet_url_error_page(site, local_policy):
 
 
 def test_snippet_url_unreachable(site):
-    from diagnose.net import NetPolicy
+    from diagnose.web.fetch import NetPolicy
 
     r = check_snippet_url(site.url("/x"), NetPolicy(timeout=1))
     assert r.codes() == ["private-network"]
@@ -206,7 +206,7 @@ def test_utf16_page_with_a_meta_charset(site, local_policy):
 
 
 def test_snippet_file_is_capped_and_must_be_a_file(tmp_path):
-    from diagnose.errors import BadInput
+    from diagnose.core.errors import BadInput
 
     big = tmp_path / "big.html"
     big.write_text(page(snippet()) + "x" * 200, encoding="utf-8")

@@ -11,8 +11,8 @@ from diagnose.checks import load_all
 from diagnose.checks.snippet import analyse_html, check_snippet_html
 from diagnose.checks.snippet_js import mask_strings, src_literals
 from diagnose.demo.site import partnerstack_snippet
-from diagnose.rules.engine import RULES, Facts, Verdict, _load_rules, evaluate
-from diagnose.ticket import from_mapping
+from diagnose.rules.engine import RULES, Facts, Verdict, evaluate
+from diagnose.core.ticket import from_mapping
 
 load_all()
 
@@ -32,7 +32,6 @@ def analyse(html, expected=None):
 
 
 def finding(rule_id, html, expected=None, ticket=None):
-    _load_rules()
     result = check_snippet_html(html, url="https://www.acme.example/", expected_key=expected)
     facts = Facts(from_mapping({"expected_public_key": expected, **(ticket or {})} if expected else ticket or {}),
                   {"snippet": result})
@@ -266,7 +265,6 @@ def test_a_template_literal_with_an_expression_is_a_placeholder():
 def test_case_8_reasons_never_print_none(snippet, cookie, words):
     from test_rules import build_result
 
-    _load_rules()
     evidence = {}
     if snippet is not None:
         evidence["snippet"] = build_result("snippet", snippet)

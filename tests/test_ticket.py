@@ -94,7 +94,7 @@ def test_ticket_end_to_end_then_explain_offline(tmp_path, demo_site, monkeypatch
     # Offline: no network, no browser.
     import diagnose.checks.cookie as cookie
     import diagnose.checks.link as link
-    import diagnose.net as net
+    import diagnose.web.fetch as net
 
     def boom(*a, **k):
         raise AssertionError("explain must not gather")

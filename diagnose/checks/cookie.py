@@ -32,14 +32,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from diagnose import net
-from diagnose.browser import BrowserSession, BrowserUnavailable
+from diagnose.web import fetch as net
+from diagnose.web.browser import BrowserSession, BrowserUnavailable
 from diagnose.checks.gspk import decode_partner_key, partner_params
 from diagnose.checks.snippet import KNOWN_SCRIPT_HOSTS, is_snippet_src
-from diagnose.errors import BadInput
-from diagnose.guard_proxy import GuardProxy
-from diagnose.evidence import CheckResult, Problem, Status, error, evidence, fail, warn
-from diagnose.platforms import PARTNERSTACK, PUBLIC_KEY_RE
+from diagnose.core.errors import BadInput
+from diagnose.web.guard_proxy import GuardProxy
+from diagnose.core.evidence import CheckResult, Problem, Status, error, evidence, fail, sensitive, warn
+from diagnose.core.partnerstack import PARTNERSTACK, PUBLIC_KEY_RE
 
 POLICIES = ("chromium", "no-cookies", "safari-itp")
 DEFAULT_SETTLE_MS = 300  # quiet window while evidence is incomplete
@@ -98,7 +98,7 @@ class Hop:
 @dataclass(frozen=True)
 class Cookie:
     name: str
-    value: str
+    value: str = sensitive("secret")
     domain: str
     path: str
     expires_days: float | None  # days from now; None for a session cookie
@@ -111,7 +111,7 @@ class Cookie:
 @dataclass(frozen=True)
 class PartnerCookie:
     name: str
-    value: str
+    value: str = sensitive("secret")
     domain: str
     path: str
     expires_days: float | None
@@ -202,8 +202,8 @@ class CookieEvidence:
     blocked_private: tuple[str, ...] = ()
     settled: bool = False
     elapsed_ms: int = 0
-    screenshot: str | None = None
-    har: str | None = None
+    screenshot: str | None = sensitive("path", default=None)
+    har: str | None = sensitive("path", default=None)
     browser: str | None = None
 
 
@@ -1168,7 +1168,7 @@ class CookieRun:
 
     @property
     def status(self) -> Status:
-        from diagnose.evidence import worst
+        from diagnose.core.evidence import worst
 
         return worst(r.status for r in self.results)
 

@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from diagnose.evidence import CheckResult, Problem, evidence, fail, warn
-from diagnose.platforms import PARTNERSTACK, TEST_PARTNER_KEY
+from diagnose.core.evidence import CheckResult, Problem, evidence, fail, sensitive, warn
+from diagnose.core.partnerstack import PARTNERSTACK, TEST_PARTNER_KEY
 
 _B64_BODY = re.compile(r"[A-Za-z0-9+/_-]+")
 
@@ -101,7 +101,7 @@ class GspkEvidence:
     input: str
     source: str | None = None  # "value", or the URL parameter the key was taken from
     encoded: str | None = None
-    partner_key: str | None = None
+    partner_key: str | None = sensitive("partner", default=None)
     expected_partner_key: str | None = None
     matches_expected: bool | None = None
     is_test_partner: bool = False

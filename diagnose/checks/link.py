@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
-from diagnose import net
+from diagnose.web import fetch as net
 from diagnose.checks.gspk import decode_partner_key, partner_params
-from diagnose.evidence import CheckResult, Problem, error, evidence, fail, warn
-from diagnose.platforms import PARTNERSTACK
+from diagnose.core.evidence import CheckResult, Problem, error, evidence, fail, sensitive, warn
+from diagnose.core.partnerstack import PARTNERSTACK
 
 HOP_KINDS = ("http", "refresh-header", "meta-refresh", "javascript", "final", "error")
 
@@ -36,7 +36,7 @@ class LinkEvidence:
     final_url: str | None = None
     hops: tuple[Hop, ...] = ()
     params: dict[str, str] = field(default_factory=dict)  # at the final URL
-    partner_key: str | None = None  # decoded; from the final URL, else where it was last seen
+    partner_key: str | None = sensitive("partner", default=None)  # decoded; from the final URL, else where it was last seen
     click_id: str | None = None
     dropped_params: tuple[str, ...] = ()
     dropped_at_hop: int | None = None  # 1-based hop whose redirect lost them

@@ -47,10 +47,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from diagnose.errors import BadInput
-from diagnose.evidence import CheckResult, Problem, evidence, fail, warn
-from diagnose.platforms import STATUS_PENDING
-from diagnose.reconcile_io import (  # noqa: F401 (normalise_email, write_missed_out: public here too)
+from diagnose.core.errors import BadInput
+from diagnose.core.evidence import CheckResult, Problem, evidence, fail, sensitive, warn
+from diagnose.core.partnerstack import STATUS_PENDING
+from diagnose.checks.reconcile_read import (  # noqa: F401 (normalise_email, write_missed_out: public here too)
     FIELDS, MISSED_OUT_COLUMNS, Rows, add_email_levels, dup_lines, duplicate_keys, line_mask, normalise_email, ranked,
     status_class_expr, write_missed_out,
 )
@@ -209,12 +209,12 @@ class CustomerAnswer:
     found_dashboard: bool
     bucket: str | None
     match_reason: str | None
-    dashboard_partner_key: str | None
+    dashboard_partner_key: str | None = sensitive("partner")
     dashboard_status: str | None
-    provider_key: str | None
+    provider_key: str | None = sensitive("account")
     customer_key: str | None
     email: str | None
-    name: str | None
+    name: str | None = sensitive("person")
     signup_date: str | None
     dashboard_created_at: str | None
     click_date: str | None
@@ -231,8 +231,8 @@ class CustomerAnswer:
 @evidence("reconcile")
 @dataclass(frozen=True)
 class ReconcileEvidence:
-    dashboard_file: str
-    internal_file: str
+    dashboard_file: str = sensitive("path")
+    internal_file: str = sensitive("path")
     partner: str | None
     since: str | None
     until: str | None
@@ -245,18 +245,18 @@ class ReconcileEvidence:
     complete: bool  # False: each bucket list holds only its first rows (counts are always whole)
     counts: ReconcileCounts
     customer: CustomerAnswer | None = None
-    matched: tuple[PairRow, ...] = ()
-    other_partner: tuple[PairRow, ...] = ()
-    pending: tuple[PairRow, ...] = ()
-    missing_from_dashboard: tuple[InternalRow, ...] = ()
-    dashboard_only: tuple[DashboardRow, ...] = ()
-    rejected: tuple[RejectedRow, ...] = ()
-    excluded: tuple[ExcludedRow, ...] = ()
-    duplicates: tuple[DuplicateKey, ...] = ()
+    matched: tuple[PairRow, ...] = sensitive("rows", default=())
+    other_partner: tuple[PairRow, ...] = sensitive("rows", default=())
+    pending: tuple[PairRow, ...] = sensitive("rows", default=())
+    missing_from_dashboard: tuple[InternalRow, ...] = sensitive("rows", default=())
+    dashboard_only: tuple[DashboardRow, ...] = sensitive("rows", default=())
+    rejected: tuple[RejectedRow, ...] = sensitive("rows", default=())
+    excluded: tuple[ExcludedRow, ...] = sensitive("rows", default=())
+    duplicates: tuple[DuplicateKey, ...] = sensitive("rows", default=())
     match_on: str = "key+email"  # key+email | email | key
     column_roles: tuple[ColumnRole, ...] = ()
     date_rules: dict[str, str] = dataclasses.field(default_factory=dict)  # "side.field" -> rule used
-    date_unreadable: tuple[UnreadableDate, ...] = ()
+    date_unreadable: tuple[UnreadableDate, ...] = sensitive("rows", default=())
 
 
 # -- the check ----------------------------------------------------------------------------------
@@ -310,7 +310,7 @@ def reconcile_files(
     _tune_allocator()
     import polars as pl
 
-    from diagnose.reconcile_io import parse_mapping, read_table
+    from diagnose.checks.reconcile_read import parse_mapping, read_table
 
     if window_days < 0:
         raise BadInput("--window-days must be 0 or more")
@@ -614,7 +614,7 @@ def reconcile_files(
     result = CheckResult("reconcile", ev, tuple(_problems(ev, partner, window_days)))
     if json_out is not None:
         step("writing JSON")
-        from diagnose.reconcile_io import stream_json
+        from diagnose.checks.reconcile_read import stream_json
 
         stream_json(result.to_dict(), {name: (frame.sort(by) if by else frame, build,
                                               [f.name for f in dataclasses.fields(cls)])

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-from diagnose import net
+from diagnose.web import fetch as net
 from diagnose.checks.snippet_js import INIT_RE as _INIT_RE
 from diagnose.checks.snippet_js import overwrites as _overwrites
 from diagnose.checks.snippet_js import src_literals, strip_js_comments
-from diagnose.errors import BadInput
-from diagnose.evidence import CheckResult, Problem, evidence, fail, warn
-from diagnose.platforms import PUBLIC_KEY_RE, SECRET_KEY_RE
+from diagnose.core.errors import BadInput
+from diagnose.core.evidence import CheckResult, Problem, evidence, fail, sensitive, warn
+from diagnose.core.partnerstack import PUBLIC_KEY_RE, SECRET_KEY_RE
 
 KNOWN_SCRIPT_HOSTS = ("js.partnerstack.com", "snippet.growsumo.com")
 KEY_STATUSES = ("ok", "missing", "placeholder", "malformed", "mismatch", "unresolved")
@@ -89,7 +89,7 @@ class SnippetInstance:
 @dataclass(frozen=True)
 class SnippetEvidence:
     url: str | None = None
-    file: str | None = None
+    file: str | None = sensitive("path", default=None)
     http_status: int | None = None
     page_title: str | None = None
     snippet_found: bool = False

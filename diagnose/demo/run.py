@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from diagnose.report.model import DemoRow, DemoSummary
 from diagnose.demo.site import LocalSite, Page, Request, partnerstack_snippet, redirect, static_text
 
 HERE = Path(__file__).parent
@@ -97,46 +98,17 @@ def load_scenarios() -> list[Scenario]:
     return [Scenario(s["name"], s["expect"], {**defaults, **s["ticket"]}) for s in data["scenarios"]]
 
 
-@dataclass(frozen=True)
-class DemoRow:
-    ticket: str
-    expected: str
-    id: str
-    title: str
-    verdict: str
-    ok: bool
-    report: str
-    seconds: float
-    kind: str = "cause"  # the top finding's kind: a cause, or a status (integration-healthy, already-tracked)
-
-
-@dataclass(frozen=True)
-class DemoSummary:
-    rows: tuple[DemoRow, ...]
-    index: str
-    browser: str | None  # None: no browser, the browser-dependent verdicts are cannot-tell
-
-    @property
-    def all_ok(self) -> bool:
-        return all(r.ok for r in self.rows)
-
-    def to_dict(self) -> dict[str, Any]:
-        from diagnose.evidence import to_jsonable
-
-        return {"index": self.index, "browser": self.browser, "all_ok": self.all_ok,
-                "rows": [to_jsonable(r) for r in self.rows]}
-
-
 def run_demo(out_dir: str | Path = "reports/demo", *, browser_path: str | None = None,
              only: list[str] | None = None, on_row: Callable[[DemoRow], None] | None = None) -> DemoSummary:
     import time
 
-    from diagnose.browser import BrowserSession, BrowserUnavailable
-    from diagnose.diagnosis import run_ticket
-    from diagnose.gather import GatherOptions
-    from diagnose.net import NetPolicy
+    from diagnose.web.browser import BrowserSession, BrowserUnavailable
+    from diagnose.pipeline.run import run_ticket
+    from diagnose.report.model import build_report
+    from diagnose.pipeline.gather import GatherOptions
+    from diagnose.web.fetch import NetPolicy
     from diagnose.report import html, render
-    from diagnose.ticket import from_mapping
+    from diagnose.core.ticket import from_mapping
 
     out = Path(out_dir)
     (out / "tickets").mkdir(parents=True, exist_ok=True)
@@ -158,7 +130,7 @@ def run_demo(out_dir: str | Path = "reports/demo", *, browser_path: str | None =
                 started = time.monotonic()
                 facts = _substitute(sc.ticket, site.origin, signup_site)
                 ticket = from_mapping(facts, DATA)
-                _, report = run_ticket(ticket, options, session if browser else None)
+                report = build_report(ticket, run_ticket(ticket, options, session if browser else None))
                 path = out / f"{sc.name}.html"
                 path.write_text(render("html", report), encoding="utf-8")
                 _write_ticket(out / "tickets" / f"{sc.name}.yaml", facts)

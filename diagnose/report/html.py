@@ -12,7 +12,7 @@ from pathlib import PurePath
 from typing import Any
 
 from diagnose import __version__
-from diagnose.diagnosis import TicketReport
+from diagnose.report.model import TicketReport
 
 _ENV: list[Any] = []
 

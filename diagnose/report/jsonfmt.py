@@ -6,7 +6,7 @@ import json
 from functools import singledispatch
 from typing import Any
 
-from diagnose.evidence import CheckResult
+from diagnose.core.evidence import CheckResult
 
 
 @singledispatch

@@ -6,9 +6,8 @@ import dataclasses
 from functools import singledispatch
 from typing import Any
 
-from diagnose.demo.run import DemoSummary
-from diagnose.diagnosis import TicketReport
-from diagnose.evidence import CheckResult
+from diagnose.report.model import DemoSummary, TicketReport
+from diagnose.core.evidence import CheckResult
 
 MAX_ROWS = 10
 MAX_CELL = 100

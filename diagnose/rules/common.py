@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diagnose.platforms import WEBKIT_WORDS
+from diagnose.core.partnerstack import WEBKIT_WORDS
 from diagnose.rules.engine import Facts
 
 

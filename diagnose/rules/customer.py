@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from diagnose.platforms import PARTNERSTACK
+from diagnose.core.partnerstack import PARTNERSTACK
 from diagnose.rules.common import STEPS_ADD_CUSTOMER, days_click_to_signup, tracked_for_partner, webkit
 from diagnose.rules.engine import Facts, Outcome, Verdict, rule
 

@@ -14,8 +14,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from diagnose.evidence import CheckResult, Status
-from diagnose.ticket import Ticket
+from diagnose.core.evidence import CheckResult, Status
+from diagnose.core.ticket import Ticket
 
 
 class Verdict(enum.StrEnum):
@@ -222,7 +222,6 @@ def evaluate(rule_: Rule, facts: Facts) -> Finding:
 
 def diagnose(ticket: Ticket, evidence: dict[str, CheckResult]) -> list[Finding]:
     """Run every rule; return the findings ranked (confirmed first)."""
-    _load_rules()
     facts = Facts(ticket, evidence)
     findings = [(evaluate(r, facts), r.priority) for r in RULES.values()]
     findings.sort(key=lambda pair: _rank(*pair))
@@ -238,7 +237,6 @@ GUIDE_QUESTIONS = (
 
 def questions(ticket: Ticket, findings: list[Finding]) -> list[str]:
     """What to ask the partner or customer when the evidence can't separate the causes."""
-    _load_rules()
     asked: list[str] = []
     open_user_side = [
         f for f in findings
@@ -257,8 +255,3 @@ def questions(ticket: Ticket, findings: list[Finding]) -> list[str]:
         if q and q not in asked:
             asked.append(q)
     return asked
-
-
-def _load_rules() -> None:
-    # Importing the modules registers their rules.
-    from diagnose.rules import customer, integration, records  # noqa: F401

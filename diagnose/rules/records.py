@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diagnose.platforms import STATUS_PENDING, dashboard_status_class
+from diagnose.core.partnerstack import STATUS_PENDING, dashboard_status_class
 from diagnose.rules.common import customer_record, tracked_for_partner
 from diagnose.rules.engine import Facts, Outcome, Verdict, rule
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from diagnose.errors import BadInput
+from diagnose.core.errors import BadInput
+from diagnose.core.evidence import sensitive
 
 INTEGRATIONS = ("js-snippet", "api", "webhook")
 
@@ -23,7 +24,7 @@ class Ticket:
     partner_key: str | None = None
     link: str | None = None
     customer_email: str | None = None
-    customer_name: str | None = None
+    customer_name: str | None = sensitive("person", default=None)
     click_date: dt.date | None = None
     signup_date: dt.date | None = None
     purchase_date: dt.date | None = None
@@ -37,8 +38,8 @@ class Ticket:
     expected_public_key: str | None = None
     signup_url: str | None = None
     integration: str | None = None
-    dashboard: str | None = None  # path of the dashboard's customer export
-    internal: str | None = None  # path of the company's own records
+    dashboard: str | None = sensitive("path", default=None)  # path of the dashboard's customer export
+    internal: str | None = sensitive("path", default=None)  # path of the company's own records
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -142,12 +143,12 @@ def coerce(key: str, value: Any) -> Any:
         if text not in INTEGRATIONS:
             raise BadInput(f"ticket key 'integration': {value!r} is not one of {', '.join(INTEGRATIONS)}")
     if key == "expected_public_key":
-        from diagnose.platforms import PUBLIC_KEY_RE
+        from diagnose.core.partnerstack import PUBLIC_KEY_RE
 
         if not PUBLIC_KEY_RE.fullmatch(text):
             raise BadInput(f"ticket key 'expected_public_key': {text!r} is not pk_ followed by 32 letters or digits")
     if key in ("link", "signup_url"):
-        from diagnose.net import normalise_url
+        from diagnose.web.fetch import normalise_url
 
         try:
             text = normalise_url(text)

@@ -85,6 +85,23 @@ def evidence(check: str):
     return register
 
 
+# What a field holds that must not leave the company (``--redact``; pipeline/redact.py acts on it):
+#   "rows"    rows of other customers: dropped
+#   "path"    a local file path: the file name only
+#   "secret"  a value such as a cookie's: masked where it stands and wherever else it appears
+#   "person"  a person's name: masked wherever it appears (whole, and word by word)
+#   "account" a payment provider's customer id: masked wherever it appears
+#   "partner" a partner key: named "another partner" wherever it appears, unless it is the ticket's
+SENSITIVE_KINDS = ("rows", "path", "secret", "person", "account", "partner")
+
+
+def sensitive(kind: str, **field_options: Any) -> Any:
+    """A dataclass field that declares what it holds, for redaction: ``x: str = sensitive("path")``."""
+    if kind not in SENSITIVE_KINDS:
+        raise ValueError(f"unknown sensitive kind {kind!r}")
+    return dataclasses.field(metadata={"sensitive": kind}, **field_options)
+
+
 RESERVED_KEYS = ("check", "status", "problems")
 
 
@@ -134,11 +151,7 @@ class CheckResult(Generic[E]):
         if not isinstance(data, dict):
             raise ValueError("a check result must be a JSON object")
         name = data.get("check")
-        if name not in EVIDENCE_TYPES:
-            from diagnose.checks import load_all
-
-            load_all()
-        if name not in EVIDENCE_TYPES:
+        if name not in EVIDENCE_TYPES:  # the checks register their types (pipeline.evidence_io loads them)
             known = ", ".join(sorted(EVIDENCE_TYPES))
             raise ValueError(f"unknown check {name!r} (known: {known})")
         try:
@@ -239,6 +252,7 @@ __all__ = [
     "evidence",
     "fail",
     "from_jsonable",
+    "sensitive",
     "to_jsonable",
     "warn",
     "worst",

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from diagnose.errors import BadInput
+from diagnose.core.errors import BadInput
 
 SIDES = ("dashboard", "internal")
 FIELDS = (
@@ -770,7 +770,7 @@ def status_class_expr(status: Any) -> Any:
     ignored; null when blank, unknown when none matches), as a polars expression."""
     import polars as pl
 
-    from diagnose.platforms import DASHBOARD_STATUSES, STATUS_UNKNOWN
+    from diagnose.core.partnerstack import DASHBOARD_STATUSES, STATUS_UNKNOWN
 
     out = pl.lit(STATUS_UNKNOWN)
     for cls, pattern in reversed(DASHBOARD_STATUSES):
@@ -857,7 +857,7 @@ def write_missed_out(missing: Any, path: str | Path, partner: str | None) -> int
     """Write the missed customers as an import-ready, spreadsheet-safe CSV. Returns the row count."""
     import polars as pl
 
-    from diagnose.csvsafe import neutralise_frame
+    from diagnose.core.csvsafe import neutralise_frame
 
     frame = missing.select(
         pl.col("customer_key"), pl.col("email").str.strip_chars(), pl.col("name"),

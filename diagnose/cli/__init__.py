@@ -15,8 +15,8 @@ from typing import Any
 import click
 
 from diagnose import __version__
-from diagnose.errors import BadInput, DiagnoseError
-from diagnose.exitcodes import ExitCode
+from diagnose.core.errors import BadInput, DiagnoseError
+from diagnose.core.errors import ExitCode
 
 
 class DiagnoseGroup(click.Group):
@@ -84,7 +84,7 @@ def net_options(fn):
     @functools.wraps(fn)
     def wrapper(*args: Any, timeout: float, max_redirects: int, max_bytes: int,
                 allow_private_network: bool, **kwargs: Any):
-        from diagnose import net
+        from diagnose.web import fetch as net
 
         kwargs["policy"] = net.NetPolicy(
             timeout=timeout,
@@ -104,7 +104,7 @@ def emit(model: Any, as_json: bool, **options: Any) -> None:
 
 
 def result_exit(*results: Any) -> ExitCode:
-    from diagnose.exitcodes import for_statuses
+    from diagnose.core.errors import for_statuses
 
     return for_statuses(r.status for r in results)
 
@@ -133,7 +133,7 @@ def link(url: str, policy, as_json: bool) -> ExitCode:
     Refresh header, meta refresh, JavaScript location) is recorded; gspk / ps_partner_key is
     decoded; a hop that drops the parameters is named.
     """
-    from diagnose import net
+    from diagnose.web import fetch as net
     from diagnose.checks.link import check_link
 
     result = check_link(net.normalise_url(url), policy)
@@ -172,7 +172,7 @@ def snippet(url: str | None, page_file: str | None, expect_key: str | None, poli
     The page is parsed, never run. A snippet injected at runtime (React, tag managers) is only
     seen by `diagnose cookie`.
     """
-    from diagnose import net
+    from diagnose.web import fetch as net
     from diagnose.checks.snippet import check_snippet_file, check_snippet_url
 
     expected = validate_public_key(expect_key)
@@ -282,9 +282,9 @@ def cookie(url: str, browser_policy: str, expect_key: str | None, signup_url: st
     and settling; reading the page adds a few seconds): a server that does not answer in time is a
     `timeout`.
     """
-    from diagnose import net
+    from diagnose.web import fetch as net
     from diagnose.checks.cookie import CookieRun, check_cookie_policies
-    from diagnose.errors import CannotComplete
+    from diagnose.core.errors import CannotComplete
 
     expected = validate_public_key(expect_key)
     target = net.normalise_url(url)
@@ -346,7 +346,7 @@ def require_writable_dir(folder: Path, option: str) -> None:
 
 
 def validate_public_key(key: str | None) -> str | None:
-    from diagnose.platforms import PUBLIC_KEY_RE
+    from diagnose.core.partnerstack import PUBLIC_KEY_RE
 
     if key is None:
         return None
@@ -360,7 +360,7 @@ def ticket_options(fn):
     """Every ticket field as an option (--partner-key, --click-date, --typed-url/--no-typed-url, ...)."""
     import dataclasses
 
-    from diagnose.ticket import FIELD_HELP, FIELD_TYPES, Ticket
+    from diagnose.core.ticket import FIELD_HELP, FIELD_TYPES, Ticket
 
     for f in reversed(dataclasses.fields(Ticket)):
         flag = "--" + f.name.replace("_", "-")
@@ -388,13 +388,12 @@ def report_options(fn):
 
 
 def show_report(report, as_json: bool, html_path: str | None, redact: bool) -> int:
-    from diagnose.diagnosis import default_html_path, exit_code
-    from diagnose.diagnosis import redact as redact_report
     from diagnose.report import render
+    from diagnose.report.model import default_html_path, exit_code, redacted
 
     original = report.ticket
     if redact:
-        report = redact_report(report)
+        report = redacted(report)
     if html_path is not None:
         path = Path(html_path) if html_path else default_html_path(original, redacted=redact)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -421,11 +420,11 @@ def ticket(ticket_file: str | None, save_evidence: str | None, no_browser: bool,
     TICKET_FILE is YAML or JSON with any of the keys below (all optional; dashboard and internal
     are paths relative to the ticket). Options override the file.
     """
-    from diagnose import ticket as tickets
-    from diagnose.diagnosis import redact as redact_report
-    from diagnose.diagnosis import run_ticket
-    from diagnose.diagnosis import save_evidence as save
-    from diagnose.gather import GatherOptions
+    from diagnose.core import ticket as tickets
+    from diagnose.pipeline.evidence_io import save_evidence as save
+    from diagnose.pipeline.gather import GatherOptions
+    from diagnose.pipeline.run import run_ticket
+    from diagnose.report.model import build_report, redacted
 
     base = tickets.load(ticket_file) if ticket_file else tickets.Ticket()
     t = tickets.with_overrides(base, facts)
@@ -433,9 +432,9 @@ def ticket(ticket_file: str | None, save_evidence: str | None, no_browser: bool,
         require_writable_dir(Path(screenshot_dir), "--screenshot-dir")
     options = GatherOptions(policy=policy, use_browser=not no_browser, browser_path=browser_path,
                             screenshot_dir=screenshot_dir)
-    evidence, report = run_ticket(t, options)
+    report = build_report(t, run_ticket(t, options))
     if save_evidence:  # --redact covers the saved evidence too
-        kept = redact_report(report) if redact else report
+        kept = redacted(report) if redact else report
         save(save_evidence, kept.ticket, kept.evidence)
     return show_report(report, as_json, html_path, redact)
 
@@ -448,7 +447,8 @@ def explain(evidence_file: str, as_json: bool, html_path: str | None, redact: bo
 
     No network and no browser: the report is rebuilt from the file alone.
     """
-    from diagnose.diagnosis import build_report, load_evidence
+    from diagnose.pipeline.evidence_io import load_evidence
+    from diagnose.report.model import build_report
 
     t, evidence = load_evidence(evidence_file)
     return show_report(build_report(t, evidence), as_json, html_path, redact)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from diagnose.errors import BadInput
+from diagnose.core.errors import BadInput
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests

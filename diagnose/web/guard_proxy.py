@@ -18,7 +18,7 @@ import socketserver
 import threading
 from urllib.parse import urlsplit
 
-from diagnose import net
+from diagnose.web import fetch as net
 
 _MAX_HEAD = 64 * 1024
 _IDLE_S = 60.0

@@ -23,7 +23,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from diagnose.errors import CannotComplete
+from diagnose.core.errors import CannotComplete
 
 BROWSER_ENV = "DIAGNOSE_BROWSER"
 SYSTEM_BROWSERS = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome",

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from diagnose import net
-from diagnose.evidence import CheckResult
-from diagnose.platforms import WEBKIT_WORDS
-from diagnose.ticket import Ticket
+from diagnose.web import fetch as net
+from diagnose.core.evidence import CheckResult
+from diagnose.core.partnerstack import WEBKIT_WORDS
+from diagnose.core.ticket import Ticket
 
 # The order evidence is kept and shown in.
 EVIDENCE_ORDER = ("link", "gspk", "snippet", "cookie", "cookie-safari-itp", "cookie-no-cookies", "reconcile")
@@ -74,7 +74,7 @@ def gather(ticket: Ticket, options: GatherOptions | None = None, session: Any = 
 
 
 def _launch_in_background(browser_path: str | None) -> tuple[Any, threading.Thread]:
-    from diagnose.browser import BrowserSession, BrowserUnavailable
+    from diagnose.web.browser import BrowserSession, BrowserUnavailable
 
     session = BrowserSession(browser_path)
 

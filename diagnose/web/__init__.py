@@ -1,0 +1,2 @@
+"""The web: safe HTTP for untrusted links, the guard proxy and the browser session, under one
+private-network policy (policy.py)."""
