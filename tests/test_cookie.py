@@ -15,7 +15,7 @@ from browser_fixtures import OTHER_PK, PK, StallingServer, browser_session, html
 from click.testing import CliRunner
 
 from diagnose.checks.cookie import check_cookie, check_cookie_many, check_cookie_policies
-from diagnose.checks.gspk import encode_partner_key
+from diagnose.core.partnerstack import encode_partner_key
 from diagnose.demo.site import Page, redirect, static_text
 from diagnose.core.evidence import CheckResult
 from diagnose.web.fetch import NetPolicy
@@ -421,10 +421,10 @@ def test_private_network_rule_inside_the_browser(browser_session, ps_site, monke
     """Requests from a 'public' page to a private address are aborted by the route handler:
     sub-resources, WebSockets, *.localhost names, and redirects (which Playwright routes only
     for the first request of a chain)."""
-    from diagnose.web import fetch as net
+    from diagnose.web import policy
     from diagnose.demo.site import LocalSite, redirect
 
-    monkeypatch.setattr(net, "is_public_address", lambda address: address == "127.0.0.2")  # the "internet"
+    monkeypatch.setattr(policy, "is_public_address", lambda address: address == "127.0.0.2")  # the "internet"
     private = ps_site.url("/internal-admin")
     sneaky = private.replace("127.0.0.1", "admin.localhost")
     probe = (f'<img src="{private}"><img src="{sneaky}"><script>try {{ new WebSocket("{private.replace("http", "ws")}") }}'

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from diagnose.checks.gspk import check_gspk, decode_partner_key, encode_partner_key, looks_like_partner_key
+from diagnose.checks.gspk import check_gspk
+from diagnose.core.partnerstack import decode_partner_key, encode_partner_key, looks_like_partner_key
 
 
 @pytest.mark.parametrize(

@@ -23,9 +23,10 @@ from browser_fixtures import PK, browser_session, html, snippet  # noqa: F401
 
 from diagnose.web import browser
 from diagnose.web import fetch as net
+from diagnose.web import policy
 from diagnose.web.browser import BrowserSession
 from diagnose.checks.cookie import check_cookie
-from diagnose.checks.gspk import encode_partner_key
+from diagnose.core.partnerstack import encode_partner_key
 from diagnose.demo.site import LocalSite, Page, redirect, static_text
 from diagnose.web.guard_proxy import GuardProxy
 from diagnose.web.fetch import NetPolicy
@@ -50,8 +51,8 @@ def dns(monkeypatch):
         except ValueError:
             raise net.ResolveError(f"cannot resolve {host}") from None
 
-    monkeypatch.setattr(net, "resolve", resolve)
-    monkeypatch.setattr(net, "is_public_address", lambda address: address == PUBLIC)
+    monkeypatch.setattr(policy, "resolve", resolve)
+    monkeypatch.setattr(policy, "is_public_address", lambda address: address == PUBLIC)
 
 
 @pytest.fixture(scope="module")

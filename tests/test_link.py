@@ -5,6 +5,7 @@ import pytest
 from diagnose.checks.link import check_link
 from diagnose.demo.site import Page, redirect
 from diagnose.web.fetch import NetPolicy
+from diagnose.web import policy
 
 GSPK = "NWMzOGRkZGJmN2Zj"  # 5c38dddbf7fc
 Q = f"gspk={GSPK}&gsxid=iQqEHkZ75A3aju&ps_partner_key={GSPK}&ps_xid=iQqEHkZ75A3aju&pscd=get.acme.example"
@@ -176,7 +177,7 @@ def test_private_network_checked_at_every_hop(site, monkeypatch):
             return net.Fetched(url, 302, {"location": site.url("/l")}, b"", False, 1)
         return _real(session, url, policy)
 
-    monkeypatch.setattr(net, "check_host", fake_check)
+    monkeypatch.setattr(policy, "check_host", fake_check)
     monkeypatch.setattr(net, "fetch", fake_fetch)
     r = check_link("http://public.example/jane", NetPolicy(timeout=2))
     assert r.codes() == ["private-network"]
@@ -189,7 +190,7 @@ def test_peer_address_guard_catches_dns_rebinding(site, monkeypatch):
     import diagnose.web.fetch as net
 
     site.add("/l", Page(LANDING))
-    monkeypatch.setattr(net, "check_host", lambda host, port, allow: ["93.184.216.34"])
+    monkeypatch.setattr(policy, "check_host", lambda host, port, allow: ["93.184.216.34"])
     r = check_link(site.url("/l"), NetPolicy(timeout=2))
     assert r.codes() == ["private-network"]
     assert site.hits == []

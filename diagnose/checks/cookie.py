@@ -33,13 +33,16 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from diagnose.web import fetch as net
+from diagnose.web import policy as web_policy
 from diagnose.web.browser import BrowserSession, BrowserUnavailable
-from diagnose.checks.gspk import decode_partner_key, partner_params
 from diagnose.checks.snippet import KNOWN_SCRIPT_HOSTS, is_snippet_src
 from diagnose.core.errors import BadInput
 from diagnose.web.guard_proxy import GuardProxy
 from diagnose.core.evidence import CheckResult, Problem, Status, error, evidence, fail, sensitive, warn
-from diagnose.core.partnerstack import PARTNERSTACK, PUBLIC_KEY_RE
+from diagnose.core.partnerstack import (
+    PARTNERSTACK, PUBLIC_KEY_RE, SAFARI_DECORATED_DAYS, SAFARI_SCRIPT_COOKIE_DAYS, decode_partner_key,
+    partner_params,
+)
 
 POLICIES = ("chromium", "no-cookies", "safari-itp")
 DEFAULT_SETTLE_MS = 300  # quiet window while evidence is incomplete
@@ -49,8 +52,6 @@ MIN_SETTLE_S = 1.0  # settling a page that loaded late may run this far past --t
 COLLECT_S = 3.0  # reading the settled page
 SCREENSHOT_S = 5.0
 INTERSTITIAL_S = 1.0  # quiet window on a page with no PartnerStack evidence (a late JS redirect?)
-ITP_SCRIPT_COOKIE_DAYS = 7.0
-ITP_DECORATED_DAYS = 1.0
 LIFETIME_TOLERANCE_DAYS = 1.0
 SAFARI_UA = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
              "Version/17.4 Safari/605.1.15")
@@ -255,7 +256,7 @@ _TWO_LEVEL = {"co", "com", "org", "net", "ac", "gov", "edu", "ne", "or", "go"}
 def site_of(host: str) -> str:
     """An approximation of the registrable domain (eTLD+1) of ``host``."""
     host = (host or "").lower().rstrip(".")
-    if not host or net._is_ip(host) or "." not in host:
+    if not host or net.is_ip(host) or "." not in host:
         return host
     labels = host.split(".")
     if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _TWO_LEVEL:
@@ -271,9 +272,9 @@ def itp_cap(chain: list[Hop] | tuple[Hop, ...], final_url: str) -> tuple[float, 
     redirectors = [h for h in chain[:-1] if site_of(urlsplit(h.url).hostname or "") != landing_site]
     if decorated and redirectors:
         host = urlsplit(redirectors[-1].url).hostname
-        return ITP_DECORATED_DAYS, (f"24 hours: the landing URL is decorated (query string) and the visit came "
+        return SAFARI_DECORATED_DAYS, (f"24 hours: the landing URL is decorated (query string) and the visit came "
                                     f"through {host}, a cross-site redirector that ITP classifies as a tracker")
-    return ITP_SCRIPT_COOKIE_DAYS, "7 days: ITP caps cookies written by script (document.cookie)"
+    return SAFARI_SCRIPT_COOKIE_DAYS, "7 days: ITP caps cookies written by script (document.cookie)"
 
 
 def consent_managers(script_hosts: list[str], globals_: list[str]) -> list[ConsentManager]:
@@ -390,7 +391,7 @@ class _Recorder:
             snippet = is_snippet_src(request.url)
             reason = request.failure or "failed"
             if request.url in self.blocked_private:
-                reason = "blocked: not a public address"
+                reason = f"blocked: {net.NOT_PUBLIC}"
             self._fail(FailedRequest(request.url, None, reason, snippet))
             if snippet:
                 self.snippet_requests[request.url] = "failed"
@@ -417,8 +418,7 @@ class _Recorder:
         names = (self.document.url, f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}")
         refused = next((b for b in self.blocked_private if b in names), None)
         if refused:
-            return fail("private-network", f"refused to visit {refused}: not a public address "
-                        "(use --allow-private-network for a test site)")
+            return fail("private-network", net.refusal(refused))
         unreachable = dict(proxy.unreachable) if proxy is not None else {}
         reason = next((unreachable[n] for n in names if n in unreachable), None)
         if reason == "timeout":
@@ -443,7 +443,7 @@ class _Recorder:
                 if host == "localhost" or host.endswith(".localhost"):
                     return f"{host} is a loopback name (browsers resolve *.localhost to this machine)"
                 try:
-                    net.check_host(host, port, False)
+                    web_policy.check_host(host, port, False)
                 except net.PrivateAddress as exc:
                     return str(exc)
                 except net.ResolveError as exc:
@@ -481,7 +481,7 @@ class _Recorder:
             if await self._verdict((parts.hostname or "").lower(), parts.port):
                 if len(self.blocked_private) < _MAX_LIST:
                     self.blocked_private.append(ws.url)
-                await ws.close(code=1008, reason="not a public address")
+                await ws.close(code=1008, reason=net.NOT_PUBLIC)
                 return
             ws.connect_to_server()
         except Exception:  # noqa: BLE001 - the page went away meanwhile
@@ -658,11 +658,9 @@ async def _visit(session: BrowserSession, url: str, base: dict[str, Any], policy
     if not policy.allow_private:
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(None, net.check_host, parts.hostname or "", parts.port, False)
+            await loop.run_in_executor(None, web_policy.check_host, parts.hostname or "", parts.port, False)
         except net.PrivateAddress as exc:
-            return CheckResult("cookie", CookieEvidence(**base), (fail(
-                "private-network", f"refused to visit {exc.host}: it resolves to {exc.address}, not a public "
-                "address (use --allow-private-network for a test site)"),))
+            return CheckResult("cookie", CookieEvidence(**base), (fail("private-network", exc.refusal),))
         except net.ResolveError as exc:
             return CheckResult("cookie", CookieEvidence(**base), (error("connection-error", str(exc)),))
 
@@ -1079,9 +1077,7 @@ def _assess(base: dict[str, Any], rec: _Recorder, state: dict[str, Any], cookies
     landing = urlsplit(final_url or "")
     landing_hostport = f"{landing.hostname}:{landing.port or (443 if landing.scheme == 'https' else 80)}"
     if final_url and any(b in (final_url, landing_hostport) for b in rec.blocked_private):
-        problems.append(fail("private-network",
-                             f"the browser was sent to {final_url}, which is not a public address, and was "
-                             "stopped there (use --allow-private-network for a test site)"))
+        problems.append(fail("private-network", net.refusal(final_url)))
     elif rec.blocked_private:
         problems.append(warn("private-network",
                              f"{len(rec.blocked_private)} request(s) to non-public addresses were blocked, "

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from diagnose.web import fetch as net
-from diagnose.checks.gspk import decode_partner_key, partner_params
 from diagnose.core.evidence import CheckResult, Problem, error, evidence, fail, sensitive, warn
-from diagnose.core.partnerstack import PARTNERSTACK
+from diagnose.core.partnerstack import PARTNERSTACK, decode_partner_key, disagreement, is_test_partner, partner_params
 
 HOP_KINDS = ("http", "refresh-header", "meta-refresh", "javascript", "final", "error")
 
@@ -161,13 +160,7 @@ def follow(url: str, policy: net.NetPolicy | None = None) -> FollowOutcome:
                 page = net.fetch(session, current, policy)
             except net.PrivateAddress as exc:
                 hops.append(Hop(current, None, "error", 0, None, params))
-                problems.append(
-                    fail(
-                        "private-network",
-                        f"refused to visit {exc.host}: it resolves to {exc.address}, not a public "
-                        "address (use --allow-private-network for a test site)",
-                    )
-                )
+                problems.append(fail("private-network", exc.refusal))
                 break
             except net.FetchTimeout as exc:
                 hops.append(Hop(current, None, "error", int(policy.timeout * 1000), None, params))
@@ -276,20 +269,13 @@ def _summarise(
                 )
         if reason:
             problems.append(fail("invalid-gspk", f"the partner key {encoded[:80]!r}: {reason}"))
-        if partner_key == "gstest":
+        if is_test_partner(partner_key):
             problems.append(warn("test-partner", "the link carries the program's test partner (gstest): "
                                                  "signups through it credit no real partner"))
         for family in (key_params, click_params):
-            values = {p: final_params[p] for p in family if p in final_params}
-            if len(values) > 1:
-                decoded = (
-                    {p: decode_partner_key(v)[0] or v for p, v in values.items()}
-                    if family is key_params
-                    else values
-                )
-                if len(set(decoded.values())) > 1:
-                    shown = ", ".join(f"{p}={v!r}" for p, v in values.items())
-                    problems.append(fail("params-disagree", f"the landing URL disagrees with itself: {shown}"))
+            shown = disagreement({p: final_params[p] for p in family if p in final_params})
+            if shown:
+                problems.append(fail("params-disagree", f"the landing URL disagrees with itself: {shown}"))
         if final_params and not any(p in final_params for p in click_params) and not dropped:
             problems.append(warn("no-click-id", "the landing URL has a partner key but no gsxid / ps_xid click id"))
     return LinkEvidence(

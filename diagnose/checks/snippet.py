@@ -9,7 +9,7 @@ looks at the page in a real browser.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -19,21 +19,14 @@ from diagnose.checks.snippet_js import overwrites as _overwrites
 from diagnose.checks.snippet_js import src_literals, strip_js_comments
 from diagnose.core.errors import BadInput
 from diagnose.core.evidence import CheckResult, Problem, evidence, fail, sensitive, warn
-from diagnose.core.partnerstack import PUBLIC_KEY_RE, SECRET_KEY_RE
+from diagnose.core.partnerstack import SECRET_KEY_RE, key_status
 
 KNOWN_SCRIPT_HOSTS = ("js.partnerstack.com", "snippet.growsumo.com")
-KEY_STATUSES = ("ok", "missing", "placeholder", "malformed", "mismatch", "unresolved")
 _JS_TYPES = {"", "text/javascript", "application/javascript", "module", "text/ecmascript",
              "application/ecmascript", "text/jsx", "text/babel"}
 
 _DATA_TYPES = {"importmap", "speculationrules"}  # plus every */json and *+json type: data, never run
 _SRC_ATTR_RE = re.compile(r"""\ssrc\s*=\s*["']?(?P<src>[^"'\s>]{1,2000})""", re.IGNORECASE)
-_STRING_RE = re.compile(r"""^(?P<q>['"`])(?P<val>(?:\\.|(?!(?P=q)).)*)(?P=q)$""", re.DOTALL)
-_PLACEHOLDER_RE = re.compile(
-    r"\$\{|\{\{|\{%|<\?|<%|#\{|\[\[|%[A-Za-z_]+%|__[A-Za-z_]+__|YOUR[_\s-]|INSERT|REPLACE|"
-    r"PUBLIC[_\s-]?KEY|<[A-Za-z_ ]+>|^x{3,}$|XXXX|\.\.\.|…",
-    re.IGNORECASE,
-)
 
 __all__ = ["KNOWN_SCRIPT_HOSTS", "SnippetEvidence", "analyse_html", "check_snippet_file", "check_snippet_html",
            "check_snippet_url", "is_snippet_src", "key_status", "strip_js_comments"]
@@ -46,30 +39,6 @@ def is_snippet_src(src: str, base: str | None = None) -> bool:
         return False
     host = (parts.hostname or "").lower()
     return host in KNOWN_SCRIPT_HOSTS or parts.path.rstrip("/") == "/pr/js" or parts.path.startswith("/pr/js/")
-
-
-def key_status(arg: str, expected: str | None) -> tuple[str, str | None]:
-    """Classify the argument source text of ``_initialize``: (status, key or expression)."""
-    arg = arg.strip()
-    if not arg or arg in ("undefined", "null", "void 0"):
-        return "missing", None
-    match = _STRING_RE.match(arg)
-    if not match:
-        if _PLACEHOLDER_RE.search(arg):
-            return "placeholder", arg
-        return "unresolved", arg
-    value = match.group("val")
-    if match.group("q") == "`" and "${" in value:
-        return "placeholder", value
-    if not value.strip():
-        return "missing", value
-    if PUBLIC_KEY_RE.fullmatch(value.strip()):
-        if expected and value.strip() != expected:
-            return "mismatch", value.strip()
-        return "ok", value.strip()
-    if _PLACEHOLDER_RE.search(value):
-        return "placeholder", value
-    return "malformed", value
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,24 @@
-"""Affiliate platforms described as data: which URL parameters and cookies carry the referral.
+"""The PartnerStack domain: every fact about the platform, in one place for the checks and the rules.
 
-Only PartnerStack is checked today; other platforms (Rewardful ``via``, FirstPromoter
-``_fprom_ref``, Tapfiliate ``tap_vid``, Impact ``irclickid``) are meant to be added here as data,
-not as new code paths.
+- links: the parameters (gspk / ps_partner_key, gsxid / ps_xid, pscd), the partner key's codec and
+  shape, the test partner, the partner key along a redirect chain;
+- the snippet: public / secret key shapes and what ``_initialize`` was given (``key_status``);
+- cookies: their names, the 90-day lifetime, Safari's ITP caps and the browsers they apply to;
+- the dashboard: its customer statuses (declined, pending, tracked).
+
+Affiliate platforms are described as data (``Platform``); only PartnerStack is checked today, and
+others (Rewardful ``via``, FirstPromoter ``_fprom_ref``, Tapfiliate ``tap_vid``, Dub ``dub_id``) are
+meant to be added here as data, not as new code paths.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 
 @dataclass(frozen=True)
@@ -43,9 +53,175 @@ PARTNERSTACK = Platform(
 
 PUBLIC_KEY_RE = re.compile(r"pk_[A-Za-z0-9]{32}")
 SECRET_KEY_RE = re.compile(r"\bsk_[A-Za-z0-9]{16,}")
-TEST_PARTNER_KEY = "gstest"
+TEST_PARTNER_KEY = "gstest"  # every program has this test partner
+
+
+def is_test_partner(key: str | None) -> bool:
+    return key == TEST_PARTNER_KEY
+
+
+# -- cookies and what browsers do to them --------------------------------------------------------
+
+COOKIE_DAYS = PARTNERSTACK.cookie_days
+# WebKit's ITP caps cookies written by script at 7 days, and at 24 hours when the visit came through
+# a cross-site redirector with a decorated (query string) landing URL.
+SAFARI_SCRIPT_COOKIE_DAYS = 7.0
+SAFARI_DECORATED_DAYS = 1.0
 # Every browser on iPhone and iPad is WebKit, so Safari's ITP cookie caps apply to all of them.
 WEBKIT_WORDS = ("safari", "iphone", "ipad", "ios")
+
+
+def is_webkit(*said: str | None) -> bool | None:
+    """Does any of the browser / device words name a WebKit browser? None when nothing is said."""
+    words = [s.lower() for s in said if s]
+    if not words:
+        return None
+    return any(w in s for s in words for w in WEBKIT_WORDS)
+
+
+# -- the snippet's public key --------------------------------------------------------------------
+
+KEY_STATUSES = ("ok", "missing", "placeholder", "malformed", "mismatch", "unresolved")
+_STRING_RE = re.compile(r"""^(?P<q>['"`])(?P<val>(?:\\.|(?!(?P=q)).)*)(?P=q)$""", re.DOTALL)
+_PLACEHOLDER_RE = re.compile(
+    r"\$\{|\{\{|\{%|<\?|<%|#\{|\[\[|%[A-Za-z_]+%|__[A-Za-z_]+__|YOUR[_\s-]|INSERT|REPLACE|"
+    r"PUBLIC[_\s-]?KEY|<[A-Za-z_ ]+>|^x{3,}$|XXXX|\.\.\.|…",
+    re.IGNORECASE,
+)
+
+def key_status(arg: str, expected: str | None) -> tuple[str, str | None]:
+    """Classify the argument source text of ``_initialize``: (status, key or expression)."""
+    arg = arg.strip()
+    if not arg or arg in ("undefined", "null", "void 0"):
+        return "missing", None
+    match = _STRING_RE.match(arg)
+    if not match:
+        if _PLACEHOLDER_RE.search(arg):
+            return "placeholder", arg
+        return "unresolved", arg
+    value = match.group("val")
+    if match.group("q") == "`" and "${" in value:
+        return "placeholder", value
+    if not value.strip():
+        return "missing", value
+    if PUBLIC_KEY_RE.fullmatch(value.strip()):
+        if expected and value.strip() != expected:
+            return "mismatch", value.strip()
+        return "ok", value.strip()
+    if _PLACEHOLDER_RE.search(value):
+        return "placeholder", value
+    return "malformed", value
+
+
+
+
+# -- the partner key in links --------------------------------------------------------------------
+
+_B64_BODY = re.compile(r"[A-Za-z0-9+/_-]+")
+
+# The shape of a partner key, stated once: auto-generated keys are 12 hex characters and vanity keys
+# look like user names (ASCII letters, digits, '-', '_', '.'); the test partner gstest fits too.
+PARTNER_KEY_RE = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def looks_like_partner_key(value: str) -> bool:
+    return PARTNER_KEY_RE.fullmatch(value) is not None
+
+
+def decode_partner_key(raw: str) -> tuple[str | None, str | None]:
+    """Decode one base64 partner key. Returns ``(partner_key, None)`` or ``(None, reason)``.
+
+    Tolerates surrounding white space, percent-encoding, missing padding, the URL-safe alphabet,
+    and ``+`` turned into a space by query-string decoding. Never raises.
+    """
+    value = (raw or "").strip()
+    for _ in range(3):  # percent-encoded, possibly twice
+        if "%" not in value:
+            break
+        decoded = unquote(value)
+        if decoded == value:
+            break
+        value = decoded.strip()
+    value = value.replace(" ", "+")
+    if not value:
+        return None, "the value is empty"
+    body = value.rstrip("=")
+    if len(value) - len(body) > 2:
+        return None, "not base64: too much '=' padding"
+    if not _B64_BODY.fullmatch(body):
+        bad = sorted({c for c in body if not (c.isascii() and (c.isalnum() or c in "+/_-"))})
+        shown = "".join(bad)[:10]
+        return None, f"not base64: it contains {shown!r}, outside the base64 alphabet"
+    if len(body) % 4 == 1:
+        return None, f"not base64: {len(body)} characters cannot encode whole bytes"
+    standard = body.replace("-", "+").replace("_", "/")
+    try:
+        data = base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        return None, f"not base64: {exc}"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "decodes to bytes that are not UTF-8 text, so it is not a partner key"
+    if not text.strip() or not text.isprintable():
+        return None, "decodes to non-printable characters, so it is not a partner key"
+    return text, None
+
+
+def encode_partner_key(partner_key: str) -> str:
+    """The unpadded base64 form that live links carry."""
+    return base64.b64encode(partner_key.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def looks_like_url(value: str) -> bool:
+    v = value.strip()
+    return "://" in v or v.startswith("?") or any(f"{p}=" in v for p in PARTNERSTACK.params)
+
+
+def query_params(url: str) -> dict[str, list[str]]:
+    """All query (and fragment-query) values of ``url`` by name, never raising."""
+    out: dict[str, list[str]] = {}
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return out
+    query = parts.query or (url.strip()[1:] if url.strip().startswith("?") else "")
+    if not query and "=" in url and "?" not in url and "://" not in url:
+        query = url.strip()
+    for source in (query, parts.fragment if "=" in parts.fragment else ""):
+        for name, value in parse_qsl(source, keep_blank_values=True):
+            out.setdefault(name, []).append(value)
+    return out
+
+
+def partner_params(url: str) -> dict[str, str]:
+    """The PartnerStack parameters in ``url`` (first value of each)."""
+    found = query_params(url)
+    return {name: found[name][0] for name in PARTNERSTACK.params if name in found}
+
+
+
+
+def key_along_chain(urls: Iterable[str]) -> str | None:
+    """The last URL of a redirect chain that still carries the partner key (the landing URL when no
+    redirect dropped it), or None."""
+    for url in reversed(list(urls)):
+        params = partner_params(url)
+        if any(name in params for name in PARTNERSTACK.partner_key_params):
+            return url
+    return None
+
+
+def disagreement(values: dict[str, str]) -> str | None:
+    """When parameters of one family (gspk / ps_partner_key, or gsxid / ps_xid) carry different
+    values, the values shown; partner keys are compared decoded. None when they agree."""
+    if len(values) < 2:
+        return None
+    keys = set(PARTNERSTACK.partner_key_params)
+    decoded = {p: (decode_partner_key(v)[0] or v) if p in keys else v for p, v in values.items()}
+    if len(set(decoded.values())) < 2:
+        return None
+    return ", ".join(f"{p}={v!r}" for p, v in values.items())
 
 # Dashboard customer statuses: one vocabulary, read by the reconcile check and by the rules.
 # Partners see "Signed Up" and "Paid"; companies' exports also carry approval and fulfilment states.

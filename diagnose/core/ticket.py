@@ -55,12 +55,6 @@ class Ticket:
         return (signup - self.click_date).days if self.click_date and signup else None
 
     @property
-    def browsers(self) -> str:
-        """Everything said about browsers and devices, lower-cased, for simple matching."""
-        parts = [self.click_browser, self.click_device, self.signup_browser, self.signup_device]
-        return " ".join(p for p in parts if p).lower()
-
-    @property
     def slug(self) -> str:
         import re
 
@@ -148,7 +142,7 @@ def coerce(key: str, value: Any) -> Any:
         if not PUBLIC_KEY_RE.fullmatch(text):
             raise BadInput(f"ticket key 'expected_public_key': {text!r} is not pk_ followed by 32 letters or digits")
     if key in ("link", "signup_url"):
-        from diagnose.web.fetch import normalise_url
+        from diagnose.core.urls import normalise_url
 
         try:
             text = normalise_url(text)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 

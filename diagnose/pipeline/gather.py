@@ -14,7 +14,7 @@ from typing import Any
 
 from diagnose.web import fetch as net
 from diagnose.core.evidence import CheckResult
-from diagnose.core.partnerstack import WEBKIT_WORDS
+from diagnose.core.partnerstack import is_webkit, key_along_chain
 from diagnose.core.ticket import Ticket
 
 # The order evidence is kept and shown in.
@@ -32,7 +32,7 @@ class GatherOptions:
 def cookie_policies(ticket: Ticket) -> list[str]:
     """The browser behaviours worth simulating for this ticket (chromium always first)."""
     policies = ["chromium"]
-    if any(word in ticket.browsers for word in WEBKIT_WORDS):
+    if is_webkit(ticket.click_browser, ticket.click_device, ticket.signup_browser, ticket.signup_device):
         policies.append("safari-itp")
     if ticket.blocks_cookies:
         policies.append("no-cookies")
@@ -97,7 +97,7 @@ def _http_checks(ticket: Ticket, options: GatherOptions) -> dict[str, CheckResul
     out: dict[str, CheckResult] = {}
     outcome = follow(ticket.link, options.policy)
     out["link"] = outcome.result
-    key_url = _url_with_key(outcome.result)
+    key_url = key_along_chain(hop.url for hop in outcome.result.evidence.hops)
     if key_url:
         out["gspk"] = check_gspk(key_url, ticket.partner_key)
     page = outcome.final_page
@@ -107,18 +107,6 @@ def _http_checks(ticket: Ticket, options: GatherOptions) -> dict[str, CheckResul
             expected_key=ticket.expected_public_key,
         )
     return out
-
-
-def _url_with_key(link: CheckResult) -> str | None:
-    """The landing URL, or the last hop that still carried the partner key."""
-    from diagnose.checks.gspk import partner_params
-
-    hops = link.evidence.hops
-    for hop in reversed(hops):
-        params = partner_params(hop.url)
-        if "gspk" in params or "ps_partner_key" in params:
-            return hop.url
-    return None
 
 
 def _cookies(ticket: Ticket, options: GatherOptions, session: Any) -> dict[str, CheckResult]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diagnose.core.partnerstack import WEBKIT_WORDS
+from diagnose.core.partnerstack import is_webkit
 from diagnose.rules.engine import Facts
 
 
@@ -18,11 +18,7 @@ STEPS_ADD_CUSTOMER = (
 
 def webkit(f: Facts) -> bool | None:
     """Did the customer use Safari / an iOS browser? None when the ticket doesn't say."""
-    said = [f.fact(k) for k in ("click_browser", "click_device", "signup_browser", "signup_device")]
-    said = [s.lower() for s in said if s]
-    if not said:
-        return None
-    return any(word in s for s in said for word in WEBKIT_WORDS)
+    return is_webkit(*(f.fact(k) for k in ("click_browser", "click_device", "signup_browser", "signup_device")))
 
 
 def snippet_ran(f: Facts) -> bool | None:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import re
 
-from diagnose.core.partnerstack import PARTNERSTACK
+from diagnose.core.partnerstack import PARTNERSTACK, SAFARI_SCRIPT_COOKIE_DAYS
 from diagnose.rules.common import STEPS_ADD_CUSTOMER, days_click_to_signup, tracked_for_partner, webkit
 from diagnose.rules.engine import Facts, Outcome, Verdict, rule
 
 C, L, P, R, T = Verdict.CONFIRMED, Verdict.LIKELY, Verdict.POSSIBLE, Verdict.RULED_OUT, Verdict.CANNOT_TELL
-SAFARI_CAP_DAYS = 7
 
 
 def _tracked(f: Facts) -> Outcome | None:
@@ -54,12 +53,12 @@ def case_5(f: Facts) -> Outcome:
     safari = webkit(f)
     if safari:
         itp = f.get("cookie-safari-itp", "partner_cookie.effective_days")
-        limit = min(SAFARI_CAP_DAYS, itp) if itp is not None else SAFARI_CAP_DAYS
+        limit = min(SAFARI_SCRIPT_COOKIE_DAYS, itp) if itp is not None else SAFARI_SCRIPT_COOKIE_DAYS
         if days > limit:
             cap = f" (simulated lifetime {itp:.1f} days)" if itp is not None else ""
-            return Outcome(L, f"Safari/iOS caps the cookie at {SAFARI_CAP_DAYS} days{cap}; the signup came {days} days after the click")
-    if safari is None and days > SAFARI_CAP_DAYS:
-        return Outcome(P, f"{days} days between click and signup: beyond Safari's {SAFARI_CAP_DAYS}-day cap, and the "
+            return Outcome(L, f"Safari/iOS caps the cookie at {SAFARI_SCRIPT_COOKIE_DAYS:g} days{cap}; the signup came {days} days after the click")
+    if safari is None and days > SAFARI_SCRIPT_COOKIE_DAYS:
+        return Outcome(P, f"{days} days between click and signup: beyond Safari's {SAFARI_SCRIPT_COOKIE_DAYS:g}-day cap, and the "
                           "ticket does not say which browser was used")
     return Outcome(R, f"{days} days between click and signup, within the cookie's lifetime")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from diagnose.core.partnerstack import is_test_partner, key_status
 from diagnose.rules.common import key_lost_before_page, snippet_ran, static_snippet_missing, webkit
 from diagnose.rules.engine import Facts, Outcome, Verdict, rule
 
@@ -28,7 +29,7 @@ def wrong_partner_link(f: Facts) -> Outcome:
         return Outcome(T, "the ticket does not say which partner is asking (partner_key)")
     if key is None:
         return Outcome(T, "the link carries no readable partner key")
-    if key == "gstest":
+    if is_test_partner(key):
         return Outcome(C, "the link is the program's test-partner link (gstest), not the partner's own")
     if key != partner:
         return Outcome(C, f"the link's key decodes to {key!r}, the ticket's partner is {partner!r}")
@@ -182,8 +183,6 @@ def case_4(f: Facts) -> Outcome:
     priority=65,
 )
 def case_8(f: Facts) -> Outcome:
-    from diagnose.checks.snippet import key_status
-
     def got(key, status: str) -> str:  # what _initialize received, in words: never a bare None
         if key is None:
             return "no public key"

@@ -10,146 +10,22 @@ DNS answer that changes between the two - DNS rebinding - cannot slip through).
 
 from __future__ import annotations
 
-import ipaddress
-import os
 import socket
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from diagnose.core.errors import BadInput
+from diagnose.core.urls import is_ip, normalise_url, url_problem  # noqa: F401  (net.normalise_url, ...)
+from diagnose.web import policy as policy_module
+from diagnose.web.policy import (  # noqa: F401  (the policy, as the checks name it: net.NetPolicy, ...)
+    DEFAULT_MAX_BYTES, NOT_PUBLIC, NetPolicy, PrivateAddress, ResolveError, check_host, env_allows_private,
+    is_public_address, refusal,
+    resolve,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
-
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_MAX_BYTES = 5_000_000
-DEFAULT_MAX_REDIRECTS = 20
-USER_AGENT = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0 Safari/537.36 diagnose/0.1"
-)
-ALLOW_PRIVATE_ENV = "DIAGNOSE_ALLOW_PRIVATE_NETWORK"
-
-
-def env_allows_private() -> bool:
-    return os.environ.get(ALLOW_PRIVATE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-@dataclass(frozen=True)
-class NetPolicy:
-    """How carefully to talk to untrusted hosts."""
-
-    timeout: float = DEFAULT_TIMEOUT  # connect and read timeout, and each hop's total deadline
-    max_bytes: int = DEFAULT_MAX_BYTES
-    max_redirects: int = DEFAULT_MAX_REDIRECTS
-    allow_private: bool = False
-    user_agent: str = USER_AGENT
-
-
-class PrivateAddress(Exception):
-    """A host resolved to an address that is not public."""
-
-    def __init__(self, host: str, address: str):
-        super().__init__(f"{host} resolves to {address}, which is not a public address")
-        self.host = host
-        self.address = address
-
-
-class ResolveError(Exception):
-    pass
-
-
-def is_public_address(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address):
-        # IPv4 carried inside IPv6 (mapped, 6to4, Teredo) is judged by the IPv4 address it carries.
-        embedded = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
-        if any(v4 is not None and not is_public_address(str(v4)) for v4 in embedded):
-            return False
-        if ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast and not ip.is_reserved
-
-
-def resolve(host: str, port: int | None) -> list[str]:
-    try:
-        infos = socket.getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise ResolveError(f"cannot resolve {host}: {exc}") from None
-    return sorted({info[4][0] for info in infos})
-
-
-def check_host(host: str, port: int | None, allow_private: bool) -> list[str]:
-    """Resolve ``host``; raise PrivateAddress unless every address is public (or allowed)."""
-    addresses = resolve(host, port)
-    if not allow_private:
-        for address in addresses:
-            if not is_public_address(address):
-                raise PrivateAddress(host, address)
-    return addresses
-
-
-def normalise_url(raw: str) -> str:
-    """Validate a user-given http(s) URL; add ``https://`` when the scheme is left out.
-
-    Raises BadInput with a one-line reason for anything that is not a usable web address.
-    """
-    text = (raw or "").strip()
-    if not text:
-        raise BadInput("the URL is empty")
-    if any(c in text for c in "\r\n\t\x00") or " " in text:
-        raise BadInput(f"the URL contains white space or control characters: {text!r}")
-    if "://" not in text and not text.lower().startswith(("javascript:", "data:", "mailto:", "file:")):
-        host = text.lstrip("/").split("/")[0].split("?")[0].split(":")[0]
-        if "." not in host and host.lower() != "localhost" and not host.startswith("["):
-            raise BadInput(f"{raw.strip()!r} is not a web address (expected e.g. https://acme.partnerlinks.io/jane)")
-        text = "https://" + text.lstrip("/")
-    problem = url_problem(text)
-    if problem:
-        raise BadInput(f"invalid URL {raw.strip()!r}: {problem}")
-    return text
-
-
-def url_problem(url: str) -> str | None:
-    """Why ``url`` is not a usable http(s) URL, or None."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        return str(exc)
-    if parts.scheme.lower() not in ("http", "https"):
-        return f"scheme {parts.scheme or '(none)'!r} is not http or https"
-    if not parts.hostname:
-        return "no host name"
-    host = parts.hostname
-    if port == 0:
-        return "port 0"
-    try:
-        host.encode("idna") if not _is_ip(host) else None
-    except UnicodeError:
-        return f"host name {host!r} is not valid"
-    return None
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
-def redact_userinfo(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        netloc = parts.hostname or ""
-        if parts.port:
-            netloc += f":{parts.port}"
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-    return url
-
 
 @dataclass(frozen=True)
 class Fetched:
@@ -211,7 +87,7 @@ def _guarded_adapter_class() -> type:
 
     def guard(conn, sock):
         peer = sock.getpeername()[0]
-        if not is_public_address(peer):
+        if not policy_module.is_public_address(peer):
             sock.close()
             raise PrivateAddress(conn.host, peer)
         return sock
@@ -268,7 +144,7 @@ def fetch(session: "requests.Session", url: str, policy: NetPolicy) -> Fetched:
     import requests
 
     parts = urlsplit(url)
-    check_host(parts.hostname or "", parts.port, policy.allow_private)
+    policy_module.check_host(parts.hostname or "", parts.port, policy.allow_private)
     started = time.monotonic()
     deadline = started + policy.timeout * 2
     try:

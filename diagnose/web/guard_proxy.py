@@ -19,6 +19,8 @@ import threading
 from urllib.parse import urlsplit
 
 from diagnose.web import fetch as net
+from diagnose.web import policy as web_policy
+from diagnose.web.policy import NOT_PUBLIC
 
 _MAX_HEAD = 64 * 1024
 _IDLE_S = 60.0
@@ -81,7 +83,7 @@ class GuardProxy:
         if not host or host == "localhost" or host.endswith(".localhost"):
             return None
         try:
-            addresses = net.check_host(host, port, False)
+            addresses = web_policy.check_host(host, port, False)
         except (net.PrivateAddress, net.ResolveError):
             return None
         return addresses[0] if addresses else None
@@ -136,7 +138,7 @@ class GuardProxy:
         address = self._address(host, port)
         if address is None:
             self._refuse(what)
-            self._answer(client, 403, "diagnose: not a public address")
+            self._answer(client, 403, f"diagnose: {NOT_PUBLIC}")
             return None
         try:
             upstream = socket.create_connection((address, port), timeout=self.connect_timeout)

@@ -1,0 +1,58 @@
+"""User-given web addresses: validated before anything is fetched (the ticket's link, a command's URL)."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from diagnose.core.errors import BadInput
+
+
+def normalise_url(raw: str) -> str:
+    """Validate a user-given http(s) URL; add ``https://`` when the scheme is left out.
+
+    Raises BadInput with a one-line reason for anything that is not a usable web address.
+    """
+    text = (raw or "").strip()
+    if not text:
+        raise BadInput("the URL is empty")
+    if any(c in text for c in "\r\n\t\x00") or " " in text:
+        raise BadInput(f"the URL contains white space or control characters: {text!r}")
+    if "://" not in text and not text.lower().startswith(("javascript:", "data:", "mailto:", "file:")):
+        host = text.lstrip("/").split("/")[0].split("?")[0].split(":")[0]
+        if "." not in host and host.lower() != "localhost" and not host.startswith("["):
+            raise BadInput(f"{raw.strip()!r} is not a web address (expected e.g. https://acme.partnerlinks.io/jane)")
+        text = "https://" + text.lstrip("/")
+    problem = url_problem(text)
+    if problem:
+        raise BadInput(f"invalid URL {raw.strip()!r}: {problem}")
+    return text
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` is not a usable http(s) URL, or None."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"scheme {parts.scheme or '(none)'!r} is not http or https"
+    if not parts.hostname:
+        return "no host name"
+    host = parts.hostname
+    if port == 0:
+        return "port 0"
+    try:
+        host.encode("idna") if not is_ip(host) else None
+    except UnicodeError:
+        return f"host name {host!r} is not valid"
+    return None
+
+
+def is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
