@@ -35,13 +35,12 @@ from urllib.parse import unquote, urlsplit
 from diagnose.web import fetch as net
 from diagnose.web import policy as web_policy
 from diagnose.web.browser import BrowserSession, BrowserUnavailable
-from diagnose.checks.snippet import KNOWN_SCRIPT_HOSTS, is_snippet_src
 from diagnose.core.errors import BadInput
 from diagnose.web.guard_proxy import GuardProxy
 from diagnose.core.evidence import CheckResult, Problem, Status, error, evidence, fail, sensitive, warn
 from diagnose.core.partnerstack import (
-    PARTNERSTACK, PUBLIC_KEY_RE, SAFARI_DECORATED_DAYS, SAFARI_SCRIPT_COOKIE_DAYS, decode_partner_key,
-    partner_params,
+    KNOWN_SCRIPT_HOSTS, PARTNERSTACK, PUBLIC_KEY_RE, SAFARI_DECORATED_DAYS, SAFARI_SCRIPT_COOKIE_DAYS, decode_partner_key,
+    is_snippet_src, partner_params,
 )
 
 POLICIES = ("chromium", "no-cookies", "safari-itp")

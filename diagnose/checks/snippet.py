@@ -19,26 +19,16 @@ from diagnose.checks.snippet_js import overwrites as _overwrites
 from diagnose.checks.snippet_js import src_literals, strip_js_comments
 from diagnose.core.errors import BadInput
 from diagnose.core.evidence import CheckResult, Problem, evidence, fail, sensitive, warn
-from diagnose.core.partnerstack import SECRET_KEY_RE, key_status
+from diagnose.core.partnerstack import KNOWN_SCRIPT_HOSTS, SECRET_KEY_RE, is_snippet_src, key_status
 
-KNOWN_SCRIPT_HOSTS = ("js.partnerstack.com", "snippet.growsumo.com")
 _JS_TYPES = {"", "text/javascript", "application/javascript", "module", "text/ecmascript",
              "application/ecmascript", "text/jsx", "text/babel"}
 
 _DATA_TYPES = {"importmap", "speculationrules"}  # plus every */json and *+json type: data, never run
 _SRC_ATTR_RE = re.compile(r"""\ssrc\s*=\s*["']?(?P<src>[^"'\s>]{1,2000})""", re.IGNORECASE)
 
-__all__ = ["KNOWN_SCRIPT_HOSTS", "SnippetEvidence", "analyse_html", "check_snippet_file", "check_snippet_html",
-           "check_snippet_url", "is_snippet_src", "key_status", "strip_js_comments"]
-
-
-def is_snippet_src(src: str, base: str | None = None) -> bool:
-    try:
-        parts = urlsplit(urljoin(base or "https://example.invalid/", src.strip()))
-    except ValueError:
-        return False
-    host = (parts.hostname or "").lower()
-    return host in KNOWN_SCRIPT_HOSTS or parts.path.rstrip("/") == "/pr/js" or parts.path.startswith("/pr/js/")
+__all__ = ["SnippetEvidence", "analyse_html", "check_snippet_file", "check_snippet_html",
+           "check_snippet_url", "strip_js_comments"]
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import binascii
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,19 @@ def is_webkit(*said: str | None) -> bool | None:
 
 
 # -- the snippet's public key --------------------------------------------------------------------
+
+# Where PartnerStackJS is loaded from: its hosts (current, legacy), or a company's link domain at /pr/js.
+KNOWN_SCRIPT_HOSTS = ("js.partnerstack.com", "snippet.growsumo.com")
+
+
+def is_snippet_src(src: str, base: str | None = None) -> bool:
+    try:
+        parts = urlsplit(urljoin(base or "https://example.invalid/", src.strip()))
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower()
+    return host in KNOWN_SCRIPT_HOSTS or parts.path.rstrip("/") == "/pr/js" or parts.path.startswith("/pr/js/")
+
 
 KEY_STATUSES = ("ok", "missing", "placeholder", "malformed", "mismatch", "unresolved")
 _STRING_RE = re.compile(r"""^(?P<q>['"`])(?P<val>(?:\\.|(?!(?P=q)).)*)(?P=q)$""", re.DOTALL)
