@@ -121,3 +121,13 @@ def test_the_walker_sees_an_upward_import(tmp_path, monkeypatch):
     edges = graph()
     assert "diagnose.cli" in edges["diagnose.core.x"]
     assert "diagnose.core.x" in edges["diagnose.cli.main"]
+
+
+def test_every_check_in_the_registry_is_loaded_and_shown():
+    from diagnose.checks import CHECK_MODULES, load_all
+    from diagnose.checks.registry import CHECKS, EVIDENCE_ORDER
+    from diagnose.core.evidence import EVIDENCE_TYPES
+
+    load_all()
+    assert {c.name for c in CHECKS} == set(CHECK_MODULES) == set(EVIDENCE_TYPES)
+    assert sorted(n for c in CHECKS for n in c.produces) == sorted(EVIDENCE_ORDER)

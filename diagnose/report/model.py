@@ -13,7 +13,7 @@ from typing import Any
 
 from diagnose.core.evidence import CheckResult, Status, from_jsonable, to_jsonable
 from diagnose.core.errors import ExitCode
-from diagnose.pipeline.gather import EVIDENCE_ORDER
+from diagnose.checks.registry import EVIDENCE_ORDER
 from diagnose.pipeline.evidence_io import result_from_dict
 from diagnose.rules.engine import RULES, Finding, Verdict, diagnose, questions, usable
 from diagnose.core.ticket import Ticket, from_mapping
