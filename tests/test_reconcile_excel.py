@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from diagnose.checks.reconcile import reconcile_files
 from diagnose.cli import cli
 from diagnose.core.errors import BadInput
-from diagnose.checks.reconcile_read import OLE2_MAGIC, read_table, spreadsheet_kind
+from diagnose.checks.reconcile.read import OLE2_MAGIC, read_table, spreadsheet_kind
 
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
 

@@ -50,7 +50,7 @@ from typing import Any
 from diagnose.core.errors import BadInput
 from diagnose.core.evidence import CheckResult, Problem, evidence, fail, sensitive, warn
 from diagnose.core.partnerstack import STATUS_PENDING
-from diagnose.checks.reconcile_read import (  # noqa: F401 (normalise_email, write_missed_out: public here too)
+from diagnose.checks.reconcile.read import (  # noqa: F401 (normalise_email, write_missed_out: public here too)
     FIELDS, MISSED_OUT_COLUMNS, Rows, add_email_levels, dup_lines, duplicate_keys, line_mask, normalise_email, ranked,
     status_class_expr, write_missed_out,
 )
@@ -310,7 +310,7 @@ def reconcile_files(
     _tune_allocator()
     import polars as pl
 
-    from diagnose.checks.reconcile_read import parse_mapping, read_table
+    from diagnose.checks.reconcile.read import parse_mapping, read_table
 
     if window_days < 0:
         raise BadInput("--window-days must be 0 or more")
@@ -614,7 +614,7 @@ def reconcile_files(
     result = CheckResult("reconcile", ev, tuple(_problems(ev, partner, window_days)))
     if json_out is not None:
         step("writing JSON")
-        from diagnose.checks.reconcile_read import stream_json
+        from diagnose.checks.reconcile.read import stream_json
 
         stream_json(result.to_dict(), {name: (frame.sort(by) if by else frame, build,
                                               [f.name for f in dataclasses.fields(cls)])
