@@ -56,6 +56,18 @@ SECRET_KEY_RE = re.compile(r"\bsk_[A-Za-z0-9]{16,}")
 TEST_PARTNER_KEY = "gstest"  # every program has this test partner
 
 
+def parse_public_key(key: str | None, option: str) -> str | None:
+    """A public key given by the user (``--expect-key``, the ticket): BadInput unless it has the shape."""
+    from diagnose.core.errors import BadInput
+
+    if key is None:
+        return None
+    key = key.strip()
+    if not PUBLIC_KEY_RE.fullmatch(key):
+        raise BadInput(f"{option} {key!r} is not a public key (pk_ followed by 32 letters or digits)")
+    return key
+
+
 def is_test_partner(key: str | None) -> bool:
     return key == TEST_PARTNER_KEY
 

@@ -137,10 +137,9 @@ def coerce(key: str, value: Any) -> Any:
         if text not in INTEGRATIONS:
             raise BadInput(f"ticket key 'integration': {value!r} is not one of {', '.join(INTEGRATIONS)}")
     if key == "expected_public_key":
-        from diagnose.core.partnerstack import PUBLIC_KEY_RE
+        from diagnose.core.partnerstack import parse_public_key
 
-        if not PUBLIC_KEY_RE.fullmatch(text):
-            raise BadInput(f"ticket key 'expected_public_key': {text!r} is not pk_ followed by 32 letters or digits")
+        text = parse_public_key(text, "ticket key 'expected_public_key':")
     if key in ("link", "signup_url"):
         from diagnose.core.urls import normalise_url
 

@@ -153,17 +153,6 @@ def redacted(report: TicketReport) -> TicketReport:
     return TicketReport.from_dict(data, report.attachments)
 
 
-def default_html_path(ticket: Ticket, folder: str | Path = "reports", redacted: bool = False) -> Path:
-    """reports/<date>-<customer or link>.html; a redacted report gets a digest instead of the name."""
-    import datetime as dt
-    import hashlib
-
-    slug = ticket.slug
-    if redacted:
-        slug = "ticket-" + hashlib.sha256(slug.encode("utf-8")).hexdigest()[:10]
-    return Path(folder) / f"{dt.date.today().isoformat()}-{slug}.html"
-
-
 # -- the demo's summary ----------------------------------------------------------------------
 
 

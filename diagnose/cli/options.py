@@ -1,0 +1,91 @@
+"""Options shared by the commands (like sqlite-utils' decorators), and how a command prints and exits."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import click
+
+from diagnose.core.errors import ExitCode
+
+
+def output_options(fn):
+    """--json: one JSON object on stdout instead of tables."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any):
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def net_options(fn):
+    """Timeouts, limits and the private-network rule for commands that visit untrusted URLs."""
+
+    @click.option("--timeout", type=click.FloatRange(0.1, 300), default=10.0, show_default=True,
+                  help="Seconds to wait to connect and for each read (each hop's deadline is twice this).")
+    @click.option("--max-redirects", type=click.IntRange(0, 100), default=20, show_default=True,
+                  help="Give up after this many redirects.")
+    @click.option("--max-bytes", type=click.IntRange(1024, 100_000_000), default=5_000_000, show_default=True,
+                  help="Read at most this many bytes of any page.")
+    @click.option("--allow-private-network", is_flag=True,
+                  help="Allow loopback and private addresses (test sites); also DIAGNOSE_ALLOW_PRIVATE_NETWORK=1.")
+    @functools.wraps(fn)
+    def wrapper(*args: Any, timeout: float, max_redirects: int, max_bytes: int,
+                allow_private_network: bool, **kwargs: Any):
+        from diagnose.web import fetch as net
+
+        kwargs["policy"] = net.NetPolicy(
+            timeout=timeout,
+            max_bytes=max_bytes,
+            max_redirects=max_redirects,
+            allow_private=allow_private_network or net.env_allows_private(),
+        )
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def ticket_options(fn):
+    """Every ticket field as an option (--partner-key, --click-date, --typed-url/--no-typed-url, ...)."""
+    import dataclasses
+
+    from diagnose.core.ticket import FIELD_HELP, FIELD_TYPES, Ticket
+
+    for f in reversed(dataclasses.fields(Ticket)):
+        flag = "--" + f.name.replace("_", "-")
+        kind = FIELD_TYPES[f.name]
+        if kind is bool:
+            fn = click.option(f"{flag}/--no-{flag[2:]}", f.name, default=None, help=FIELD_HELP[f.name])(fn)
+        else:
+            meta = "YYYY-MM-DD" if f.name.endswith("_date") else "TEXT"
+            fn = click.option(flag, f.name, metavar=meta, default=None, help=FIELD_HELP[f.name])(fn)
+    return fn
+
+
+def report_options(fn):
+    """--json, --html [PATH], --redact: how a ticket's report is shown."""
+
+    @output_options
+    @click.option("--html", "html_path", is_flag=False, flag_value="", default=None, metavar="[PATH]",
+                  help="Also write a self-contained HTML report (default reports/<date>-<customer>.html).")
+    @click.option("--redact", is_flag=True, help="Mask emails and cookie values in every output.")
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any):
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def emit(model: Any, as_json: bool, **options: Any) -> None:
+    from diagnose.report import render
+
+    click.echo(render("json" if as_json else "terminal", model, **options))
+
+
+def result_exit(*results: Any) -> ExitCode:
+    from diagnose.core.errors import for_statuses
+
+    return for_statuses(r.status for r in results)
