@@ -1,6 +1,27 @@
+"""Shared fixtures and markers.
+
+Browser tests (marked ``browser`` automatically: they use the shared ``browser_session`` or live in a
+module that drives Chromium) can be left out for a fast loop: ``python -m pytest -m "not browser"``.
+"""
+
 import pytest
+from browser_fixtures import browser_session, ps_site  # noqa: F401  (shared fixtures: one browser per run)
 
 from diagnose.demo.site import LocalSite
+
+# Modules whose tests drive a real Chromium even without the shared session (they launch their own).
+BROWSER_MODULES = {"test_browser", "test_cookie", "test_guard_proxy", "test_demo", "test_html_report"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: needs a real Chromium (leave out with -m 'not browser')")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__.rpartition(".")[2] if item.module else ""
+        if "browser_session" in getattr(item, "fixturenames", ()) or module in BROWSER_MODULES:
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture
@@ -12,6 +33,6 @@ def site():
 
 @pytest.fixture
 def local_policy():
-    from diagnose.web.fetch import NetPolicy
+    from diagnose.web.policy import NetPolicy
 
     return NetPolicy(timeout=2.0, allow_private=True)

@@ -8,7 +8,6 @@ from click.testing import CliRunner
 
 from diagnose.cli import cli
 from diagnose.demo.run import load_scenarios
-from browser_fixtures import browser_session  # noqa: F401 - fixture (skips without a browser outside CI)
 
 
 def test_demo_diagnoses_every_case(tmp_path, browser_session):  # noqa: F811

@@ -9,7 +9,6 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from diagnose.cli import cli
-from browser_fixtures import browser_session  # noqa: F401 - fixture
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 HOSTILE = {
