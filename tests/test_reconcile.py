@@ -354,7 +354,7 @@ def test_cli_missed_out(tmp_path):
 
 
 def test_fast_reader_agrees_with_csv_module():
-    from diagnose.checks.reconcile.read import _read_csv_polars, _read_csv_python
+    from diagnose.checks.reconcile.csvread import _read_csv_polars, _read_csv_python
 
     data = ('Email;Name;Note\n"a@x.com";"A; the ""first""\nline two";x\n\nb@x.com;B\n'
             'c@x.com;C;y;z\n;;\n"d@x.com";D;"multi\n\nline"\n').encode()

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from diagnose.checks.reconcile import reconcile_files
-from diagnose.checks.reconcile.read import _read_csv_polars, line_mask, read_table
+from diagnose.checks.reconcile.csvread import _read_csv_polars
+from diagnose.checks.reconcile.frames import line_mask
+from diagnose.checks.reconcile.read import read_table
 
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
 

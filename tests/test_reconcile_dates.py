@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from diagnose.checks.reconcile import reconcile_files
 from diagnose.cli import cli
-from diagnose.checks.reconcile.read import parse_dates
+from diagnose.checks.reconcile.dates import parse_dates
 
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
 

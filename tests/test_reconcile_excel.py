@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from diagnose.checks.reconcile import reconcile_files
 from diagnose.cli import cli
 from diagnose.core.errors import BadInput
-from diagnose.checks.reconcile.read import OLE2_MAGIC, read_table, spreadsheet_kind
+from diagnose.checks.reconcile.excel import OLE2_MAGIC, spreadsheet_kind
+from diagnose.checks.reconcile.read import read_table
 
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import diagnose.checks.reconcile as reconcile_module
-from diagnose.checks.reconcile import reconcile_files, stages
+import diagnose.checks.reconcile.check as check_module
+from diagnose.checks.reconcile import PREVIEW_ROWS, PairRow, reconcile_files, stages
 from diagnose.cli import StageBar, cli
 
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
@@ -62,11 +62,11 @@ def test_json_streams_every_row_without_building_them_in_python(tmp_path, monkey
     d, i = big_files(tmp_path, 120_000)  # more rows than one chunk of the writer
     built = {"rows": 0}
 
-    class CountedPairRow(reconcile_module.PairRow):
+    class CountedPairRow(PairRow):
         def __post_init__(self) -> None:
             built["rows"] += 1
 
-    monkeypatch.setattr(reconcile_module, "PairRow", CountedPairRow)
+    monkeypatch.setattr(check_module, "PairRow", CountedPairRow)  # where the lists are built
     res = CliRunner().invoke(cli, ["reconcile", "--dashboard", str(d), "--internal", str(i), "--partner", "jane",
                                    "--json"])
     assert res.exit_code == 1, res.output[-500:]
@@ -74,7 +74,7 @@ def test_json_streams_every_row_without_building_them_in_python(tmp_path, monkey
     pairs = data["matched"] + data["other_partner"] + data["pending"]
     assert len(pairs) == data["counts"]["matched"] + data["counts"]["other_partner"] + data["counts"]["pending"]
     assert len(pairs) > 100_000 and data["complete"] is True
-    assert built["rows"] <= 3 * reconcile_module.PREVIEW_ROWS  # previews only, never one object per row
+    assert built["rows"] <= 3 * PREVIEW_ROWS  # previews only, never one object per row
     assert len(data["missing_from_dashboard"]) == data["counts"]["missing_from_dashboard"] > 10_000
 
 
