@@ -58,13 +58,37 @@ def test_gspk_and_snippet_results_round_trip():
         ({"check": "link"}, "missing field 'input_url'"),
         ({"check": "link", "input_url": 3}, "expected str"),
         ({"check": "link", "input_url": "u", "hops": [{"url": "u"}]}, "missing field"),
-        ({"check": "gspk", "input": "x", "problems": [{"code": "a"}]}, "malformed problems"),
+        ({"check": "gspk", "input": "x", "problems": [{"code": "a"}]}, r"gspk\.problems\[0\]: missing field 'message'"),
         ([], "JSON object"),
+        ({"check": "link", "input_url": "u", "colour": "blue"}, "^link: unknown field 'colour'$"),
+        ({"check": "link", "input_url": "u", "hops": [{"url": "u", "status_code": 200, "kind": "final",
+                                                       "elapsed_ms": 1, "paramz": {}}]},
+         r"^link\.hops\[0\]: unknown field 'paramz' \(did you mean 'params'\?\)$"),
+        ({"check": "link", "input_url": "u", "a": 1, "b": 2}, "^link: unknown fields 'a', 'b'$"),
+        ({"check": "link", "input_url": "u", "dropped_at_hop": "2"}, r"^link\.dropped_at_hop: expected int, got '2'$"),
+        ({"check": "link", "input_url": "u", "completed": 1}, r"^link\.completed: expected bool, got 1$"),
+        ({"check": []}, r"^check result\.check: expected a check name, got \[\]$"),
+        ({"check": {"a": 1}}, "expected a check name"),
+        ({"input_url": "u"}, "missing field 'check'"),
+        ({"check": "gspk", "input": "x", "problems": [{"code": "a", "message": "m", "severity": "pass"}]},
+         "cannot have severity 'pass'"),
+        ({"check": "gspk", "input": "x", "status": "fail"}, r"^gspk\.status: 'fail' disagrees with its problems"),
     ],
 )
 def test_from_dict_rejects_malformed_input(data, message):
     with pytest.raises(ValueError, match=message):
         CheckResult.from_dict(data)
+
+
+def test_from_dict_checks_the_name_it_was_saved_under():
+    data = CheckResult("link", LinkEvidence(input_url="u")).to_dict()
+    assert CheckResult.from_dict(data, "link").check == "link"
+    with pytest.raises(ValueError, match="^snippet.check: evidence saved as 'snippet' cannot come from the 'link' check$"):
+        CheckResult.from_dict(data, "snippet")
+    with pytest.raises(ValueError, match="^cookie-safari-itp.check: "):
+        CheckResult.from_dict(data, "cookie-safari-itp")
+    with pytest.raises(ValueError, match=r"^link-x\.hops: expected a list"):
+        CheckResult.from_dict({**data, "hops": 3}, "link-x")  # a variant of the link check: errors rooted at it
 
 
 def test_problem_cannot_be_pass():

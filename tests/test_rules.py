@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from diagnose.checks import load_all
-from diagnose.core.evidence import EVIDENCE_TYPES, CheckResult
+from diagnose.core.evidence import EVIDENCE_TYPES, CheckResult, evidence_check
 from diagnose.rules.engine import RULES, Facts, Verdict, evaluate
 from diagnose.core.ticket import from_mapping
 
@@ -30,15 +30,20 @@ def _inner(tp):
 
 
 def fill(tp, value):
-    """``value`` (partial, from YAML) completed with empty values for every required field."""
+    """``value`` (partial, from YAML) completed with empty values for every required field, at any
+    depth (items of a list of records too). A key the type does not have is kept, so that the strict
+    loader rejects a misspelt fixture instead of it being dropped here."""
     tp = _inner(tp)
-    if not dataclasses.is_dataclass(tp):
+    if typing.get_origin(tp) in (tuple, list) and isinstance(value, list):
+        item = (typing.get_args(tp) or (None,))[0]
+        return [fill(item, v) if isinstance(v, dict) else v for v in value]
+    if not dataclasses.is_dataclass(tp) or not isinstance(value, dict):
         return value
     hints = typing.get_type_hints(tp)
-    out = {}
+    out = dict(value)
     for f in dataclasses.fields(tp):
-        if f.name in (value or {}):
-            out[f.name] = fill(hints[f.name], value[f.name]) if isinstance(value[f.name], dict) else value[f.name]
+        if f.name in value:
+            out[f.name] = fill(hints[f.name], value[f.name])
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             out[f.name] = empty(hints[f.name])
     return out
@@ -55,14 +60,14 @@ def empty(tp):
 
 def build_result(name: str, spec: dict) -> CheckResult:
     spec = dict(spec or {})
-    check = spec.pop("check", name.split("-")[0] if name.startswith("cookie") else name)
+    check = spec.pop("check", evidence_check(name))
     codes = spec.pop("problems", [])
     problems = []
     for entry in codes:
         code, _, severity = entry.partition(":")
         problems.append({"code": code, "message": f"{code} (test)", "severity": severity or "fail"})
-    body = fill(EVIDENCE_TYPES[check], spec)
-    return CheckResult.from_dict({"check": check, "problems": problems, **body})
+    body = fill(EVIDENCE_TYPES[check], spec) if check in EVIDENCE_TYPES else spec
+    return CheckResult.from_dict({"check": check, "problems": problems, **body}, name)
 
 
 def load_cases():
@@ -104,3 +109,22 @@ def test_missing_or_errored_evidence_is_never_healthy():
     for evidence in ({}, errored):
         finding = evaluate(RULES["integration-healthy"], Facts(ticket, evidence))
         assert finding.verdict is Verdict.CANNOT_TELL
+
+
+def test_a_misspelt_field_in_a_case_is_rejected_not_dropped():
+    """fill() completes a partial spec but keeps what the type lacks, for the strict loader to refuse."""
+    with pytest.raises(ValueError, match=r"^reconcile\.customer: unknown field 'bukcet'"):
+        build_result("reconcile", {"customer": {"bukcet": "matched"}})
+    with pytest.raises(ValueError, match=r"^cookie-safari-itp: unknown field 'partner_cookei'"):
+        build_result("cookie-safari-itp", {"partner_cookei": None})
+    with pytest.raises(ValueError, match=r"^link\.hops\[0\]: unknown field 'stauts'"):
+        build_result("link", {"hops": [{"url": "u", "stauts": 200}]})
+    with pytest.raises(ValueError, match=r"^snippet\.check: evidence saved as 'snippet' cannot come from the 'link'"):
+        build_result("snippet", {"check": "link"})
+
+
+def test_partial_specs_are_completed_at_any_depth():
+    result = build_result("link", {"hops": [{"url": "u", "status_code": 302}], "params": {"gspk": "x"}})
+    assert result.evidence.hops[0].url == "u" and result.evidence.hops[0].kind == ""
+    assert result.evidence.params == {"gspk": "x"}
+    assert build_result("cookie-no-cookies", {"policy": "no-cookies"}).check == "cookie"

@@ -10,13 +10,21 @@ A check returns a :class:`CheckResult`: the check's name, one frozen dataclass o
 
 Results serialise to flat JSON objects (``check``, ``status``, ``problems`` and the evidence's
 fields side by side) and load back into the same typed objects, so that the rules can be re-run
-offline on saved evidence.
+offline on saved evidence. Loading is strict: an unknown or misspelt field (at any depth), a wrong
+type or a missing required field is a ValueError naming the field by its path
+(``reconcile.customer: unknown field 'bukcet'``).
+
+The registered types are also the schema of what the rules may read: :func:`field_type` answers
+what lies at ``customer.bucket`` in the reconcile check's evidence, or raises :class:`UnknownField`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import enum
+import functools
+import reprlib
 import types
 import typing
 from dataclasses import dataclass
@@ -146,24 +154,117 @@ class CheckResult(Generic[E]):
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "CheckResult[Any]":
-        """Load a result saved by :meth:`to_dict`. Raises ValueError on a malformed object."""
+    def from_dict(cls, data: Any, name: str | None = None) -> "CheckResult[Any]":
+        """Load a result saved by :meth:`to_dict`. ``name``: the evidence name it was saved under
+        (``cookie-safari-itp``), which must belong to its check; errors begin with the path of the
+        field at fault, rooted at ``name`` (else the check). Raises ValueError on a malformed object."""
+        root = name or "check result"
         if not isinstance(data, dict):
-            raise ValueError("a check result must be a JSON object")
-        name = data.get("check")
-        if name not in EVIDENCE_TYPES:  # the checks register their types (pipeline.evidence_io loads them)
+            raise ValueError(f"{root}: a check result must be a JSON object, got {_kind(data)}")
+        if "check" not in data:
+            raise ValueError(f"{root}: missing field 'check'")
+        check = data["check"]
+        if not isinstance(check, str):
+            raise ValueError(f"{root}.check: expected a check name, got {_show(check)}")
+        if check not in EVIDENCE_TYPES:  # the checks register their types (pipeline.evidence_io loads them)
             known = ", ".join(sorted(EVIDENCE_TYPES))
-            raise ValueError(f"unknown check {name!r} (known: {known})")
-        try:
-            problems = tuple(
-                Problem(str(p["code"]), str(p["message"]), Status(p.get("severity", "fail")))
-                for p in data.get("problems", [])
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{name}: malformed problems list ({exc})") from None
-        ev_cls = EVIDENCE_TYPES[name]
-        body = {k: v for k, v in data.items() if k not in RESERVED_KEYS}
-        return cls(name, from_jsonable(ev_cls, body, path=name), problems)
+            raise ValueError(f"{root}.check: unknown check {check!r} (known: {known})")
+        if name is not None and evidence_check(name) != check:
+            raise ValueError(f"{name}.check: evidence saved as {name!r} cannot come from the {check!r} check")
+        root = name or check
+        raw = data.get("problems", [])
+        if not isinstance(raw, list):
+            raise ValueError(f"{root}.problems: expected a list, got {_kind(raw)}")
+        problems = tuple(from_jsonable(Problem, p, f"{root}.problems[{i}]") for i, p in enumerate(raw))
+        result = cls(check, from_jsonable(EVIDENCE_TYPES[check], _body(data), path=root), problems)
+        if "status" in data and data["status"] != str(result.status):
+            statuses = [str(s) for s in Status]
+            if data["status"] not in statuses:
+                raise ValueError(f"{root}.status: expected one of {', '.join(statuses)}, got {_show(data['status'])}")
+            raise ValueError(f"{root}.status: {data['status']!r} disagrees with its problems "
+                             f"(their worst is {str(result.status)!r})")
+        return result
+
+
+def _body(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in RESERVED_KEYS}
+
+
+def evidence_check(name: str) -> str:
+    """The check behind the evidence ``name``: the check's own name, or ``<check>-<variant>`` for the
+    check run another way (``cookie-safari-itp`` is the cookie check under the Safari policy)."""
+    if name in EVIDENCE_TYPES:
+        return name
+    check, dash, _ = name.partition("-")
+    return check if dash and check in EVIDENCE_TYPES else name
+
+
+class UnknownField(KeyError):
+    """A path that is not in an evidence type's schema: a programming error (a misspelt rule)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+@functools.cache
+def field_type(check: str, path: str) -> Any:
+    """The declared type of the field at ``path`` (``customer.bucket``) in ``check``'s evidence.
+
+    Walks dataclass fields, through ``X | None``; past a ``dict[...]`` field any key is allowed (its
+    value's type goes on). A list or tuple is a stop: a path cannot index into one (``Facts.get``
+    reads attributes and keys, not items). Raises :class:`UnknownField` naming the bad part."""
+    if check not in EVIDENCE_TYPES:
+        raise UnknownField(f"no evidence type for check {check!r} (known: {', '.join(sorted(EVIDENCE_TYPES))})")
+    tp: Any = EVIDENCE_TYPES[check]
+    walked = check
+    for part in path.split("."):
+        tp = _unwrap_optional(tp)
+        origin = typing.get_origin(tp)
+        if tp is Any:
+            return Any
+        if origin is dict:
+            args = typing.get_args(tp)
+            tp = args[1] if len(args) == 2 else Any
+        elif dataclasses.is_dataclass(tp):
+            names = [f.name for f in dataclasses.fields(tp)]
+            if part not in names:
+                raise UnknownField(f"{walked}: unknown field {part!r}{_did_you_mean(part, names)}")
+            tp = _hints(tp)[part]
+        elif origin in (tuple, list):
+            raise UnknownField(f"{walked} is a list: a path cannot go into it (at {part!r})")
+        else:
+            raise UnknownField(f"{walked} is {getattr(tp, '__name__', tp)}: it has no field {part!r}")
+        walked = f"{walked}.{part}"
+    return tp
+
+
+def _unwrap_optional(tp: Any) -> Any:
+    """``X`` for ``X | None``; anything else unchanged."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
+def _did_you_mean(word: str, names: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(names), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+_repr = reprlib.Repr()
+_repr.maxstring = 40
+_repr.maxother = 40
+
+
+def _show(value: Any) -> str:
+    """A short one-line rendering of a JSON value, for an error message."""
+    return " ".join(_repr.repr(value).split())
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "text", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number" if isinstance(value, int | float) else type(value).__name__)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -188,7 +289,9 @@ def _hints(cls: type) -> dict[str, Any]:
 
 
 def from_jsonable(tp: Any, value: Any, path: str = "") -> Any:
-    """Rebuild a value of type ``tp`` from its JSON form (inverse of :func:`to_jsonable`)."""
+    """Rebuild a value of type ``tp`` from its JSON form (inverse of :func:`to_jsonable`), strictly:
+    a ValueError beginning with the path of the field at fault for an unknown field, a wrong type or
+    a missing required field."""
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if tp is Any:
@@ -196,49 +299,61 @@ def from_jsonable(tp: Any, value: Any, path: str = "") -> Any:
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
+        options = [a for a in args if a is not type(None)]
+        if len(options) == 1:  # X | None: X's own error says best what is wrong
+            return from_jsonable(options[0], value, path)
+        for arg in options:
             try:
                 return from_jsonable(arg, value, path)
-            except (TypeError, ValueError) as exc:
-                errors.append(str(exc))
-        raise ValueError(f"{path}: {value!r} fits none of {tp} ({'; '.join(errors)})")
+            except ValueError:
+                continue
+        names = " or ".join(getattr(a, "__name__", str(a)) for a in args)
+        raise ValueError(f"{path}: expected {names}, got {_show(value)}")
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
-            raise ValueError(f"{path}: expected an object, got {type(value).__name__}")
+            raise ValueError(f"{path}: expected an object, got {_kind(value)}")
+        fields = dataclasses.fields(tp)
+        names = {f.name for f in fields}
+        unknown = [k for k in value if k not in names]
+        if unknown:
+            listed = ", ".join(repr(k) for k in unknown)
+            hint = _did_you_mean(unknown[0], names - set(value)) if len(unknown) == 1 else ""
+            raise ValueError(f"{path}: unknown field{'s' if len(unknown) > 1 else ''} {listed}{hint}")
         hints = _hints(tp)
         kwargs = {}
-        for f in dataclasses.fields(tp):
+        for f in fields:
             if f.name in value:
                 kwargs[f.name] = from_jsonable(hints[f.name], value[f.name], f"{path}.{f.name}")
             elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise ValueError(f"{path}: missing field {f.name!r}")
-        return tp(**kwargs)
+        try:
+            return tp(**kwargs)
+        except (TypeError, ValueError) as exc:  # the type's own checks (__post_init__)
+            raise ValueError(f"{path}: {exc}") from None
     if origin in (tuple, list):
         if not isinstance(value, list | tuple):
-            raise ValueError(f"{path}: expected a list, got {type(value).__name__}")
+            raise ValueError(f"{path}: expected a list, got {_kind(value)}")
         item_tp = args[0] if args else Any
         items = [from_jsonable(item_tp, v, f"{path}[{i}]") for i, v in enumerate(value)]
         return tuple(items) if origin is tuple else items
     if origin is dict:
         if not isinstance(value, dict):
-            raise ValueError(f"{path}: expected an object, got {type(value).__name__}")
+            raise ValueError(f"{path}: expected an object, got {_kind(value)}")
         val_tp = args[1] if len(args) == 2 else Any
         return {k: from_jsonable(val_tp, v, f"{path}.{k}") for k, v in value.items()}
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         try:
             return tp(value)
-        except ValueError:
-            raise ValueError(f"{path}: {value!r} is not one of {[m.value for m in tp]}") from None
+        except (ValueError, TypeError):
+            raise ValueError(f"{path}: expected one of {', '.join(repr(m.value) for m in tp)}, "
+                             f"got {_show(value)}") from None
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"{path}: expected a number, got {value!r}")
+            raise ValueError(f"{path}: expected a number, got {_show(value)}")
         return float(value)
     if tp in (int, str, bool):
         if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
-            raise ValueError(f"{path}: expected {tp.__name__}, got {value!r}")
+            raise ValueError(f"{path}: expected {tp.__name__}, got {_show(value)}")
         return value
     raise TypeError(f"{path}: unsupported type {tp!r}")  # pragma: no cover
 
@@ -248,9 +363,12 @@ __all__ = [
     "EVIDENCE_TYPES",
     "Problem",
     "Status",
+    "UnknownField",
     "error",
     "evidence",
+    "evidence_check",
     "fail",
+    "field_type",
     "from_jsonable",
     "sensitive",
     "to_jsonable",

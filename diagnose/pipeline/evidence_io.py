@@ -10,17 +10,19 @@ from typing import Any
 
 from diagnose.core.errors import BadInput
 from diagnose.core.evidence import CheckResult
+from diagnose.core.files import write_atomic
 from diagnose.core.ticket import Ticket, from_mapping
 
 EVIDENCE_FORMAT = "diagnose-evidence/1"
 
 
-def result_from_dict(data: Any) -> CheckResult:
-    """A saved check result, with every check's evidence type registered first."""
+def result_from_dict(data: Any, name: str | None = None) -> CheckResult:
+    """A saved check result, with every check's evidence type registered first. ``name``: the
+    evidence name it was saved under, which must belong to its check."""
     from diagnose.checks import load_all
 
     load_all()
-    return CheckResult.from_dict(data)
+    return CheckResult.from_dict(data, name)
 
 
 def save_evidence(path: str | Path, ticket: Ticket, evidence: dict[str, CheckResult]) -> None:
@@ -29,10 +31,17 @@ def save_evidence(path: str | Path, ticket: Ticket, evidence: dict[str, CheckRes
         "ticket": ticket.to_dict(),
         "evidence": {name: result.to_dict() for name, result in evidence.items()},
     }
-    Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False))
+
+
+FILE_KEYS = ("format", "ticket", "evidence")
 
 
 def load_evidence(path: str | Path) -> tuple[Ticket, dict[str, CheckResult]]:
+    """Read a file written by :func:`save_evidence`. Anything wrong with it is a one-line BadInput
+    naming the field by its path (``evidence file X: reconcile.customer: unknown field 'bukcet'``)."""
+    from diagnose.pipeline.gather import EVIDENCE_ORDER
+
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
@@ -42,13 +51,25 @@ def load_evidence(path: str | Path) -> tuple[Ticket, dict[str, CheckResult]]:
         raise BadInput(f"evidence file {p} is not valid JSON: {exc}") from None
     if not isinstance(data, dict) or data.get("format") != EVIDENCE_FORMAT:
         raise BadInput(f"{p} is not a diagnose evidence file (expected \"format\": \"{EVIDENCE_FORMAT}\")")
-    ticket = from_mapping(data.get("ticket") or {})
+    unknown = [k for k in data if k not in FILE_KEYS]
+    if unknown:
+        raise BadInput(f"evidence file {p}: unknown field {unknown[0]!r} (known: {', '.join(FILE_KEYS)})")
+    for key in ("ticket", "evidence"):
+        if key not in data:
+            raise BadInput(f"evidence file {p}: missing field {key!r}")
+        if not isinstance(data[key], dict):
+            raise BadInput(f"evidence file {p}: {key}: expected an object, got {type(data[key]).__name__}")
+    try:
+        ticket = from_mapping(data["ticket"])  # the ticket's own loader: strict, naming the key
+    except BadInput as exc:
+        raise BadInput(f"evidence file {p}: {exc}") from None
     evidence = {}
-    for name, result in (data.get("evidence") or {}).items():
+    for name, result in data["evidence"].items():
+        if name not in EVIDENCE_ORDER:
+            raise BadInput(f"evidence file {p}: evidence: unknown evidence {name!r} "
+                           f"(known: {', '.join(EVIDENCE_ORDER)})")
         try:
-            evidence[name] = result_from_dict(result)
+            evidence[name] = result_from_dict(result, name)
         except ValueError as exc:
             raise BadInput(f"evidence file {p}: entry {name!r}: {exc}") from None
     return ticket, evidence
-
-
