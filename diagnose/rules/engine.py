@@ -14,7 +14,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from diagnose.core.evidence import CheckResult, Status
+from diagnose.core.evidence import EVIDENCE_TYPES, CheckResult, Status, evidence_check, field_type
 from diagnose.core.ticket import Ticket
 
 
@@ -113,6 +113,18 @@ def usable(result: CheckResult) -> bool:
     return result.status is not Status.ERROR and not refused(result)
 
 
+def check_path(name: str, path: str) -> None:
+    """Raise :class:`~diagnose.core.evidence.UnknownField` when ``path`` is not a field of the evidence
+    ``name`` (``cookie-safari-itp`` reads the cookie check's type): a misspelt rule fails where it is
+    run (the YAML cases, tests/test_rule_paths.py), instead of reading None as "cannot tell".
+
+    A check whose type is not registered has nothing to check against: its module was never
+    imported, so it gathered nothing and there is nothing to read (the tests register every check)."""
+    check = evidence_check(name)
+    if check in EVIDENCE_TYPES:
+        field_type(check, path)  # cached per (check, path)
+
+
 class Facts:
     """Read-only access to the ticket and the evidence, recording every value a rule reads."""
 
@@ -147,7 +159,9 @@ class Facts:
         return value
 
     def get(self, name: str, path: str, default: Any = None) -> Any:
-        """A field of an available check's evidence (``a.b`` for nested fields), cited."""
+        """A field of an available check's evidence (``a.b`` for nested fields), cited. A path that is
+        not in the evidence's schema raises UnknownField, whether or not the evidence is there."""
+        check_path(name, path)
         if not self.available(name):
             return default
         value: Any = self._evidence[name].evidence
