@@ -142,7 +142,8 @@ def test_cli_match_on_map_off_and_roles(tmp_path):
     assert off["counts"]["matched"] == 3
     assert {"side": "internal", "field": "customer_key", "column": None, "how": "off"} in off["column_roles"]
     email = json.loads(run("--dashboard", d, "--internal", i, "--match-on", "email", "--json").output)
-    assert email["match_on"] == "email" and email["counts"]["matched"] == 2
+    # e-mail only: the keys play no part, so cy+promo@ pairs with cy@ by plus-tag, with no conflict
+    assert email["match_on"] == "email" and email["counts"]["matched"] == 3 and email["counts"]["key_conflicts"] == 0
     assert run("--dashboard", d, "--internal", i, "--match-on", "nope").exit_code == 2
     help_text = " ".join(run("--help").output.split())
     assert "--match-on [key+email|email|key]" in help_text and "maps the field to no column" in help_text

@@ -9,7 +9,8 @@ Matching (vectorised with polars; ``match_on``: ``key+email`` (default), ``email
    gmail.com / googlemail.com addresses). The three loose rules are on by default and each can be
    turned off. Two rows whose customer_keys differ still pair by the same address (exact, or case
    and spaces aside), with ``key_conflict`` and a note on the row, never by a looser rule
-   (``key-conflict``). Placeholder dashboard e-mails (``j***@``, ``…@anonymized…``) match by key only.
+   (``key-conflict``); with ``match_on="email"`` the keys play no part (no conflict). Placeholder
+   dashboard e-mails (``j***@``, ``…@anonymized…``) match by key only.
 
 Duplicate keys are paired one to one in file order (the first internal row with the first dashboard
 row of the same key, ...), so that no row is collapsed; the duplicates are reported.

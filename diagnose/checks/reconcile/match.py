@@ -83,9 +83,10 @@ def match_by_email(i: Any, d: Any, index: dict[str, Rows], by_key: KeyMatch, opt
     )
     # Two rows with different customer_keys: the same address (case and spaces aside) still pairs
     # them, with the conflict noted on the row; a looser e-mail match does not (key-conflict).
+    # Matching on e-mail only, the keys play no part: no conflict, whatever they say.
     same = pl.col("_ie") == pl.col("_de")
-    cand = cand.with_columns((pl.col("_ik").is_not_null() & pl.col("_dk").is_not_null()
-                              & (pl.col("_ik") != pl.col("_dk"))).alias("key_conflict"))
+    keys_differ = pl.col("_ik").is_not_null() & pl.col("_dk").is_not_null() & (pl.col("_ik") != pl.col("_dk"))
+    cand = cand.with_columns((keys_differ if opts.by_key else pl.lit(False)).alias("key_conflict"))
     bare = lambda c: pl.col(c).str.to_lowercase().str.replace_all(r"\s+", "")  # noqa: E731
     suspects = cand.select((pl.col("key_conflict") & ~same).fill_null(False)).to_series().arg_true()
     weak = pl.repeat(False, cand.height, dtype=pl.Boolean, eager=True)

@@ -1,0 +1,59 @@
+"""What a tester found in reconcile: --match-on email that still compared keys, declined statuses
+taken for tracked, --customer warned about other rows, ``complete: no`` with every row shown,
+placeholder e-mails judged by a prefix, a damaged .xls shown as an engine error, --help without Excel."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from diagnose.checks.reconcile import PREVIEW_ROWS, reconcile_files
+from diagnose.checks.reconcile.excel import OLE2_MAGIC
+from diagnose.cli import cli
+from diagnose.core.evidence import Status
+from diagnose.core.partnerstack import STATUS_DECLINED
+
+pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning")
+
+DATA = Path(__file__).parent / "data" / "reconcile"
+DASH, INTL = DATA / "dashboard.csv", DATA / "internal.csv"
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run(*args: object):
+    return CliRunner().invoke(cli, ["reconcile", *map(str, args)])
+
+
+# -- --match-on email ignores customer_keys -----------------------------------------------------------
+
+CAT_D = "customer_key,email,partner_key\ncus_C3,cat+promo@example.com,jane\ncus_D4,dog@example.com,jane\n"
+CAT_I = "customer_key,email\n9003,cat@example.com\n9004,dog@example.com\n"
+
+
+def test_match_on_email_ignores_the_keys(tmp_path):
+    d, i = write(tmp_path / "d.csv", CAT_D), write(tmp_path / "i.csv", CAT_I)
+    keyed = reconcile_files(d, i)  # key+email: the keys differ, so a plus-tag match is refused
+    ev = keyed.evidence
+    assert [(r.email, r.match_reason) for r in ev.missing_from_dashboard] == [("cat@example.com", "key-conflict")]
+    assert [(r.email, r.match_reason) for r in ev.dashboard_only] == [("cat+promo@example.com", "key-conflict")]
+    (dog,) = ev.matched
+    assert dog.key_conflict and dog.note and ev.counts.key_conflicts == 1
+    assert "--match-on email" in keyed.problem("key-conflict").message
+
+    email = reconcile_files(d, i, match_on="email")
+    ev = email.evidence
+    assert {(r.email, r.match_reason, r.key_conflict, r.note) for r in ev.matched} == {
+        ("cat@example.com", "plus-tag", False, None), ("dog@example.com", "exact", False, None)}
+    assert ev.counts.key_conflicts == 0 and not ev.missing_from_dashboard and not ev.dashboard_only
+    assert not email.has("key-conflict") and email.status is Status.PASS
+    a = reconcile_files(d, i, match_on="email", customer="9003").evidence.customer
+    assert (a.bucket, a.match_reason, a.key_conflict, a.note) == ("matched", "plus-tag", False, None)
