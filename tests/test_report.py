@@ -48,6 +48,18 @@ def test_fit_widths_caps_only_the_wide_columns():
     assert sum(c or w for c, w in zip(caps, [11, 20, 60, 70])) + 2 * 3 <= 80
 
 
+def test_a_table_too_wide_for_the_terminal_becomes_records():
+    from diagnose.report.terminal import table
+
+    headers = [f"column_{i}" for i in range(12)]
+    rows = [[f"value-{i}-{j}@example.com" for i in range(12)] for j in range(2)]
+    text = table(rows, headers, width=80)
+    assert all(len(line) <= 80 for line in text.splitlines())
+    assert "column_11" in text and "value-11-1@example.com" in text  # nothing cut, no word split
+    narrow = table([["a", "b"]], ["x", "y"], width=80)
+    assert narrow.splitlines()[0].split() == ["x", "y"]  # a table that fits stays a table
+
+
 def test_customer_side_noise_is_folded_once_a_cause_is_confirmed(tmp_path):
     result = run("explain", GOLDEN, env={"COLUMNS": "200"})
     text = result.stdout

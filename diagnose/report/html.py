@@ -7,6 +7,7 @@ Content-Security-Policy that allows no script at all backs that up.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from functools import singledispatch
 from pathlib import PurePath
 from typing import Any
@@ -14,24 +15,20 @@ from typing import Any
 from diagnose import __version__
 from diagnose.report.model import TicketReport
 
-_ENV: list[Any] = []
-
-
+@functools.cache
 def environment():
-    if not _ENV:
-        import jinja2
+    import jinja2
 
-        env = jinja2.Environment(
-            loader=jinja2.PackageLoader("diagnose.report", "templates"),
-            autoescape=True,  # every template, whatever its name
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        env.filters["show"] = _show
-        env.filters["basename"] = lambda v: PurePath(str(v)).name
-        _ENV.append(env)
-    return _ENV[0]
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("diagnose.report", "templates"),
+        autoescape=True,  # every template, whatever its name
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["show"] = _show
+    env.filters["basename"] = lambda v: PurePath(str(v)).name
+    return env
 
 
 def _show(value: Any) -> str:

@@ -62,8 +62,28 @@ def table(rows: list[list[Any]], headers: list[str] | str = (), wrap: bool = Fal
         return tabulate(body, headers=headers, tablefmt="simple")
     heads = list(headers) if isinstance(headers, (list, tuple)) else []
     natural = [max([len(h) for h in heads[i:i + 1]] + [len(r[i]) for r in body]) for i in range(len(body[0]))]
-    caps = fit_widths(natural, width or terminal_width())
+    total = width or terminal_width()
+    caps = fit_widths(natural, total)
+    fitted = sum(min(w, c or w) for w, c in zip(natural, caps)) + 2 * (len(natural) - 1)
+    if heads and fitted > total:  # too many columns to fit even wrapped: one record after another
+        return _records(heads, body, total)
     return tabulate(body, headers=headers, tablefmt="simple", maxcolwidths=caps, maxheadercolwidths=caps)
+
+
+def _records(heads: list[str], body: list[list[str]], total: int) -> str:
+    """Rows as blocks of 'name  value' lines, for tables too wide for the terminal."""
+    import textwrap
+
+    pad = max(len(h) for h in heads) + 2
+    blocks = []
+    for row in body:
+        lines = []
+        for head, value in zip(heads, row):
+            wrapped = textwrap.wrap(value, max(20, total - pad), break_on_hyphens=False) or [""]
+            lines.append(head.ljust(pad) + wrapped[0])
+            lines.extend(" " * pad + more for more in wrapped[1:])
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def _para(text: str, first: str = "", rest: str = "") -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diagnose.core.partnerstack import is_webkit
+from diagnose.core.partnerstack import STATUS_DECLINED, dashboard_status_class, is_webkit
 from diagnose.rules.engine import Facts
 
 
@@ -53,7 +53,12 @@ def tracked_for_partner(f: Facts) -> bool:
         return False
     bucket = f.get("reconcile", "customer.bucket")
     # dashboard_only: in the dashboard for this partner, missing from an incomplete internal export
-    return bucket in ("matched", "dashboard_only") and _same_partner(f)
+    return bucket in ("matched", "dashboard_only") and _same_partner(f) and not declined(f)
+
+
+def declined(f: Facts) -> bool:
+    """The dashboard's status for the customer says the referral was declined."""
+    return dashboard_status_class(f.get("reconcile", "customer.dashboard_status")) == STATUS_DECLINED
 
 
 def _same_partner(f: Facts) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from diagnose.core.partnerstack import STATUS_PENDING, dashboard_status_class
-from diagnose.rules.common import customer_record, tracked_for_partner
+from diagnose.rules.common import customer_record, declined, tracked_for_partner
 from diagnose.rules.engine import Facts, Outcome, Verdict, rule
 
 C, L, P, R, T = Verdict.CONFIRMED, Verdict.LIKELY, Verdict.POSSIBLE, Verdict.RULED_OUT, Verdict.CANNOT_TELL
@@ -125,7 +125,35 @@ def already_tracked(f: Facts) -> Outcome:
         if not f.get("reconcile", "customer.found_internal", False):
             return Outcome(L, since + "; not in the internal records, whose export may be incomplete")
         return Outcome(C, since)
+    if declined(f):
+        return Outcome(R, f"the dashboard has the customer, but its status "
+                          f"{f.get('reconcile', 'customer.dashboard_status')!r} says the referral was declined")
     return Outcome(R, "the customer is not tracked for this partner")
+
+
+@rule(
+    "referral-declined",
+    title="The referral was declined in the dashboard",
+    explanation="PartnerStack has the customer, but the referral carries a declined (or rejected, cancelled) "
+    "status, so it earns the partner nothing; to the partner it looks as if the customer was never tracked.",
+    next_steps=(
+        "Check who declined the referral and why (the customer's history in the dashboard).",
+        "If it was declined by mistake, approve it or re-create the commission for the partner; otherwise tell "
+        "the partner why it was declined.",
+    ),
+    requires=("reconcile",),
+    priority=22,
+)
+def referral_declined(f: Facts) -> Outcome:
+    missing = _no_customer(f)
+    if missing:
+        return missing
+    if not f.get("reconcile", "customer.found_dashboard", False):
+        return Outcome(R, "the customer is not in the dashboard")
+    if declined(f):
+        return Outcome(C, f"the dashboard status {f.get('reconcile', 'customer.dashboard_status')!r} is a decline "
+                          "(declined, rejected or cancelled)")
+    return Outcome(R, "the dashboard status is not a decline")
 
 
 @rule(
