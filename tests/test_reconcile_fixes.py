@@ -57,3 +57,30 @@ def test_match_on_email_ignores_the_keys(tmp_path):
     assert not email.has("key-conflict") and email.status is Status.PASS
     a = reconcile_files(d, i, match_on="email", customer="9003").evidence.customer
     assert (a.bucket, a.match_reason, a.key_conflict, a.note) == ("matched", "plus-tag", False, None)
+
+
+# -- declined statuses ------------------------------------------------------------------------------
+
+
+def test_declined_pairs_are_counted_and_warned(tmp_path):
+    d = write(tmp_path / "d.csv", "email,status,partner_key\na@x.com,Declined,jane\nb@x.com,Paid,jane\n"
+                                  "c@x.com,Not approved,jane\nd@x.com,Pending approval,jane\n")
+    i = write(tmp_path / "i.csv", "email\na@x.com\nb@x.com\nc@x.com\nd@x.com\n")
+    result = reconcile_files(d, i, partner="jane")
+    ev = result.evidence
+    assert {r.email for r in ev.matched} == {"a@x.com", "b@x.com", "c@x.com"}  # still matched, but flagged
+    assert ev.counts.declined == 2
+    problem = result.problem("declined")
+    assert problem is not None and problem.severity is Status.WARN and "2 " in problem.message
+    assert result.status is Status.WARN
+
+    one = reconcile_files(d, i, partner="jane", customer="a@x.com")
+    a = one.evidence.customer
+    assert (a.bucket, a.dashboard_status, a.dashboard_status_class) == ("matched", "Declined", STATUS_DECLINED)
+    assert one.has("declined") and "'a@x.com'" in one.problem("declined").message
+    b = reconcile_files(d, i, partner="jane", customer="b@x.com")
+    assert b.evidence.customer.dashboard_status_class == "tracked" and not b.has("declined")
+    assert reconcile_files(d, i, customer="d@x.com").evidence.customer.dashboard_status_class == "pending"
+    assert reconcile_files(d, i, customer="nobody@x.com").evidence.customer.dashboard_status_class is None
+    data = json.loads(run("--dashboard", d, "--internal", i, "--json").output)
+    assert data["counts"]["declined"] == 2

@@ -19,14 +19,15 @@ Buckets (every row of each file lands in exactly one; a pair counts once on each
 
 * ``matched`` - a pair; ``other_partner`` - a pair the dashboard attributes to a partner other
   than ``partner`` (only with ``partner``); ``pending`` - a pair whose dashboard status is of the
-  pending class of ``core.partnerstack.DASHBOARD_STATUSES`` (the vocabulary the rules read too);
+  pending class of ``core.partnerstack.DASHBOARD_STATUSES`` (the vocabulary the rules read too); a
+  pair whose status is of its declined class stays in its bucket, counted in ``counts.declined``;
 * ``missing_from_dashboard`` - an internal row with no dashboard row (a missed-referral candidate);
 * ``dashboard_only`` - a dashboard row with no internal row;
 * ``rejected`` - a row that could not be read (file, line, reason);
 * ``excluded`` - outside ``since`` / ``until`` (signup date; a dashboard-only row by its
   created date). Rows without a date, or with a date that could not be read, are kept.
 
-Problems: ``missing-from-dashboard`` (fail), ``other-partner`` (fail), ``pending`` (warn),
+Problems: ``missing-from-dashboard`` (fail), ``other-partner`` (fail), ``pending`` (warn), ``declined`` (warn),
 ``outside-window`` (warn: signup more than ``window_days`` after the click), ``key-conflict``,
 ``duplicate-keys``, ``date-unreadable``, ``rejected-rows`` (warn). With ``customer`` the bucket
 problems are about that one customer (plus ``dashboard-only``, warn, and ``customer-not-found``,

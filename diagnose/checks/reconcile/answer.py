@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from diagnose.core.partnerstack import dashboard_status_class
 from diagnose.checks.reconcile.emails import add_email_levels, normalise_email
 from diagnose.checks.reconcile.model import PAIR_BUCKETS, CustomerAnswer
 from diagnose.checks.reconcile.options import ReconcileOptions
@@ -72,4 +73,5 @@ def answer(query: str, lines: tuple[list[int], list[int]], p: Any, i_un: Any, d_
         dashboard_line=r.get("dashboard_line") if in_pair else (r.get("line") if dashboard else None),
         other_matches=len(found) - 1,
         key_conflict=bool(r.get("key_conflict")), note=r.get("note"),
+        dashboard_status_class=dashboard_status_class(r.get("status")) if dashboard else None,
     )

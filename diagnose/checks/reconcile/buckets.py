@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from diagnose.core.partnerstack import STATUS_PENDING
+from diagnose.core.partnerstack import STATUS_DECLINED, STATUS_PENDING
 from diagnose.checks.reconcile.frames import Both, Rows, line_mask
 from diagnose.checks.reconcile.model import ReconcileCounts
 from diagnose.checks.reconcile.options import ReconcileOptions
@@ -57,7 +57,8 @@ def pair_dates(pairs: Any, index: dict[str, Rows], both: Both) -> tuple[Any, Any
 
 def bucket_pairs(pairs: Any, at_i: Any, at_d: Any, opts: ReconcileOptions) -> Any:
     """Each pair's bucket (``_bucket``), days from click to signup, whether that is outside the window,
-    and its date for since / until (``_when``); sorted by internal line (so is every list of pairs)."""
+    its date for since / until (``_when``) and whether its dashboard status is a decline (``_declined``:
+    the pair stays in its bucket); sorted by internal line (so is every list of pairs)."""
     import polars as pl
 
     p = pairs.hstack(at_i).hstack(at_d)
@@ -70,13 +71,19 @@ def bucket_pairs(pairs: Any, at_i: Any, at_d: Any, opts: ReconcileOptions) -> An
     else:
         other = pl.lit(False)
     # each distinct status classified once (platforms.DASHBOARD_STATUSES), not each row
-    statuses = p.select(pl.col("status").unique().drop_nulls())
-    pending = statuses.filter(status_class_expr(pl.col("status")) == STATUS_PENDING)["status"].to_list()
-    pend = pl.col("status").is_in(pending) if pending else pl.lit(False)
+    statuses = p.select(pl.col("status").unique().drop_nulls()).with_columns(
+        status_class_expr(pl.col("status")).alias("_class"))
+
+    def of_class(cls: str) -> Any:
+        found = statuses.filter(pl.col("_class") == cls)["status"].to_list()
+        return pl.col("status").is_in(found) if found else pl.lit(False)
+
+    pend = of_class(STATUS_PENDING)
     return p.select(
         "_iline", "_dline", "match_reason", "key_conflict", "_signup", "_dcreated",
         click.alias("_click"), days.alias("days_click_to_signup"),
         (days > opts.window_days).fill_null(False).alias("outside_window"), signup.alias("_when"),
+        of_class(STATUS_DECLINED).alias("_declined"),
         pl.when(other).then(pl.lit("other_partner")).when(pend).then(pl.lit("pending"))
         .otherwise(pl.lit("matched")).alias("_bucket"),
     ).sort("_iline")
@@ -118,5 +125,5 @@ def count(dash: Any, intl: Any, p: Any, i_un: Any, d_un: Any, excluded: tuple[An
         excluded_dashboard=ex_p.height + ex_d.height, excluded_internal=ex_p.height + ex_i.height,
         outside_window=int(p["outside_window"].sum()) + int(i_un["outside_window"].sum()),
         duplicate_keys=duplicates.height, key_conflicts=int(p["key_conflict"].sum()),
-        date_unreadable=unreadable.height,
+        date_unreadable=unreadable.height, declined=int(p["_declined"].sum()),
     )

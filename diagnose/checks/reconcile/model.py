@@ -35,6 +35,7 @@ class ReconcileCounts:
     duplicate_keys: int = 0
     key_conflicts: int = 0  # pairs matched by the same e-mail although their customer_keys differ
     date_unreadable: int = 0  # rows kept with a date that could not be read
+    declined: int = 0  # pairs whose dashboard status is of the declined class (in their bucket all the same)
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,7 @@ class CustomerAnswer:
     other_matches: int
     key_conflict: bool = False
     note: str | None = None
+    dashboard_status_class: str | None = None  # of dashboard_status: declined, pending, tracked, unknown
 
 
 @evidence("reconcile")

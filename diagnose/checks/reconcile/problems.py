@@ -4,6 +4,7 @@ customer, else about the whole files."""
 from __future__ import annotations
 
 from diagnose.core.evidence import Problem, fail, warn
+from diagnose.core.partnerstack import STATUS_DECLINED
 from diagnose.checks.reconcile.model import ReconcileEvidence
 
 _KEY_HINT = ("If one of these columns is not the customer's key, say so: --map internal.customer_key= "
@@ -31,6 +32,9 @@ def problems(ev: ReconcileEvidence, partner: str | None, window_days: int) -> li
                                        "it waits on the company (approval or fulfilment)"))
         elif a.bucket == "dashboard_only":
             out.append(warn("dashboard-only", f"{who} is in the dashboard but not in the internal records"))
+        if a.dashboard_status_class == STATUS_DECLINED:
+            out.append(warn("declined", f"{who} is in the dashboard with status {a.dashboard_status!r}: the "
+                                        "referral was declined, so it earns the partner nothing"))
         if a.outside_window:
             out.append(warn("outside-window", f"{who} signed up {a.days_click_to_signup} days after the click, "
                                               f"outside the {window_days}-day attribution window"))
@@ -46,6 +50,9 @@ def problems(ev: ReconcileEvidence, partner: str | None, window_days: int) -> li
                             f"{c.other_partner} customer(s) are attributed to a partner other than {partner!r}"))
         if c.pending:
             out.append(warn("pending", f"{c.pending} customer(s) wait on approval or fulfilment in the dashboard"))
+        if c.declined:
+            out.append(warn("declined", f"{c.declined} customer(s) in both files have a declined status in the "
+                                        "dashboard (declined, rejected or cancelled: no commission for the partner)"))
         if c.outside_window:
             out.append(warn("outside-window", f"{c.outside_window} customer(s) signed up more than {window_days} "
                                               "days after the click (outside the attribution window)"))
