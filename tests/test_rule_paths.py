@@ -21,7 +21,12 @@ from pathlib import Path
 import pytest
 
 from diagnose.checks import load_all
-from diagnose.core.evidence import EVIDENCE_TYPES, UnknownField, evidence_check, field_type
+from diagnose.core.evidence import (
+    EVIDENCE_TYPES,
+    UnknownField,
+    evidence_check,
+    field_type,
+)
 from diagnose.core.ticket import Ticket, from_mapping
 from diagnose.pipeline.gather import EVIDENCE_ORDER
 from diagnose.rules.engine import RULES, Facts

@@ -103,8 +103,8 @@ BAD = [
     ("evidence/link/check", [], "link.check: expected a check name, got []"),
     ("evidence/link/check", "nope", "link.check: unknown check 'nope'"),
     ("evidence/link/check", "snippet", "link.check: evidence saved as 'link' cannot come from the 'snippet' check"),
-    ("evidence/cookie-safari-itp/check", "link", "cookie-safari-itp.check: evidence saved as 'cookie-safari-itp' "
-                                                 "cannot come from the 'link' check"),
+    ("evidence/cookie-safari-itp/check", "link", ("cookie-safari-itp.check: evidence saved as 'cookie-safari-itp' "
+                                                  "cannot come from the 'link' check")),
 ]
 
 
