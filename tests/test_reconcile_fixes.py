@@ -84,3 +84,35 @@ def test_declined_pairs_are_counted_and_warned(tmp_path):
     assert reconcile_files(d, i, customer="nobody@x.com").evidence.customer.dashboard_status_class is None
     data = json.loads(run("--dashboard", d, "--internal", i, "--json").output)
     assert data["counts"]["declined"] == 2
+
+
+# -- --customer: problems about that customer only ----------------------------------------------------
+
+
+def test_customer_problems_are_about_that_customer_only():
+    # the fixture has an unreadable date (Gus, line 12), a rejected row (line 11), a duplicated key (k9)
+    fay = reconcile_files(DASH, INTL, partner="jane", customer="f@x.com")
+    assert fay.evidence.customer.bucket == "matched"
+    assert fay.problems == () and fay.status is Status.PASS
+    res = run("--dashboard", DASH, "--internal", INTL, "--partner", "jane", "--customer", "f@x.com")
+    assert res.exit_code == 0, res.output
+
+    gus = reconcile_files(DASH, INTL, partner="jane", customer="g@x.com")
+    assert gus.has("date-unreadable") and "'not a date'" in gus.problem("date-unreadable").message
+    assert not gus.has("duplicate-keys") and not gus.has("rejected-rows")
+    zed = reconcile_files(DASH, INTL, partner="jane", customer="k9")
+    assert zed.has("duplicate-keys") and "'k9'" in zed.problem("duplicate-keys").message
+    assert not zed.has("date-unreadable")
+    # without --customer, the whole files
+    whole = reconcile_files(DASH, INTL, partner="jane")
+    assert {"date-unreadable", "duplicate-keys", "rejected-rows"} <= set(whole.codes())
+
+
+def test_a_rejected_row_that_names_the_customer(tmp_path):
+    d = write(tmp_path / "d.csv", "email,partner_key\nann@x.com,jane\nbob@x.com,jane\n")
+    i = write(tmp_path / "i.csv", "email,name\nann@x.com,Ann\nbob@x.com,Bob,extra\n")
+    bob = reconcile_files(d, i, customer="Bob@x.com")
+    assert bob.evidence.customer.bucket == "dashboard_only"
+    assert bob.has("rejected-rows") and "line 3" in bob.problem("rejected-rows").message
+    ann = reconcile_files(d, i, customer="ann@x.com")
+    assert ann.problems == ()

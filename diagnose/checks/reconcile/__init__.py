@@ -29,9 +29,10 @@ Buckets (every row of each file lands in exactly one; a pair counts once on each
 
 Problems: ``missing-from-dashboard`` (fail), ``other-partner`` (fail), ``pending`` (warn), ``declined`` (warn),
 ``outside-window`` (warn: signup more than ``window_days`` after the click), ``key-conflict``,
-``duplicate-keys``, ``date-unreadable``, ``rejected-rows`` (warn). With ``customer`` the bucket
-problems are about that one customer (plus ``dashboard-only``, warn, and ``customer-not-found``,
-fail); the customer is looked up by customer_key or e-mail, then by name.
+``duplicate-keys``, ``date-unreadable``, ``rejected-rows`` (warn). With ``customer`` every problem
+is about that one customer (plus ``dashboard-only``, warn, and ``customer-not-found``, fail): the
+file-wide ones only where they touch its rows (a date on its row, its key or e-mail repeated, an
+unreadable row that names it); the customer is looked up by customer_key or e-mail, then by name.
 
 Speed and memory: each side's work runs on its own thread; the loose e-mail forms are computed only
 for the rows key matching left and only where a rule can change them; rows are found through a

@@ -4,11 +4,13 @@ when neither finds anything and it is not an e-mail, as the customer's name."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from diagnose.core.partnerstack import dashboard_status_class
 from diagnose.checks.reconcile.emails import add_email_levels, normalise_email
-from diagnose.checks.reconcile.model import PAIR_BUCKETS, CustomerAnswer
+from diagnose.checks.reconcile.model import PAIR_BUCKETS, CustomerAnswer, DuplicateKey, RejectedRow, UnreadableDate
 from diagnose.checks.reconcile.options import ReconcileOptions
 from diagnose.checks.reconcile.rows import RowBuilder
 
@@ -74,4 +76,38 @@ def answer(query: str, lines: tuple[list[int], list[int]], p: Any, i_un: Any, d_
         other_matches=len(found) - 1,
         key_conflict=bool(r.get("key_conflict")), note=r.get("note"),
         dashboard_status_class=dashboard_status_class(r.get("status")) if dashboard else None,
+    )
+
+
+@dataclass(frozen=True)
+class CustomerRows:
+    """The file-wide findings that touch the customer's own rows (its problems name only these)."""
+
+    unreadable: tuple[UnreadableDate, ...] = ()  # dates on its rows that could not be read
+    duplicates: tuple[DuplicateKey, ...] = ()  # its customer_key or e-mail on several rows of a file
+    rejected: tuple[RejectedRow, ...] = ()  # unreadable rows whose text names the query
+
+
+def customer_rows(query: str, lines: tuple[list[int], list[int]], i: Any, d: Any, rejected: Any, unreadable: Any,
+                  duplicates: Any, opts: ReconcileOptions) -> CustomerRows:
+    """The customer's share of ``unreadable`` dates, ``duplicates`` and ``rejected`` rows."""
+    import polars as pl
+
+    hi, hd = (pl.Series(x, dtype=pl.Int64) for x in lines)
+    on_mine = ((pl.col("side") == "internal") & pl.col("line").is_in(hi)) | (
+        (pl.col("side") == "dashboard") & pl.col("line").is_in(hd))
+    theirs = [f.filter(pl.col("_line").is_in(x)).select("customer_key", "email") for f, x in ((i, hi), (d, hd))]
+    keys = pl.concat(theirs)["customer_key"].drop_nulls().unique()
+    emails = pl.Series([normalise_email(e, *opts.rules) for e in pl.concat(theirs)["email"].drop_nulls().unique()],
+                       dtype=pl.String)
+    dups = duplicates.filter(((pl.col("kind") == "customer_key") & pl.col("value").is_in(keys))
+                             | ((pl.col("kind") == "email") & pl.col("value").is_in(emails)))
+    # an unreadable row names the customer when the query stands in its text as a whole value
+    named = re.compile(rf"(?i)(?:^|[^0-9a-z_@.+-]){re.escape(query)}(?:$|[^0-9a-z_@.+-])")
+    maybe = rejected.filter(pl.col("raw").str.to_lowercase().str.contains(query.lower(), literal=True).fill_null(False))
+    return CustomerRows(
+        unreadable=tuple(UnreadableDate(*r) for r in unreadable.filter(on_mine).sort("side", "line").iter_rows()),
+        duplicates=tuple(DuplicateKey(*r[:4], tuple(r[4])) for r in dups.select(
+            "side", "kind", "value", "rows", "lines").iter_rows()),
+        rejected=tuple(RejectedRow(*r) for r in maybe.sort("side", "line").iter_rows() if named.search(r[4])),
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from diagnose.core.evidence import CheckResult
-from diagnose.checks.reconcile.answer import answer, customer_lines
+from diagnose.checks.reconcile.answer import answer, customer_lines, customer_rows
 from diagnose.checks.reconcile.buckets import bucket_pairs, count, pair_dates, split_by_dates, unmatched
 from diagnose.checks.reconcile.columns import column_roles, parse_mapping
 from diagnose.checks.reconcile.emails import is_placeholder
@@ -98,10 +98,12 @@ def reconcile_files(
     if opts.missed_out is not None:
         step("writing the missed-out CSV")
         write_missed_out(rows.missing(i_un.sort("_line")), opts.missed_out, opts.partner)
-    customer = None
+    customer = mine = None
     if opts.customer is not None:
         query = opts.customer.strip()
-        customer = answer(query, customer_lines(query, i, d, opts), p, i_un, d_un, rows)
+        lines = customer_lines(query, i, d, opts)
+        customer = answer(query, lines, p, i_un, d_un, rows)
+        mine = customer_rows(query, lines, i, d, rejected, unreadable, duplicates, opts)
 
     step("building evidence")
     lists = _lists(p, i_un, d_un, rejected, excluded, duplicates, unreadable, rows)
@@ -116,7 +118,7 @@ def reconcile_files(
         date_rules={f"{t.side}.{f}": rule for t in (dash, intl) for f, rule in t.date_rules.items()},
         **{name: _preview(*spec, all_rows=opts.rows) for name, spec in lists.items()},
     )
-    result = CheckResult("reconcile", ev, tuple(problems(ev, opts.partner, opts.window_days)))
+    result = CheckResult("reconcile", ev, tuple(problems(ev, opts.partner, opts.window_days, mine)))
     if json_out is not None:
         step("writing JSON")
         stream_json(result.to_dict(), {name: (frame.sort(by) if by else frame, build,
