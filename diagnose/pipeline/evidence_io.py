@@ -40,7 +40,7 @@ FILE_KEYS = ("format", "ticket", "evidence")
 def load_evidence(path: str | Path) -> tuple[Ticket, dict[str, CheckResult]]:
     """Read a file written by :func:`save_evidence`. Anything wrong with it is a one-line BadInput
     naming the field by its path (``evidence file X: reconcile.customer: unknown field 'bukcet'``)."""
-    from diagnose.pipeline.gather import EVIDENCE_ORDER
+    from diagnose.checks.registry import EVIDENCE_ORDER
 
     p = Path(path)
     try:

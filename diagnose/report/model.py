@@ -97,7 +97,7 @@ class TicketReport:
     def from_dict(cls, data: dict[str, Any], attachments: dict[str, str] | None = None) -> "TicketReport":
         return cls(
             ticket=from_mapping(data.get("ticket") or {}),
-            evidence={k: result_from_dict(v) for k, v in (data.get("evidence") or {}).items()},
+            evidence={k: result_from_dict(v, k) for k, v in (data.get("evidence") or {}).items()},
             diagnosis=tuple(from_jsonable(Finding, f, "diagnosis") for f in data.get("diagnosis", [])),
             questions=tuple(data.get("questions", [])),
             attachments=dict(attachments or {}),
