@@ -116,3 +116,20 @@ def test_a_rejected_row_that_names_the_customer(tmp_path):
     assert bob.has("rejected-rows") and "line 3" in bob.problem("rejected-rows").message
     ann = reconcile_files(d, i, customer="ann@x.com")
     assert ann.problems == ()
+
+
+# -- complete ---------------------------------------------------------------------------------------
+
+
+def test_complete_when_every_row_is_shown(tmp_path):
+    short = reconcile_files(DASH, INTL, partner="jane", rows=False)
+    assert short.evidence.complete  # every list is within the first rows
+    terminal = run("--dashboard", DASH, "--internal", INTL, "--partner", "jane").output
+    assert [line.split() for line in terminal.splitlines() if line.startswith("complete ")] == [["complete", "yes"]]
+    n = PREVIEW_ROWS + 2
+    d = write(tmp_path / "d.csv", "email\nsomeone@x.com\n")
+    i = write(tmp_path / "i.csv", "email\n" + "".join(f"u{k}@x.com\n" for k in range(n)))
+    cut = reconcile_files(d, i, rows=False).evidence
+    assert not cut.complete and len(cut.missing_from_dashboard) == PREVIEW_ROWS
+    assert cut.counts.missing_from_dashboard == n
+    assert reconcile_files(d, i).evidence.complete

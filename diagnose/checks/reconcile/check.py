@@ -107,13 +107,14 @@ def reconcile_files(
 
     step("building evidence")
     lists = _lists(p, i_un, d_un, rejected, excluded, duplicates, unreadable, rows)
+    complete = opts.rows or all(frame.height <= PREVIEW_ROWS for frame, *_ in lists.values())
     ev = ReconcileEvidence(
         dashboard_file=dash.path, internal_file=intl.path, partner=opts.partner,
         since=opts.since.isoformat() if opts.since else None, until=opts.until.isoformat() if opts.until else None,
         window_days=opts.window_days, loose_rules=opts.loose_rules,
         dashboard_columns=dash.columns, internal_columns=intl.columns,
         dashboard_encoding=dash.encoding, internal_encoding=intl.encoding,
-        complete=opts.rows, counts=counts, customer=customer,
+        complete=complete, counts=counts, customer=customer,
         match_on=opts.match_on, column_roles=column_roles(dash, maps) + column_roles(intl, maps),
         date_rules={f"{t.side}.{f}": rule for t in (dash, intl) for f, rule in t.date_rules.items()},
         **{name: _preview(*spec, all_rows=opts.rows) for name, spec in lists.items()},

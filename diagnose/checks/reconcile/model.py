@@ -190,7 +190,7 @@ class ReconcileEvidence:
     internal_columns: dict[str, str]
     dashboard_encoding: str
     internal_encoding: str
-    complete: bool  # False: each bucket list holds only its first rows (counts are always whole)
+    complete: bool  # False: some list holds only its first rows (counts are always whole)
     counts: ReconcileCounts
     customer: CustomerAnswer | None = None
     matched: tuple[PairRow, ...] = sensitive("rows", default=())
