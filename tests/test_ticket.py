@@ -74,6 +74,7 @@ def test_json_ticket_and_relative_export_paths(tmp_path, demo_site):
     assert list(data["evidence"]) == ["reconcile"]
 
 
+@pytest.mark.browser
 def test_ticket_end_to_end_then_explain_offline(tmp_path, demo_site, monkeypatch):
     ticket = tmp_path / "t.yaml"
     ticket.write_text(
