@@ -133,3 +133,21 @@ def test_complete_when_every_row_is_shown(tmp_path):
     assert not cut.complete and len(cut.missing_from_dashboard) == PREVIEW_ROWS
     assert cut.counts.missing_from_dashboard == n
     assert reconcile_files(d, i).evidence.complete
+
+
+# -- placeholder e-mails -----------------------------------------------------------------------------
+
+ORDINARY = ["anonymous42@example.com", "redacted.user@gmail.com", "redacted_7@x.com", "hiddenvalley@gmail.com",
+            "noemail.fan@x.com", "unknown.pleasures@x.com", "anna@nonexistent.org"]
+PLACEHOLDERS = ["anonymous@example.com", "Redacted@x.com", "hidden@anonymized.partnerstack.com", "kim@masked.example",
+                "j***@x.com", "xxx@x.com", "noemail@x.com", "no-email@x.com", "unknown@x.com", "none@x.com",
+                "N/A", "[redacted]", "Anonymised"]
+
+
+def test_a_placeholder_is_masked_or_a_whole_placeholder_word(tmp_path):
+    d = write(tmp_path / "d.csv", "email\n" + "\n".join(ORDINARY + PLACEHOLDERS) + "\n")
+    i = write(tmp_path / "i.csv", "email\n" + "\n".join(ORDINARY + PLACEHOLDERS) + "\n")  # the same in both files
+    ev = reconcile_files(d, i).evidence
+    assert {r.email for r in ev.matched} == set(ORDINARY)
+    assert {r.email: (r.anonymised, r.match_reason) for r in ev.dashboard_only} == {
+        p: (True, "anonymised-no-key") for p in PLACEHOLDERS}

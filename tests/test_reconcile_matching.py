@@ -52,8 +52,10 @@ def test_statuses_bucket_by_the_shared_vocabulary(tmp_path):
 
 
 def test_ordinary_emails_are_not_anonymised(tmp_path):
-    ordinary = ["user100000@example.com", "customer-abc123@example.com", "xx@y.com", "hiddenvalley@gmail.com"]
-    masked = ["j***@x.com", "j•••@x.com", "hidden@anonymized.partnerstack.com", "redacted_7@x.com",
+    # a placeholder word counts only as a whole part: redacted_7@ is an address (test_reconcile_fixes)
+    ordinary = ["user100000@example.com", "customer-abc123@example.com", "xx@y.com", "hiddenvalley@gmail.com",
+                "redacted_7@x.com"]
+    masked = ["j***@x.com", "j•••@x.com", "hidden@anonymized.partnerstack.com", "redacted@x.com",
               "xxx@x.com", "REDACTED", "kim@masked.example"]
     d = write(tmp_path / "d.csv", "email\n" + "\n".join(ordinary + masked) + "\n")
     i = write(tmp_path / "i.csv", "email\n" + "\n".join(ordinary) + "\n")

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-# Placeholder e-mails only: masked characters (j***@, j•••@, xxx@), a local part that is a placeholder
-# word (hidden@, redacted_12@), a domain label that is one (…@anonymized.partnerstack.com), or the
-# bare word. An ordinary address such as user100000@example.com is an e-mail, not a placeholder.
-_PLACEHOLDER = r"(?:anonymi[sz]ed|anonymous|anon|redacted|hidden|masked|placeholder|withheld|undisclosed)"
-ANONYMISED_RE = (rf"(?i)[*•●…]|^x{{3,}}@|^{_PLACEHOLDER}[-_.+0-9]*@|@(?:[^@]*[.-])?{_PLACEHOLDER}(?:[.-][^@]*)?$|"
-                 rf"^[\[(<]?{_PLACEHOLDER}[\])>]?$")
+# A placeholder, not an e-mail: masked characters (j***@, j•••@, xxx@), or a placeholder word that is
+# a WHOLE part: the whole local part (anonymous@, [redacted]@), a whole label of the domain
+# (…@anonymized.partnerstack.com, …@masked.example), or the whole value (N/A, REDACTED). A word that
+# is only part of one is an ordinary address: anonymous42@, redacted.user@, hiddenvalley@ match as usual.
+PLACEHOLDER_WORDS = (r"anonymi[sz]ed|anonymous|anon|redacted|hidden|masked|placeholder|withheld|undisclosed|"
+                     r"unknown|none|null|n/a|no[-_.]?e?[-_.]?mail|not[-_.]?provided")
+_WORD = rf"[\[(<]?(?:{PLACEHOLDER_WORDS})[\])>]?"
+ANONYMISED_RE = rf"(?i)[*•●…]|^x{{3,}}@|^{_WORD}@|@(?:[^@]*\.)?{_WORD}(?:\.[^@]*)?$|^{_WORD}$"
 
 
 def is_placeholder(email: Any) -> Any:
