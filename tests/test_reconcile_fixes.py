@@ -151,3 +151,47 @@ def test_a_placeholder_is_masked_or_a_whole_placeholder_word(tmp_path):
     assert {r.email for r in ev.matched} == set(ORDINARY)
     assert {r.email: (r.anonymised, r.match_reason) for r in ev.dashboard_only} == {
         p: (True, "anonymised-no-key") for p in PLACEHOLDERS}
+
+
+# -- a damaged Excel file ------------------------------------------------------------------------------
+
+
+def one_line(res) -> str:
+    assert res.exit_code == 2, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), res.output
+    return lines[0]
+
+
+def damaged_xls(tmp_path: Path) -> Path:
+    bad = tmp_path / "export.xls"
+    bad.write_bytes(OLE2_MAGIC + b"\x00" * 504)
+    return bad
+
+
+def test_a_damaged_xls_is_one_plain_line(tmp_path):
+    pytest.importorskip("fastexcel")
+    bad = damaged_xls(tmp_path)
+    line = one_line(run("--dashboard", bad, "--internal", INTL))
+    assert f"dashboard file {bad}" in line and "not a readable Excel file" in line
+    assert "Calamine" not in line and "Cfb" not in line and "OLE" not in line
+
+
+def test_a_damaged_workbook_whatever_the_engine_says(tmp_path, monkeypatch):
+    import polars as pl
+
+    class CalamineError(Exception):
+        pass
+
+    engine = types.ModuleType("fastexcel")
+    engine.FastExcelError, engine.CalamineError = Exception, CalamineError  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fastexcel", engine)
+
+    def damaged(*args, **kwargs):
+        raise CalamineError("calamine error: Xls error: Cfb error: Invalid OLE signature (not an office document?)")
+
+    monkeypatch.setattr(pl, "read_excel", damaged)
+    bad = damaged_xls(tmp_path)
+    line = one_line(run("--dashboard", bad, "--internal", INTL))
+    assert f"dashboard file {bad} is not a readable Excel file (.xls)" in line
+    assert "CalamineError" not in line and "Cfb" not in line and "export the sheet as CSV" in line

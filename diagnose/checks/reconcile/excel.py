@@ -56,6 +56,10 @@ def read_excel(path: str | Path, side: str, kind: str):
                                   **keep)
         names = fastexcel.read_excel(str(path)).sheet_names
     except Exception as exc:  # an unreadable workbook, or a polars too old for this fastexcel
+        damaged = getattr(fastexcel, "CalamineError", None)
+        if damaged is not None and isinstance(exc, damaged):  # the engine could not open or parse it
+            raise BadInput(f"{side} file {path} is not a readable Excel file (.{kind}): it is damaged, or not "
+                           f"really a workbook; {how}") from None
         detail = " ".join(str(exc).split())[:160]
         major, minor = (int(x) for x in re.findall(r"\d+", pl.__version__)[:2])
         old = f"; reading Excel needs polars >= 1.34, this is {pl.__version__}" if (major, minor) < (1, 34) else ""
