@@ -31,7 +31,7 @@ def spreadsheet_kind(path: str | Path, head: bytes, side: str = "input") -> str 
         names = []
     if any(n.startswith("xl/") for n in names):
         return "xlsx"
-    raise BadInput(f"{side} file {path} is a ZIP archive, not CSV or JSON Lines: unzip it and give the CSV inside")
+    raise BadInput(f"{side} file {path} is a ZIP archive, not an Excel workbook: unzip it and give the CSV inside")
 
 
 def read_excel(path: str | Path, side: str, kind: str):

@@ -106,7 +106,7 @@ def ensure_utf8(data: bytes, encoding: str, side: str, path: str | Path) -> tupl
         codecs.utf_8_decode(data, "strict", True)
     except UnicodeDecodeError as exc:
         if b"\x00" in data:
-            raise BadInput(f"{side} file {path} is binary, not CSV or JSON Lines") from None
+            raise BadInput(f"{side} file {path} is binary, not CSV, JSON Lines or Excel") from None
         return data.decode("cp1252", errors="replace").encode("utf-8"), f"cp1252 (not UTF-8 at byte {exc.start})"
     return data, encoding
 
@@ -122,7 +122,7 @@ def is_jsonl(path: str | Path, data: bytes) -> bool:
 
 def read_table(path: str | Path, side: str, mapping: dict[str, str | None] | None = None,
                *, progress: Callable[[str], None] | None = None) -> Table:
-    """Read one file (CSV or JSON Lines) into a :class:`Table`. Raises BadInput on bad input."""
+    """Read one file (CSV, JSON Lines or Excel) into a :class:`Table`. Raises BadInput on bad input."""
     import polars as pl
 
     if progress:
