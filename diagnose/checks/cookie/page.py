@@ -1,0 +1,122 @@
+"""Talking to the page: the scripts run in it (cookie_page.js before any page script, cookie_collect.js
+to read it), settling it on the events that matter, reading it, and its screenshot."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from diagnose.checks.cookie.consent import CMP_GLOBALS
+from diagnose.checks.cookie.recorder import Recorder
+from diagnose.core.partnerstack import KNOWN_SCRIPT_HOSTS
+
+DEFAULT_SETTLE_MS = 300  # quiet window while evidence is incomplete
+FAST_SETTLE_MS = 40  # quiet window once the snippet ran and the cookie is written
+MAX_SETTLE_S = 6.0  # longest wait after the load event
+MIN_SETTLE_S = 1.0  # settling a page that loaded late may run this far past --timeout
+COLLECT_S = 3.0  # reading the settled page
+SCREENSHOT_S = 5.0
+INTERSTITIAL_S = 1.0  # quiet window on a page with no PartnerStack evidence (a late JS redirect?)
+
+_JS_DIR = Path(__file__).parent
+
+
+def script(name: str) -> str:
+    return (_JS_DIR / name).read_text(encoding="utf-8")
+
+
+_POLL_JS = """() => {
+  const S = window.__diagnose;
+  let refresh = -1;
+  const meta = document.querySelector('meta[http-equiv="refresh" i]');
+  if (meta) { const m = /^\\s*(\\d+(?:\\.\\d+)?)/.exec(meta.getAttribute('content') || ''); if (m) refresh = parseFloat(m[1]); }
+  const gs = !!(window.growsumo || window.partnerstack);
+  return S ? [S.inits.length, S.writes.length + S.blocked.length, document.readyState === 'complete', gs, refresh]
+           : [0, 0, false, gs, refresh];
+}"""
+
+
+async def _poll(page: Any, wait: float) -> tuple[Any, ...] | None:
+    from playwright.async_api import Error as PlaywrightError
+
+    try:
+        return tuple(await asyncio.wait_for(page.evaluate(_POLL_JS), wait))
+    except (PlaywrightError, asyncio.TimeoutError):
+        return None  # navigating (the execution context was replaced), or busy
+
+
+async def settle(page: Any, rec: Recorder, quiet: float, deadline: float) -> bool:
+    """Wait for the events that matter, then a quiet window; False when cut off at ``deadline``
+    (a time.monotonic() value). A main-frame navigation still waiting for its page is not settled.
+
+    * the PartnerStack script loaded, ``_initialize`` called and cookies written, nothing in
+      flight: a short window (FAST_SETTLE_MS) - the common, healthy case;
+    * some PartnerStack evidence but incomplete: the ``quiet`` window (``--settle-ms``);
+    * no PartnerStack evidence at all (an interstitial that may still redirect by script, or a
+      page that injects the snippet late): at least INTERSTITIAL_S;
+    * a ``<meta http-equiv=refresh>`` that fires before the deadline: wait for it.
+    """
+    settle_max = deadline - time.monotonic()
+    last: tuple[Any, ...] | None = None
+    while True:
+        state = await _poll(page, min(1.0, max(0.2, deadline - time.monotonic())))
+        if state is None or (last is not None and state[:4] != last[:4]):
+            rec.touch()
+        last = state
+        now = time.monotonic()
+        pending_snippet = any(v == "pending" for v in rec.snippet_requests.values())
+        loaded_snippet = any(v == "ok" for v in rec.snippet_requests.values())
+        inits, writes, complete, has_gs, refresh = state if state else (0, 0, False, False, -1)
+        waiting_init = loaded_snippet and not inits and rec.snippet_loaded_at is not None \
+            and now - rec.snippet_loaded_at < max(quiet, 0.3)
+        busy = any(now - t < 2.0 for t in rec.inflight.values())
+        if complete and inits > 0 and (writes > 0 or loaded_snippet):
+            window = min(quiet, FAST_SETTLE_MS / 1000)
+        elif inits or has_gs or rec.snippet_requests:
+            window = quiet
+        else:
+            window = max(quiet, INTERSTITIAL_S)
+        refresh_pending = 0 <= refresh <= settle_max and now - rec.last_activity < refresh + 0.3
+        navigating = rec.document is not None and not rec.document_done
+        if state is not None and complete and not pending_snippet and not waiting_init and not busy \
+                and not navigating and not refresh_pending and now - rec.last_activity >= window:
+            return True
+        if now >= deadline:
+            return False
+        await asyncio.sleep(0.015)
+
+
+async def collect(page: Any) -> dict[str, Any] | None:
+    """What the page holds now, or None when its scripts do not answer (a busy loop)."""
+    from playwright.async_api import Error as PlaywrightError
+
+    cfg = {"hosts": list(KNOWN_SCRIPT_HOSTS), "cmpGlobals": list(CMP_GLOBALS)}
+    deadline = time.monotonic() + COLLECT_S
+    for _ in range(3):
+        try:
+            return await asyncio.wait_for(page.evaluate(script("cookie_collect.js"), cfg),
+                                          max(0.1, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            return None
+        except PlaywrightError:
+            await asyncio.sleep(0.1)
+    return None
+
+
+async def screenshot(page: Any, directory: Path, policy_name: str, final_url: str | None) -> str | None:
+    from playwright.async_api import Error as PlaywrightError
+
+    host = re.sub(r"[^A-Za-z0-9.-]+", "_", urlsplit(final_url or "").hostname or "page")[:60]
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")[:-3]
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"cookie-{host}-{policy_name}-{stamp}.png"
+        await page.screenshot(path=str(path), timeout=SCREENSHOT_S * 1000)
+        return str(path)
+    except (PlaywrightError, OSError):
+        return None

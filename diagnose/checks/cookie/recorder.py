@@ -1,0 +1,240 @@
+"""What a browser context's pages do, recorded by Playwright's event handlers on the session's loop:
+requests in flight, the main frame's navigations, failed scripts, the PartnerStack script's
+requests; and the route handlers that apply the private-network rule and the no-cookies policy."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from diagnose.checks.cookie.model import MAX_LIST, FailedRequest, Hop
+from diagnose.core.evidence import Problem, error, fail
+from diagnose.core.partnerstack import is_snippet_src
+from diagnose.web import fetch as net
+from diagnose.web import policy as web_policy
+from diagnose.web.guard_proxy import GuardProxy
+
+
+class Recorder:
+    """Collects what the context's pages do (Playwright event handlers, on the session's loop)."""
+
+    def __init__(self, allow_private: bool):
+        self.allow_private = allow_private
+        self.last_activity = time.monotonic()
+        self.inflight: dict[Any, float] = {}
+        self.nav_responses: list[Any] = []
+        self.document: Any = None  # the main frame's latest navigation request
+        self.document_answered = self.document_done = False
+        self.failed: list[FailedRequest] = []
+        self.snippet_requests: dict[str, str] = {}  # url -> "pending" | "ok" | "failed"
+        self.snippet_loaded_at: float | None = None
+        self.js_errors: list[str] = []
+        self.blocked_private: list[str] = []
+        self.script_hosts: list[str] = []
+        self.host_verdicts: dict[str, Any] = {}  # host -> future of "" (public) or a reason
+        self.page: Any = None
+        self.http_cookie_names: set[str] = set()
+        self.playwright: Any = None
+        self.fetch_options: dict[str, Any] = {}  # for fetches outside the browser (the guard proxy)
+
+    def touch(self, *_: Any) -> None:
+        self.last_activity = time.monotonic()
+
+    def on_request(self, request: Any) -> None:
+        self.touch()
+        self.inflight[request] = time.monotonic()
+        if self.page is not None and request.is_navigation_request() and request.frame == self.page.main_frame:
+            self.document, self.document_answered, self.document_done = request, False, False
+        if request.resource_type == "script":
+            host = urlsplit(request.url).hostname
+            if host and host not in self.script_hosts and len(self.script_hosts) < 300:
+                self.script_hosts.append(host)
+            if is_snippet_src(request.url):
+                self.snippet_requests[request.url] = "pending"
+
+    def on_response(self, response: Any) -> None:
+        self.touch()
+        request = response.request
+        if request.is_navigation_request() and self.page is not None and response.frame == self.page.main_frame:
+            self.nav_responses.append(response)
+        self.document_answered |= request is self.document
+        if request.resource_type == "script" and response.status >= 400:
+            snippet = is_snippet_src(request.url)
+            self._fail(FailedRequest(request.url, response.status, None, snippet))
+            if snippet:
+                self.snippet_requests[request.url] = "failed"
+
+    def on_finished(self, request: Any) -> None:
+        self.touch()
+        self.inflight.pop(request, None)
+        self.document_done |= request is self.document
+        if self.snippet_requests.get(request.url) == "pending":
+            self.snippet_requests[request.url] = "ok"
+            self.snippet_loaded_at = time.monotonic()
+
+    def on_failed(self, request: Any) -> None:
+        self.touch()
+        self.inflight.pop(request, None)
+        self.document_done |= request is self.document
+        if request.resource_type in ("script", "document"):
+            snippet = is_snippet_src(request.url)
+            reason = request.failure or "failed"
+            if request.url in self.blocked_private:
+                reason = f"blocked: {net.NOT_PUBLIC}"
+            self._fail(FailedRequest(request.url, None, reason, snippet))
+            if snippet:
+                self.snippet_requests[request.url] = "failed"
+
+    def stalled(self, timeout: float) -> Problem | None:
+        """``timeout`` when the main frame's latest document has not fully arrived (a slow server)."""
+        if self.document is None or self.document_done:
+            return None
+        host = urlsplit(self.document.url).hostname or self.document.url
+        if self.document_answered:
+            return error("timeout", f"{host} was still sending the page after {timeout:g} s")
+        return error("timeout", f"no answer from {host} within {timeout:g} s")  # as `diagnose link` says
+
+    def guarded(self, proxy: GuardProxy | None, timeout: float) -> Problem | None:
+        """Why the main frame's latest document never came from its site: the guard refused it
+        (private-network) or the proxy could not reach it (it answered in the site's place).
+        The proxy names a request by its URL, or host:port for a CONNECT."""
+        for what in list(proxy.blocked) if proxy is not None else ():
+            if what not in self.blocked_private and len(self.blocked_private) < MAX_LIST:
+                self.blocked_private.append(what)
+        if self.document is None or not self.document_done:
+            return None
+        parts = urlsplit(self.document.url)
+        names = (self.document.url, f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}")
+        refused = next((b for b in self.blocked_private if b in names), None)
+        if refused:
+            return fail("private-network", net.refusal(refused))
+        unreachable = dict(proxy.unreachable) if proxy is not None else {}
+        reason = next((unreachable[n] for n in names if n in unreachable), None)
+        if reason == "timeout":
+            return error("timeout", f"no answer from {parts.hostname} within {timeout:g} s")
+        return error("connection-error", f"cannot connect to {parts.hostname}: {reason}") if reason else None
+
+    def _fail(self, item: FailedRequest) -> None:
+        if len(self.failed) < MAX_LIST and item not in self.failed:
+            self.failed.append(item)
+
+    def on_page_error(self, err: Any) -> None:
+        if len(self.js_errors) < 20:
+            name = getattr(err, "name", "") or "Error"
+            msg = first_line(getattr(err, "message", "") or str(err), 240)
+            self.js_errors.append(msg if msg.startswith(name) else f"{name}: {msg}")
+
+    async def _verdict(self, host: str, port: int | None) -> str:
+        """"" when ``host`` may be visited, else why not (resolved once per host, off the loop)."""
+        future = self.host_verdicts.get(host)
+        if future is None:
+            def check() -> str:
+                if host == "localhost" or host.endswith(".localhost"):
+                    return f"{host} is a loopback name (browsers resolve *.localhost to this machine)"
+                try:
+                    web_policy.check_host(host, port, False)
+                except net.PrivateAddress as exc:
+                    return str(exc)
+                except net.ResolveError as exc:
+                    return f"{exc}: refused, since the browser may resolve it elsewhere"
+                return ""
+
+            future = asyncio.get_running_loop().run_in_executor(None, check)
+            self.host_verdicts[host] = future
+        return await future
+
+    async def route(self, route: Any, request: Any, block_cookies: bool, timeout_ms: float) -> None:
+        from playwright.async_api import Error as PlaywrightError
+
+        url = request.url
+        parts = urlsplit(url)
+        try:
+            if not self.allow_private and parts.scheme in ("http", "https", "ws", "wss"):
+                if await self._verdict((parts.hostname or "").lower(), parts.port):
+                    if len(self.blocked_private) < MAX_LIST:
+                        self.blocked_private.append(url)
+                    await route.abort("blockedbyclient")
+                    return
+            if block_cookies and parts.scheme in ("http", "https"):
+                await self._fetch_without_cookies(route, request, timeout_ms)
+                return
+            await route.continue_()
+        except PlaywrightError:
+            pass  # the page or context went away meanwhile
+
+    async def route_web_socket(self, ws: Any) -> None:
+        """The private-network rule for WebSockets (not seen by context.route)."""
+        parts = urlsplit(ws.url)
+        try:
+            if await self._verdict((parts.hostname or "").lower(), parts.port):
+                if len(self.blocked_private) < MAX_LIST:
+                    self.blocked_private.append(ws.url)
+                await ws.close(code=1008, reason=net.NOT_PUBLIC)
+                return
+            ws.connect_to_server()
+        except Exception:  # noqa: BLE001 - the page went away meanwhile
+            pass
+
+    async def _fetch_without_cookies(self, route: Any, request: Any, timeout_ms: float) -> None:
+        """Fetch outside the browser in a throw-away jar and answer without Set-Cookie headers."""
+        from playwright.async_api import Error as PlaywrightError
+
+        fetcher = await self.playwright.request.new_context(**self.fetch_options)
+        try:
+            try:
+                response = await fetcher.fetch(request, max_redirects=0, timeout=timeout_ms)
+                body = await response.body()
+            except PlaywrightError:
+                await route.abort("failed")
+                return
+            headers = {h["name"]: h["value"] for h in response.headers_array
+                       if h["name"].lower() not in ("set-cookie", "content-length", "content-encoding",
+                                                    "transfer-encoding")}
+            await route.fulfill(status=response.status, headers=headers, body=body)
+        finally:
+            await fetcher.dispose()
+
+
+def chain_of(rec: Recorder) -> list[Hop]:
+    hops: list[Hop] = []
+    for response in rec.nav_responses:
+        if not hops:
+            via = "start"
+        else:
+            prev = hops[-1]
+            prev_resp = rec.nav_responses[len(hops) - 1]
+            if prev.status is not None and 300 <= prev.status < 400:
+                via = "http-redirect"
+            elif _safe_header(prev_resp, "refresh"):
+                via = "refresh-header"
+            else:
+                via = "script-or-meta"
+        hops.append(Hop(response.url, response.status, via))
+    return hops[:MAX_LIST]
+
+
+def _safe_header(response: Any, name: str) -> str | None:
+    try:
+        return response.headers.get(name)
+    except Exception:  # noqa: BLE001 - a closed response
+        return None
+
+
+async def http_cookie_names(rec: Recorder) -> set[str]:
+    """Cookies the navigations set with Set-Cookie headers (the rest were written by script)."""
+    names: set[str] = set()
+    for response in rec.nav_responses:
+        try:
+            for h in await response.headers_array():
+                if h["name"].lower() == "set-cookie":
+                    names.add(h["value"].split("=", 1)[0].strip())
+        except Exception:  # noqa: BLE001 - a response that went away
+            continue
+    return names
+
+
+def first_line(text: str, limit: int = 300) -> str:
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    return line[:limit]
