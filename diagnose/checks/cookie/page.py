@@ -4,6 +4,7 @@ to read it), settling it on the events that matter, reading it, and its screensh
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import time
 from datetime import datetime, timezone
@@ -26,7 +27,9 @@ INTERSTITIAL_S = 1.0  # quiet window on a page with no PartnerStack evidence (a 
 _JS_DIR = Path(__file__).parent
 
 
+@functools.cache
 def script(name: str) -> str:
+    """A script shipped beside this module (read once)."""
     return (_JS_DIR / name).read_text(encoding="utf-8")
 
 
