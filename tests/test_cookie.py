@@ -14,7 +14,7 @@ import pytest
 from browser_fixtures import OTHER_PK, PK, StallingServer, browser_session, html, ps_site, snippet  # noqa: F401
 from click.testing import CliRunner
 
-from diagnose.checks.cookie import check_cookie, check_cookie_many, check_cookie_policies
+from diagnose.checks.cookie import Hop, check_cookie, check_cookie_many, check_cookie_policies, itp_cap, site_of
 from diagnose.core.partnerstack import encode_partner_key
 from diagnose.demo.site import Page, redirect, static_text
 from diagnose.core.evidence import CheckResult
@@ -36,6 +36,43 @@ def run(session, url, **kw):
 def page(site, path, body_html):
     site.add(path, Page(body_html))
     return site.url(path)
+
+
+# -- the site of a host: the Public Suffix List (no browser) ---------------------------------------
+
+
+@pytest.mark.parametrize("host,site", [
+    ("user.github.io", "user.github.io"), ("a.b.user.github.io", "user.github.io"),
+    ("a.example.co.uk", "example.co.uk"), ("example.co.uk", "example.co.uk"), ("www.example.com", "example.com"),
+    ("WWW.Example.COM.", "example.com"), ("www.shop.localhost", "shop.localhost"),
+    ("github.io", "github.io"), ("co.uk", "co.uk"), ("localhost", "localhost"),
+    ("127.0.0.1", "127.0.0.1"), ("10.1.2.3", "10.1.2.3"), ("::1", "::1"), ("2001:db8::1", "2001:db8::1"), ("", ""),
+])
+def test_site_of_uses_the_public_suffix_list(host, site):
+    assert site_of(host) == site
+
+
+def test_two_github_pages_are_two_sites():
+    assert site_of("user.github.io") != site_of("other.github.io")
+    # so ITP sees a redirect from one to the other as a cross-site redirector (24 hours)
+    chain = [Hop("https://user.github.io/go", 302, "start"), Hop(f"https://other.github.io/{QUERY}", 200, "http-redirect")]
+    assert itp_cap(chain, chain[-1].url)[0] == 1.0
+    same = [Hop("https://www.example.co.uk/go", 302, "start"), Hop(f"https://shop.example.co.uk/{QUERY}", 200, "x")]
+    assert itp_cap(same, same[-1].url)[0] == 7.0
+
+
+def test_the_public_suffix_list_is_read_from_the_package(monkeypatch):
+    import socket
+
+    from diagnose.checks.cookie import rfc6265
+
+    def no_network(*a, **k):
+        raise AssertionError("the Public Suffix List must not be downloaded")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    rfc6265._public_suffixes.cache_clear()
+    assert site_of("a.example.co.uk") == "example.co.uk"
 
 
 # -- a healthy first visit ---------------------------------------------------------------------

@@ -3,6 +3,8 @@ and the site (eTLD+1) a host belongs to."""
 
 from __future__ import annotations
 
+import functools
+from typing import Any
 from urllib.parse import urlsplit
 
 from diagnose.checks.cookie.model import Cookie, PartnerCookie
@@ -48,15 +50,20 @@ def readable_at(cookie: Cookie | PartnerCookie, url: str) -> tuple[bool, str]:
                  f"path {cookie.path}) is sent to {host} and readable by its scripts"
 
 
-_TWO_LEVEL = {"co", "com", "org", "net", "ac", "gov", "edu", "ne", "or", "go"}
+@functools.cache
+def _public_suffixes() -> Any:
+    """The Public Suffix List as the package ships it (its bundled snapshot; nothing is downloaded)."""
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
 
 
 def site_of(host: str) -> str:
-    """An approximation of the registrable domain (eTLD+1) of ``host``."""
+    """The registrable domain (eTLD+1) of ``host``, by the Public Suffix List (its private section
+    included: ``user.github.io`` and ``other.github.io`` are two sites). An IP address, a name
+    without a dot, or a public suffix itself is its own site; an unknown TLD counts as a public
+    suffix (``www.shop.localhost`` -> ``shop.localhost``)."""
     host = (host or "").lower().rstrip(".")
     if not host or net.is_ip(host) or "." not in host:
         return host
-    labels = host.split(".")
-    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _TWO_LEVEL:
-        return ".".join(labels[-3:])
-    return ".".join(labels[-2:])
+    return _public_suffixes().privatesuffix(host) or host
