@@ -62,15 +62,68 @@ def test_browser_that_will_not_start(tmp_path):
         BrowserSession(fake_exe(tmp_path / "broken")).start()
 
 
+def marked(marker):
+    """Every process on the machine with ``marker`` on its command line (zombies are gone)."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if marker in proc.cmdline() and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc.pid)
+        except psutil.Error:
+            continue
+    return found
+
+
+def gone(procs):
+    import psutil
+
+    def dead(p):
+        try:
+            return not p.is_running() or p.status() == psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return True
+
+    return all(dead(p) for p in procs)
+
+
 def test_session_closes_even_on_keyboard_interrupt(browser_session):
     # a second, private session so that the shared one is left alone
     session = BrowserSession(browser_session.executable)
     with pytest.raises(KeyboardInterrupt):
         with session:
             marker = session._marker
-            assert browser._pids_with(marker)
+            assert marked(marker)
+            tree = session.processes()
+            assert len(tree) > 1  # the browser and its children
             raise KeyboardInterrupt
-    assert browser._pids_with(marker) == []
+    assert marked(marker) == []
+    assert gone(tree)
+
+
+def test_kill_stops_the_whole_tree_and_the_session_relaunches(browser_session):
+    with BrowserSession(browser_session.executable) as session:
+        first = session._marker
+
+        async def open_page():
+            context = await session.new_context()
+            page = await context.new_page()
+            await page.set_content("<p>hello</p>")
+            text = await page.text_content("p")
+            await context.close()
+            return text
+
+        assert session.run(open_page()) == "hello"
+        tree = session.processes()
+        assert len(tree) > 2  # browser, zygote(s), a renderer...
+        session.kill()
+        assert gone(tree) and marked(first) == []
+        session.run(session.restart_browser())  # what a check does after a hung renderer
+        assert session.run(open_page()) == "hello"  # a new browser
+        second = session._marker
+        assert second != first and marked(second)
+    assert marked(second) == [] and session.processes() == []
 
 
 def test_import_of_cli_does_not_import_playwright():

@@ -7,8 +7,9 @@ executable exists; else a system Chromium (``/usr/bin/chromium``, ``chromium-bro
 
 One :class:`BrowserSession` (one Playwright driver, one browser) is meant to be reused across
 many checks, each in its own fresh context; it is always closed, even on Ctrl-C. When a page
-hangs the renderer past a check's hard deadline, :meth:`BrowserSession.kill` stops the browser
-from a watchdog thread and the session relaunches it for the next check.
+hangs the renderer past a check's hard deadline, :meth:`BrowserSession.kill` stops the browser's
+process tree (psutil: the same on Linux, macOS and Windows) and the session relaunches it for the
+next check.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import asyncio
 import glob
 import os
 import shutil
-import signal
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -88,16 +89,27 @@ def find_browser(browser_path: str | None = None) -> str | None:
     return None
 
 
-def _pids_with(marker: str) -> list[int]:
-    pids = []
-    for entry in glob.glob("/proc/[0-9]*/cmdline"):
+def _launched_with(marker: str) -> list[Any]:
+    """This process's descendants started with ``marker`` on their command line (psutil.Process)."""
+    import psutil
+
+    found = []
+    for proc in psutil.Process().children(recursive=True):
         try:
-            with open(entry, "rb") as fh:
-                if marker.encode() in fh.read():
-                    pids.append(int(entry.split("/")[2]))
-        except OSError:
+            if marker in proc.cmdline():
+                found.append(proc)
+        except psutil.Error:  # gone meanwhile, a zombie, or not ours to read
             continue
-    return pids
+    return found
+
+
+def _alive(proc: Any) -> bool:
+    import psutil
+
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 class BrowserSession:
@@ -116,12 +128,12 @@ class BrowserSession:
         self.extra_args = tuple(extra_args)
         self.headless = headless
         self.executable: str | None = None
-        self.launches = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._pw: Any = None
         self._browser: Any = None
         self._marker = ""
+        self._launched: list[Any] = []  # the browser processes found at each launch (psutil.Process)
         self._lock = threading.Lock()
 
     # -- lifecycle (caller's thread) --
@@ -194,7 +206,7 @@ class BrowserSession:
             raise BrowserUnavailable(f"the browser {self.executable} would not start ({first[:200]}); "
                                      "run 'playwright install chromium' or install the OS package "
                                      "(e.g. 'apt-get install chromium')") from None
-        self.launches += 1
+        self._launched += [p for p in _launched_with(self._marker) if p not in self._launched]
         return self._browser
 
     async def playwright(self) -> Any:
@@ -210,24 +222,46 @@ class BrowserSession:
     async def restart_browser(self) -> None:
         """Drop a browser that hung (after :meth:`kill`) so the next check launches a new one."""
         browser, self._browser = self._browser, None
-        self.kill()
+        await asyncio.get_running_loop().run_in_executor(None, self.kill)
         if browser is not None:
             try:
                 await asyncio.wait_for(browser.close(), 5)
             except BaseException:  # noqa: BLE001 - it is gone either way
                 pass
 
-    def kill(self) -> None:
-        """Stop the browser process now (safe from any thread: no Playwright call)."""
-        if not self._marker:
-            return
-        for pid in _pids_with(self._marker):
-            if pid == os.getpid():
-                continue
+    def processes(self) -> list[Any]:
+        """The browser's processes now (psutil.Process): every browser this session launched that is
+        still running, with all of its children (renderers, GPU, zygotes)."""
+        import psutil
+
+        roots = [p for p in self._launched if _alive(p)]
+        if self._marker:
+            roots += [p for p in _launched_with(self._marker) if p not in roots]
+        tree: dict[int, Any] = {}
+        for root in roots:
             try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
+                children = root.children(recursive=True)
+            except psutil.Error:
+                children = []
+            for proc in (root, *children):
+                tree.setdefault(proc.pid, proc)
+        return list(tree.values())
+
+    def kill(self, wait: float = 2.0) -> None:
+        """Stop the browser's whole process tree now and wait (at most ``wait`` s) until it is gone.
+        Safe from any thread: no Playwright call."""
+        import psutil
+
+        procs = self.processes()  # the tree first: a killed browser's children are reparented
+        for proc in procs:
+            try:
+                proc.kill()
+            except psutil.Error:
                 pass
+        deadline = time.monotonic() + wait
+        while any(_alive(p) for p in procs) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self._launched = [p for p in self._launched if _alive(p)]
 
     async def _aclose(self) -> None:
         browser, self._browser = self._browser, None
