@@ -113,14 +113,37 @@ def test_python_dash_m_works():
     assert out.returncode == 0 and "5c38dddbf7fc" in out.stdout
 
 
+def frames(drawn: str) -> list[str]:
+    """The frames a terminal shows, one per redraw in place (colours and cursor moves removed)."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn)
+    return [f.strip() for f in text.split("\r") if f.strip()]
+
+
 def test_stage_bar_draws_in_place(capsys):
+    import io
+
+    from rich.console import Console
+
     from diagnose.cli import StageBar
 
-    bar = StageBar(4, width=8)
-    for stage in ("reading dashboard", "reading internal", "matching", "buckets", "one too many"):
+    screen = io.StringIO()
+    bar = StageBar(4, console=Console(file=screen, force_terminal=True, width=100))
+    for stage in ("reading dashboard", "reading internal", "matching [by key]", "buckets", "one too many"):
         bar.advance(stage)
+    drawn = frames(screen.getvalue())
+    assert drawn[0].endswith("1/4 0:00:00 reading dashboard")
+    assert drawn[-1].endswith("4/4 0:00:00 one too many")  # ends at N/N, never past it
+    assert "5/4" not in screen.getvalue() and bar.done == bar.stages == 4
+    assert any(f.endswith("3/4 0:00:00 matching [by key]") for f in drawn)  # text, not markup
+    assert "\n" not in screen.getvalue()  # redrawn in place on one line
     bar.finish()
-    err = capsys.readouterr().err
-    assert "\n" not in err  # redrawn with carriage returns, one line
-    assert "[##......] 1/4 reading dashboard" in err
-    assert "[########] 4/4 one too many" in err  # never past the end
+    assert screen.getvalue().endswith("\x1b[2K")  # transient: the line is erased at the end
+    assert capsys.readouterr().err == ""  # its own console only
+
+    for console in (Console(file=io.StringIO(), force_terminal=False), Console(file=io.StringIO(), force_terminal=True)):
+        with StageBar(4, console=console, draw=not console.is_terminal) as quiet:  # off a terminal; or told not to
+            for stage in ("a", "b", "c", "d", "e"):
+                quiet.advance(stage)
+        assert console.file.getvalue() == "" and quiet.done == 4

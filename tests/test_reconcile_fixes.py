@@ -195,3 +195,8 @@ def test_a_damaged_workbook_whatever_the_engine_says(tmp_path, monkeypatch):
     line = one_line(run("--dashboard", bad, "--internal", INTL))
     assert f"dashboard file {bad} is not a readable Excel file (.xls)" in line
     assert "CalamineError" not in line and "Cfb" not in line and "export the sheet as CSV" in line
+
+
+def test_help_mentions_excel():
+    text = " ".join(run("--help").output.split())
+    assert "export (CSV, JSON Lines or Excel)" in text and "records (CSV, JSON Lines or Excel)" in text

@@ -6,10 +6,12 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
 import diagnose.checks.reconcile.check as check_module
 from diagnose.checks.reconcile import PREVIEW_ROWS, PairRow, reconcile_files, stages
@@ -31,16 +33,25 @@ def test_one_progress_call_per_planned_stage(tmp_path, missed, as_json):
     assert ("writing the missed-out CSV" in calls) == missed and (calls[-1] == "writing JSON") == as_json
 
 
-def test_the_stage_bar_ends_at_n_of_n(tmp_path, capsys):
+def frames(drawn: str) -> list[str]:
+    """The frames of a bar redrawn in place (colours and cursor moves removed)."""
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn)
+    return [f.strip() for f in text.split("\r") if f.strip()]
+
+
+def test_the_stage_bar_ends_at_n_of_n(tmp_path):
     n = len(stages(missed_out=True))
-    bar = StageBar(n)
+    screen = io.StringIO()
+    bar = StageBar(n, console=Console(file=screen, force_terminal=True, width=120))
     reconcile_files(DASH, INTL, partner="jane", progress=bar.advance, missed_out=tmp_path / "m.csv", rows=False)
-    drawn = capsys.readouterr().err
+    drawn = [re.search(r" (\d+)/(\d+) [0-9:]+ (.*)$", f).groups() for f in frames(screen.getvalue())]
     bar.finish()
     assert bar.done == bar.stages == n
-    counts = [f"] {k}/{n} " for k in range(1, n + 1)]
-    assert [drawn.count(c) for c in counts] == [1] * n, drawn  # each stage once, the last one at n/n
-    assert drawn.rstrip().endswith(f"{n}/{n} building evidence")
+    shown = [int(k) for k, _, _ in drawn]
+    once = [k for j, k in enumerate(shown) if not j or shown[j - 1] != k]  # a timed redraw may repeat a frame
+    assert once == list(range(1, n + 1)), drawn  # each stage in order, none skipped, none past n
+    assert {total for _, total, _ in drawn} == {str(n)}
+    assert drawn[-1] == (str(n), str(n), "building evidence")  # the last stage at n/n
 
 
 def big_files(folder: Path, n: int) -> tuple[Path, Path]:
@@ -85,3 +96,19 @@ def test_streamed_json_is_the_full_result(tmp_path):
         streamed = json.loads(res.output)
         kwargs = dict(zip(("partner",) if args[2] == "--partner" else ("customer",), args[3:]))
         assert streamed == reconcile_files(args[0], args[1], **kwargs).to_dict()
+
+
+def test_with_json_the_bar_is_drawn_only_beside_a_file(tmp_path, monkeypatch):
+    """--json on a terminal, or into a pipe whose reader may print it there, gets no bar."""
+    import os
+    import sys
+
+    with open(tmp_path / "out.json", "w", encoding="utf-8") as file:
+        monkeypatch.setattr(sys, "stdout", file)
+        assert StageBar.stdout_is_a_file()
+    read, write = os.pipe()
+    with os.fdopen(read) as r, os.fdopen(write, "w") as w:
+        monkeypatch.setattr(sys, "stdout", w)
+        assert not StageBar.stdout_is_a_file()
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert not StageBar.stdout_is_a_file()

@@ -66,9 +66,9 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--dashboard", "dashboard_file", required=True, type=click.Path(dir_okay=False),
-              help="The PartnerStack dashboard's customer export (CSV or JSON Lines).")
+              help="The PartnerStack dashboard's customer export (CSV, JSON Lines or Excel).")
 @click.option("--internal", "internal_file", required=True, type=click.Path(dir_okay=False),
-              help="Your own customer records (CSV or JSON Lines).")
+              help="Your own customer records (CSV, JSON Lines or Excel).")
 @click.option("--partner", metavar="KEY", help="The partner's key: customers attributed to another partner are other_partner.")
 @click.option("--customer", metavar="EMAIL_OR_KEY", help="Answer for one customer: in our records? in the dashboard? whose?")
 @click.option("--map", "maps", multiple=True, metavar="SIDE.FIELD=HEADER",
@@ -105,7 +105,7 @@ def reconcile(dashboard_file: str, internal_file: str, partner: str | None, cust
     """
     from types import SimpleNamespace
 
-    from diagnose.checks.reconcile import reconcile_files, stages
+    from diagnose.checks.reconcile import ReconcileOptions, reconcile_files, stages
 
     mapping: dict[str, str] = {}
     for item in maps:
@@ -114,43 +114,76 @@ def reconcile(dashboard_file: str, internal_file: str, partner: str | None, cust
             raise BadInput(f"--map {item!r}: expected SIDE.FIELD=HEADER, e.g. dashboard.email=\"E-mail address\"")
         mapping[key.strip()] = header.strip().strip('"')
     stdout = SimpleNamespace(write=lambda text: click.echo(text, nl=False))
-    bar = StageBar(len(stages(missed_out=bool(missed_out), json_out=as_json))) if sys.stderr.isatty() else None
-    progress = bar.advance if bar else None
-    result = reconcile_files(
-        dashboard_file, internal_file, partner=partner, customer=customer, mapping=mapping, match_on=match_on,
+    options = ReconcileOptions(
+        partner=partner, customer=customer, mapping=mapping, match_on=match_on,
         since=since.date() if since else None, until=until.date() if until else None,
         window_days=window_days, loose=not strict_email, case_or_space=not no_case_or_space,
-        plus_tag=not no_plus_tag, gmail_dots=not no_gmail_dots,
-        rows=False, missed_out=missed_out, progress=progress, json_out=stdout if as_json else None,
-    )  # --json: every row, streamed a chunk at a time by reconcile_files itself
-    if bar:
-        bar.finish()
+        plus_tag=not no_plus_tag, gmail_dots=not no_gmail_dots, rows=False, missed_out=missed_out,
+    )
+    # the bar never shares the screen with the JSON: with --json, drawn only when it goes into a file
+    with StageBar(len(stages(missed_out=bool(missed_out), json_out=as_json)),
+                  draw=not as_json or StageBar.stdout_is_a_file()) as bar:
+        result = reconcile_files(dashboard_file, internal_file, options, progress=bar.advance,
+                                 json_out=stdout if as_json else None)  # --json: every row, streamed
     if not as_json:
         emit(result, as_json)
     return result_exit(result)
 
 
 class StageBar:
-    """A progress bar over the stages of a long job, redrawn in place on stderr (a terminal):
-    ``advance`` once per stage (from any thread), ``finish`` at the end. Hand-made: click's
-    progressbar draws nothing when stderr is not a terminal, ends with a new line and can count
-    past its length."""
+    """A progress bar over the stages of a long job on stderr (rich's Progress): drawn in place and
+    only on a terminal (and when ``draw``), gone when done (transient). ``advance`` once per stage,
+    from any thread (it never counts past the last stage); ``finish``, or the end of a ``with``
+    block, takes it away. Standard output is left alone (no redirection through the bar)."""
 
-    def __init__(self, stages: int, width: int = 24):
+    def __init__(self, stages: int, console=None, draw: bool = True):
         import threading
 
-        self.stages, self.width, self.done, self._lock = max(1, stages), width, 0, threading.Lock()
+        from rich.console import Console
+
+        self.stages, self.done, self._lock = max(1, stages), 0, threading.Lock()
+        self.console = console or Console(stderr=True)
+        self.draw = draw and self.console.is_terminal
+        self._progress = None  # started at the first stage
 
     def advance(self, stage: str) -> None:
         with self._lock:
             self.done = min(self.done + 1, self.stages)
-            filled = self.width * self.done // self.stages
-            text = f"\r[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.stages} {stage[:60]}"
-            click.echo(text.ljust(100), err=True, nl=False)
+            if not self.draw:
+                return
+            if self._progress is None:
+                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+                self._progress = Progress(BarColumn(bar_width=24), MofNCompleteColumn(), TimeElapsedColumn(),
+                                          TextColumn("{task.description}", markup=False), console=self.console,
+                                          transient=True, refresh_per_second=4, redirect_stdout=False,
+                                          redirect_stderr=False)
+                self._task = self._progress.add_task(stage[:60], total=self.stages, completed=self.done)
+                self._progress.start()
+            else:
+                self._progress.update(self._task, completed=self.done, description=stage[:60], refresh=True)
 
     def finish(self) -> None:
         with self._lock:
-            click.echo("\r" + " " * 100 + "\r", err=True, nl=False)
+            if self._progress is not None:
+                self._progress.stop()
+                self._progress = None
+
+    @staticmethod
+    def stdout_is_a_file() -> bool:
+        """Standard output goes into a regular file (not a terminal, nor a pipe whose reader may show it)."""
+        import stat
+
+        try:
+            return stat.S_ISREG(os.fstat(sys.stdout.fileno()).st_mode)
+        except (OSError, ValueError, AttributeError):
+            return False
+
+    def __enter__(self) -> "StageBar":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.finish()
 
 
 def _register() -> None:
