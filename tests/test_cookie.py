@@ -394,6 +394,20 @@ def test_hard_deadline_on_a_busy_page(browser_session, ps_site):
     assert run(browser_session, ok + QUERY).status == "pass"
 
 
+@pytest.mark.parametrize("timeout", [2.0, 3.0])
+def test_a_page_whose_script_hangs_is_unresponsive_whatever_the_timeout(browser_session, ps_site, timeout):
+    # served at once, then its inline script never returns: the server is done, the page hangs
+    # (the load event never comes, and the busy renderer never reports the document finished)
+    url = page(ps_site, f"/hang-{timeout:g}", html(body="<script>while (true) {}</script>"))
+    r, took = timed(browser_session, url + QUERY, net_policy=NetPolicy(timeout=timeout, allow_private=True))
+    assert r.status == "error"
+    assert r.codes() == ["page-unresponsive"], r.problems
+    assert r.evidence.final_url == url + QUERY and r.evidence.chain[0].status == 200
+    assert took < timeout + SLOW_BOUND_S - SLOW.timeout, took  # the bound of the other time limits
+    ok = page(ps_site, "/after-hang", html(snippet()))
+    assert run(browser_session, ok + QUERY).status == "pass"  # the shared browser still works
+
+
 def test_all_policies_share_one_browser(browser_session, ps_site, tmp_path):
     url = page(ps_site, "/all", html(snippet()))
     results = check_cookie_policies(url + QUERY, ["all"], session=browser_session, net_policy=POLICY,

@@ -16,7 +16,8 @@ from diagnose.checks.cookie.itp import SAFARI_UA
 from diagnose.checks.cookie.model import MAX_LIST, POLICIES, SIMULATION_NOTE, CookieEvidence
 from diagnose.checks.cookie.observation import Observation
 from diagnose.checks.cookie.page import (
-    COLLECT_S, DEFAULT_SETTLE_MS, MAX_SETTLE_S, MIN_SETTLE_S, SCREENSHOT_S, collect, screenshot, script, settle,
+    COLLECT_S, DEFAULT_SETTLE_MS, MAX_SETTLE_S, MIN_SETTLE_S, SCREENSHOT_S, answers, collect, screenshot, script,
+    settle,
 )
 from diagnose.checks.cookie.recorder import Recorder, chain_of, first_line, http_cookie_names
 from diagnose.core.errors import BadInput
@@ -158,6 +159,11 @@ def _cut_short(obs: Observation, page: Any, started: float, problem: Problem) ->
         (problem,))
 
 
+def _unresponsive() -> Problem:
+    return error("page-unresponsive", "the page's scripts stopped answering (a busy loop?), so nothing could be "
+                 "read from it")
+
+
 async def _close_context(session: BrowserSession, context: Any) -> None:
     try:
         await asyncio.wait_for(asyncio.shield(context.close()), 10)  # also writes the HAR
@@ -231,6 +237,12 @@ async def _load(page: Any, obs: Observation, policy: net.NetPolicy, proxy: Guard
     try:
         await page.goto(url, wait_until="load", timeout=policy.timeout * 1000)
     except PlaywrightTimeout:
+        # The load event did not come in time. A page that arrived and whose scripts hang (a busy
+        # loop) does not answer, and its busy renderer never reports the document finished either:
+        # that is the page, not a slow server. (A navigation still waiting for its answer has no
+        # page to ask: Playwright waits for the new document.)
+        if not rec.awaiting_answer and not await answers(page):
+            raise _CutShort(_unresponsive()) from None
         if stalled := rec.stalled(policy.timeout):
             raise _CutShort(stalled) from None
         load_problem = warn("page-timeout", f"the page had not finished loading after {policy.timeout:g} s; "
@@ -260,8 +272,7 @@ async def _read(page: Any, context: Any, obs: Observation, screenshot_dir: str |
     collected = await collect(page)
     obs.page_url = final_url = page.url
     if collected is None:
-        raise _CutShort(error("page-unresponsive", "the page's scripts stopped answering (a busy loop?), so "
-                              "nothing could be read from it"))
+        raise _CutShort(_unresponsive())
     obs.state = collected
     obs.cookies_raw = await context.cookies()
     if obs.signup_url:

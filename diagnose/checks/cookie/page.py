@@ -23,6 +23,7 @@ MIN_SETTLE_S = 1.0  # settling a page that loaded late may run this far past --t
 COLLECT_S = 3.0  # reading the settled page
 SCREENSHOT_S = 5.0
 INTERSTITIAL_S = 1.0  # quiet window on a page with no PartnerStack evidence (a late JS redirect?)
+PROBE_S = 1.0  # how long a page that did not load in time gets to answer before it counts as hung
 
 _JS_DIR = Path(__file__).parent
 
@@ -51,6 +52,20 @@ async def _poll(page: Any, wait: float) -> tuple[Any, ...] | None:
         return tuple(await asyncio.wait_for(page.evaluate(_POLL_JS), wait))
     except (PlaywrightError, asyncio.TimeoutError):
         return None  # navigating (the execution context was replaced), or busy
+
+
+async def answers(page: Any, wait: float = PROBE_S) -> bool:
+    """Does the page's main thread answer within ``wait`` s? False when its scripts hang (a busy
+    loop): a page waiting for the network answers at once, and so does one between documents."""
+    from playwright.async_api import Error as PlaywrightError
+
+    try:
+        await asyncio.wait_for(page.evaluate("0"), wait)
+    except asyncio.TimeoutError:
+        return False
+    except PlaywrightError:
+        pass  # navigating (the execution context was replaced), or closed
+    return True
 
 
 async def settle(page: Any, rec: Recorder, quiet: float, deadline: float) -> bool:

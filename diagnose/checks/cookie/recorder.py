@@ -87,6 +87,11 @@ class Recorder:
             if snippet:
                 self.snippet_requests[request.url] = "failed"
 
+    @property
+    def awaiting_answer(self) -> bool:
+        """The main frame's latest navigation has had no response yet (nothing to run scripts in)."""
+        return self.document is not None and not self.document_answered
+
     def stalled(self, timeout: float) -> Problem | None:
         """``timeout`` when the main frame's latest document has not fully arrived (a slow server)."""
         if self.document is None or self.document_done:
