@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from diagnose.web.browser import BrowserSession  # noqa: E402
 from diagnose.checks.cookie import check_cookie, check_cookie_many  # noqa: E402
-from diagnose.checks.gspk import encode_partner_key  # noqa: E402
+from diagnose.core.partnerstack import encode_partner_key  # noqa: E402
 from diagnose.demo.site import LocalSite, Page, partnerstack_snippet, static_text  # noqa: E402
 from diagnose.web.fetch import NetPolicy  # noqa: E402
 
