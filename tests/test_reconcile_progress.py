@@ -107,7 +107,7 @@ def test_with_json_the_bar_is_drawn_only_beside_a_file(tmp_path, monkeypatch):
         monkeypatch.setattr(sys, "stdout", file)
         assert StageBar.stdout_is_a_file()
     read, write = os.pipe()
-    with os.fdopen(read) as r, os.fdopen(write, "w") as w:
+    with os.fdopen(read), os.fdopen(write, "w") as w:
         monkeypatch.setattr(sys, "stdout", w)
         assert not StageBar.stdout_is_a_file()
     monkeypatch.setattr(sys, "stdout", io.StringIO())
