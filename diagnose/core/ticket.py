@@ -85,8 +85,8 @@ FIELD_HELP = {
     "expected_public_key": "Your program's public key (pk_...).",
     "signup_url": "The page where customers sign up.",
     "integration": "How signups reach PartnerStack: js-snippet, api or webhook.",
-    "dashboard": "The PartnerStack dashboard's customer export (CSV or JSON Lines).",
-    "internal": "Your own signup or billing records (CSV or JSON Lines).",
+    "dashboard": "The PartnerStack dashboard's customer export (CSV, JSON Lines or Excel).",
+    "internal": "Your own signup or billing records (CSV, JSON Lines or Excel).",
 }
 PATH_FIELDS = ("dashboard", "internal")
 

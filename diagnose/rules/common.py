@@ -58,7 +58,8 @@ def tracked_for_partner(f: Facts) -> bool:
 
 def declined(f: Facts) -> bool:
     """The dashboard's status for the customer says the referral was declined."""
-    return dashboard_status_class(f.get("reconcile", "customer.dashboard_status")) == STATUS_DECLINED
+    said = f.get("reconcile", "customer.dashboard_status_class")  # evidence saved before it existed: the text
+    return (said or dashboard_status_class(f.get("reconcile", "customer.dashboard_status"))) == STATUS_DECLINED
 
 
 def _same_partner(f: Facts) -> bool:
