@@ -1,6 +1,6 @@
 """Fixtures for the real-browser tests: one shared Chromium for the whole session.
 
-Import them from a test module (``from tests.browser_fixtures import *``) or from conftest.py.
+conftest.py registers the fixtures for every test module; import the helpers (PK, html, snippet, ...) directly.
 When no browser is found the tests are skipped with the reason, except when CI=true, where a
 missing browser is a failure (`.ci/run` installs Debian's chromium).
 """

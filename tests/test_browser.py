@@ -6,7 +6,6 @@ import os
 import stat
 
 import pytest
-from browser_fixtures import browser_session  # noqa: F401
 
 from diagnose.web import browser
 from diagnose.web.browser import BrowserSession, BrowserUnavailable, find_browser

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_fixtures import OTHER_PK, PK, StallingServer, browser_session, html, ps_site, snippet  # noqa: F401
+from browser_fixtures import OTHER_PK, PK, StallingServer, html, snippet
 from click.testing import CliRunner
 
 from diagnose.checks.cookie import Hop, check_cookie, check_cookie_many, check_cookie_policies, itp_cap, site_of

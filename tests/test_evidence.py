@@ -4,7 +4,7 @@ import pytest
 
 from diagnose.checks.gspk import check_gspk
 from diagnose.checks.link import Hop, LinkEvidence
-from diagnose.checks.snippet import analyse_html, check_snippet_html
+from diagnose.checks.snippet import check_snippet_html
 from diagnose.core.evidence import CheckResult, Problem, Status, error, fail, warn
 
 

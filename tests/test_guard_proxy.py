@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import pytest
 import trustme
-from browser_fixtures import PK, browser_session, html, snippet  # noqa: F401
+from browser_fixtures import PK, html, snippet
 
 from diagnose.web import browser
 from diagnose.web import fetch as net

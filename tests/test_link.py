@@ -187,7 +187,6 @@ def test_private_network_checked_at_every_hop(site, monkeypatch):
 
 def test_peer_address_guard_catches_dns_rebinding(site, monkeypatch):
     """Even if the pre-check is fooled, the connected socket's peer address is checked."""
-    import diagnose.web.fetch as net
 
     site.add("/l", Page(LANDING))
     monkeypatch.setattr(policy, "check_host", lambda host, port, allow: ["93.184.216.34"])
