@@ -2,20 +2,25 @@
 
 A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a formula
 by Excel, LibreOffice and Google Sheets. Such cells get a leading single quote, which spreadsheets
-show as text (OWASP "CSV injection").
+show as text (OWASP "CSV injection"). Look-alikes count too: the full-width ``＝ ＋ － ＠`` (which
+some spreadsheets fold to ASCII), and any of these after invisible characters (zero-width space,
+joiners, BOM, soft hyphen).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_DANGEROUS_RE = r"^[=+\-@\t\r]"
+DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+_DANGEROUS_RE = f"^[{_INVISIBLE}]*[=+\\-@\\t\\r\uff1d\uff0b\uff0d\uff20]"
+_DANGEROUS = re.compile(_DANGEROUS_RE)
 
 
 def neutralise(value: Any) -> Any:
     """``value`` made safe for a spreadsheet cell (non-strings are returned unchanged)."""
-    if isinstance(value, str) and value.startswith(DANGEROUS_PREFIXES):
+    if isinstance(value, str) and _DANGEROUS.match(value):
         return "'" + value
     return value
 

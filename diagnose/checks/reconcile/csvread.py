@@ -1,19 +1,39 @@
 """CSV, read columnar: polars parses the fields, and a second polars read of the physical lines gives
-each record's line number and field count (wrong field counts are rejected), vectorised. When the
-two reads disagree (an odd file), the standard ``csv`` module reads it instead, slower but exact."""
+each record's line number and field count (wrong field counts are rejected), vectorised. The fast
+path is taken only for files it reads exactly as the standard ``csv`` module does: every byte seen,
+no carriage return other than in CRLF, and every quote in a regular quoted field. Otherwise (an
+odd file) the ``csv`` module reads it instead, slower but the reference: the same rows, the same
+cells. Leading blank lines are skipped; blank lines are not rows."""
 
 from __future__ import annotations
 
 import codecs
 import csv
 import io
+import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 from diagnose.checks.reconcile.frames import empty_rejected, frame_of_cells
 
 MAX_RAW = 200
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # a long field is a field, not the end of the read
+
+
+def _regular(delim: str) -> str:
+    """A record whose every quote is in a regular quoted field (``"..."``, ``""`` inside)."""
+    field = f'(?:"(?:[^"]|"")*"|[^"{delim}\\r\\n]*)'
+    return f"^{field}(?:[{delim}]{field})*$"
+
+
+def first_line(head: bytes) -> str:
+    """The first non-blank line of ``head`` (the header, for the delimiter)."""
+    for line in re.split(rb"\r\n|\r|\n", head):
+        if line.strip(b" \t"):
+            return line.decode("utf-8", errors="replace")
+    return ""
 
 
 def sniff_delimiter(first_line: str) -> str:
@@ -28,10 +48,9 @@ def read_csv(source: bytes | str, head: bytes, fast: bool = True):
     UTF-8 bytes or the path of a file polars can read directly; ``head`` its first bytes."""
     if head.startswith(codecs.BOM_UTF8):
         head = head[len(codecs.BOM_UTF8):]
-    first_nl = head.find(b"\n")
-    first_line = (head if first_nl < 0 else head[:first_nl]).decode("utf-8", errors="replace").rstrip("\r")
-    delim = sniff_delimiter(first_line)
-    result = _read_csv_polars(source, delim) if fast else None
+    delim = sniff_delimiter(first_line(head))
+    nl = head.find(b"\n")
+    result = _read_csv_polars(source, delim, crlf=nl > 0 and head[nl - 1:nl] == b"\r") if fast else None
     if result is None:
         if isinstance(source, str):
             source = Path(source).read_bytes()
@@ -42,17 +61,41 @@ def read_csv(source: bytes | str, head: bytes, fast: bool = True):
     return headers, cells, delim, bad
 
 
-def _read_csv_polars(source: bytes | str, delim: str):
-    """Vectorised read; None when the record boundaries of the two reads do not agree."""
+def _every_byte_seen(source: bytes | str, raw: Any, crlf: bool) -> bool:
+    """Whether the line texts plus one line ending each make up the whole file (no text was hidden
+    behind a 0x1F, and every line ends the same way)."""
+    if isinstance(source, bytes):
+        size, first, last = len(source), source[:3], source[-1:]
+    else:
+        with open(source, "rb") as fh:
+            first = fh.read(3)
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(max(size - 1, 0))
+            last = fh.read(1)
+    if first == codecs.BOM_UTF8:
+        size -= 3
+    endings = raw.len() - (0 if last == b"\n" else 1)
+    return size - int(raw.str.len_bytes().sum() or 0) == endings * (2 if crlf else 1)
+
+
+def _read_csv_polars(source: bytes | str, delim: str, crlf: bool = False):
+    """Vectorised read; None when the file is not one it reads exactly as ``csv`` does."""
     import polars as pl
 
     def src() -> Any:
         return io.BytesIO(source) if isinstance(source, bytes) else source
 
-    physical = pl.read_csv(
-        src(), has_header=False, separator="\x1f", quote_char=None,
-        schema={"raw": pl.String}, truncate_ragged_lines=True, encoding="utf8",
-    ).with_row_index("line", offset=1).with_columns(pl.col("raw").fill_null(""))
+    try:
+        physical = pl.read_csv(
+            src(), has_header=False, separator="\x1f", quote_char=None,
+            schema={"raw": pl.String}, truncate_ragged_lines=True, encoding="utf8",
+        ).with_row_index("line", offset=1).with_columns(pl.col("raw").fill_null(""))
+    except pl.exceptions.SchemaError:  # polars 2: a 0x1F in the first line
+        return None
+    if not _every_byte_seen(source, physical["raw"], crlf):
+        return None  # a 0x1F (the separator of this read) hid text, or line endings are mixed
+    if bool(physical["raw"].str.contains("\r", literal=True).any()):
+        return None  # a carriage return that is not in CRLF: csv ends a record there, polars does not
     quotes = pl.col("raw").str.count_matches('"', literal=True)
     has_quotes = bool(physical["raw"].str.contains('"', literal=True).any())
     # a record spans several lines only where a line has an odd number of quotes
@@ -66,24 +109,27 @@ def _read_csv_polars(source: bytes | str, delim: str):
         records = physical.group_by("_rec", maintain_order=True).agg(
             pl.col("line").first(), pl.col("raw").str.join("\n")
         ).drop("_rec")
-        fields = pl.col("raw").str.replace_all(r'"[^"]*"', "").str.count_matches(delim, literal=True) + 1
-    elif has_quotes:
-        records = physical.select("line", "raw")
-        fields = pl.col("raw").str.replace_all(r'"[^"]*"', "").str.count_matches(delim, literal=True) + 1
     else:
         records = physical.select("line", "raw")
+    del physical
+    if has_quotes:
+        quoted = records["raw"].filter(records["raw"].str.contains('"', literal=True))
+        if not bool(quoted.str.contains(_regular(delim)).all()):
+            return None  # a quote outside a regular quoted field: csv's rules, not polars'
+        fields = pl.col("raw").str.replace_all(r'"[^"]*"', "").str.count_matches(delim, literal=True) + 1
+    else:
         fields = pl.col("raw").str.count_matches(delim, literal=True) + 1
     records = records.with_columns(fields.alias("_nf"))
-    del physical
     if records.height == 0:
         return [], frame_of_cells([], [], [], 0), empty_rejected()
-    header_raw = records["raw"][0]
+    records = records.with_columns(pl.col("raw").str.contains(r"^ *$").alias("_blank"))
+    if bool(records["_blank"].all()):
+        return [], frame_of_cells([], [], [], 0), empty_rejected()
+    start = int(records["_blank"].arg_min() or 0)  # leading blank lines: the header is the first line with text
+    header_raw = records["raw"][start]
     headers = [h.strip() for h in next(csv.reader([header_raw], delimiter=delim), [])]
     width = len(headers)
-    if width == 0:
-        return [], frame_of_cells([], [], [], 0), empty_rejected()
-    records = records.with_columns(pl.col("raw").str.contains(r"^[ \r]*$").alias("_blank"))
-    wrong_nf = (pl.col("_nf") != width) & ~pl.col("_blank") & (pl.int_range(pl.len()) > 0)
+    wrong_nf = (pl.col("_nf") != width) & ~pl.col("_blank") & (pl.int_range(pl.len()) > start)
     bad_raw = records.filter(wrong_nf).select("line", "raw")
     records = records.select("line", "_nf", "_blank")  # free the line texts before the field read
     try:  # the header's width exactly: polars 2 refuses schema columns the file does not have
@@ -96,7 +142,7 @@ def _read_csv_polars(source: bytes | str, delim: str):
         return None
     if cells.height != records.height:
         return None
-    cells = cells.hstack(records).slice(1)
+    cells = cells.hstack(records).slice(start + 1)
     wrong = (pl.col("_nf") != width) & ~pl.col("_blank")
     bad = cells.filter(wrong).select(
         "line",
@@ -114,38 +160,42 @@ def _read_csv_polars(source: bytes | str, delim: str):
 
 
 def _read_csv_python(data: bytes, delim: str):
-    """The exact, slower reader (standard csv module) for files the fast path cannot align."""
+    """The exact, slower reader (standard csv module) for files the fast path cannot read exactly.
+    Lines end as csv ends them (CRLF, LF or CR alone); a line the csv module refuses is rejected and
+    the read goes on."""
     import polars as pl
 
-    text = data.decode("utf-8")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
-    physical = text.splitlines()
+    physical = io.StringIO(data.decode("utf-8"), newline="").readlines()
+    reader = csv.reader(physical, delimiter=delim)
     headers: list[str] = []
     records: list[list[str]] = []
     lines: list[int] = []
     raws: list[str] = []
     bad: list[tuple[int, str, str]] = []
     start = 1
-    try:
-        for row in reader:
-            end = reader.line_num
-            raw = "\n".join(physical[start - 1:end])
-            if not headers:
-                if not any(c.strip() for c in row):
-                    start = end + 1
-                    continue
-                headers = [h.strip() for h in row]
-            elif not any(c.strip() for c in row) and len(row) <= 1:
-                pass  # a blank line is not a row
-            elif len(row) != len(headers):
-                bad.append((start, f"has {len(row)} fields, the header has {len(headers)}", raw[:MAX_RAW]))
-            else:
-                records.append(row)
-                lines.append(start)
-                raws.append(raw)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            end = max(reader.line_num, start)
+            bad.append((start, f"unreadable CSV ({exc})", "".join(physical[start - 1:end])[:MAX_RAW]))
             start = end + 1
-    except csv.Error as exc:
-        bad.append((start, f"unreadable CSV ({exc})", "\n".join(physical[start - 1:start + 1])[:MAX_RAW]))
+            continue
+        end = reader.line_num
+        raw = "".join(physical[start - 1:end]).rstrip("\r\n")
+        if not raw.strip(" \r\n"):
+            pass  # a blank line is not a row (nor the header)
+        elif not headers:
+            headers = [h.strip() for h in row]
+        elif len(row) != len(headers):
+            bad.append((start, f"has {len(row)} fields, the header has {len(headers)}", raw[:MAX_RAW]))
+        else:
+            records.append(row)
+            lines.append(start)
+            raws.append(raw)
+        start = end + 1
     rejected = pl.DataFrame(bad, schema={"line": pl.Int64, "reason": pl.String, "raw": pl.String},
                             orient="row") if bad else empty_rejected()
     return headers, frame_of_cells(records, lines, raws, len(headers)), rejected

@@ -146,13 +146,14 @@ def read_table(path: str | Path, side: str, mapping: dict[str, str | None] | Non
         fmt = "jsonl"
     else:
         try:
-            headers, cells, delim, rejected = read_csv(data if data is not None else str(path), head)
+            headers, cells, delim, rejected = read_csv(data if data is not None else str(path),
+                                                           head if data is None else data[:65536])
         except (UnicodeDecodeError, pl.exceptions.ComputeError):
-            if data is not None:
-                raise
-            data, encoding = load_bytes(path, side)
-            data, encoding = ensure_utf8(data, encoding, side, path)
-            headers, cells, delim, rejected = read_csv(data, data[:65536], fast=encoding.startswith("utf"))
+            # the fast read refused the file: the csv module reads it (not the same fast read again)
+            if data is None:
+                data, encoding = load_bytes(path, side)
+                data, encoding = ensure_utf8(data, encoding, side, path)
+            headers, cells, delim, rejected = read_csv(data, data[:65536], fast=False)
         fmt = "csv"
     del data
     if not headers:
@@ -216,8 +217,10 @@ def _read_jsonl(data: bytes):
     lines: list[int] = []
     raws: list[str] = []
     bad: list[tuple[int, str, str]] = []
-    for no, line in enumerate(data.decode("utf-8").splitlines(), start=1):
-        if not line.strip():
+    # lines end at "\n" only: U+2028, U+2029 or NEL in a JSON string are text, not line ends
+    for no, line in enumerate(data.decode("utf-8").split("\n"), start=1):
+        line = line.removesuffix("\r")
+        if not line.strip(" \t\r"):
             continue
         try:
             obj = json.loads(line)
