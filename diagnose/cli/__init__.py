@@ -33,14 +33,14 @@ class DiagnoseGroup(click.Group):
             click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
             sys.exit(ExitCode.OK)
         except click.ClickException as exc:
-            message = " ".join(exc.format_message().split())
+            message = _one_line(exc.format_message())
             hint = ""
             if isinstance(exc, click.UsageError) and exc.ctx is not None:
                 hint = f" (see '{exc.ctx.command_path} --help')"
             click.echo(f"Error: {message}{hint}", err=True)
             sys.exit(exc.exit_code)
         except DiagnoseError as exc:
-            click.echo(f"Error: {' '.join(str(exc).split())}", err=True)
+            click.echo(f"Error: {_one_line(str(exc))}", err=True)
             sys.exit(exc.exit_code)
         except OSError as exc:  # e.g. a broken pipe or a full disk while writing output
             click.echo(f"Error: {exc.strerror or exc}", err=True)
@@ -48,10 +48,18 @@ class DiagnoseGroup(click.Group):
         except Exception as exc:  # a bug: still one line, unless asked for the traceback
             if os.environ.get("DIAGNOSE_DEBUG"):
                 raise
-            click.echo(f"Error: internal error ({type(exc).__name__}: {' '.join(str(exc).split())[:300]}); "
+            click.echo(f"Error: internal error ({type(exc).__name__}: {_one_line(str(exc), 300)}); "
                        "set DIAGNOSE_DEBUG=1 for the traceback", err=True)
             sys.exit(ExitCode.INCOMPLETE)
         sys.exit(int(rv) if isinstance(rv, int) else ExitCode.OK)
+
+
+def _one_line(message: str, limit: int = 2000) -> str:
+    """An error message on one line, bounded, and printable whatever it quotes (lone surrogates)."""
+    from diagnose.core.reading import clean_text
+
+    text = clean_text(" ".join(message.split()))
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 @click.group(cls=DiagnoseGroup, context_settings={"help_option_names": ["-h", "--help"]})

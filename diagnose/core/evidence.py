@@ -168,9 +168,9 @@ class CheckResult(Generic[E]):
             raise ValueError(f"{root}.check: expected a check name, got {_show(check)}")
         if check not in EVIDENCE_TYPES:  # the checks register their types (pipeline.evidence_io loads them)
             known = ", ".join(sorted(EVIDENCE_TYPES))
-            raise ValueError(f"{root}.check: unknown check {check!r} (known: {known})")
+            raise ValueError(f"{root}.check: unknown check {shorten(check)} (known: {known})")
         if name is not None and evidence_check(name) != check:
-            raise ValueError(f"{name}.check: evidence saved as {name!r} cannot come from the {check!r} check")
+            raise ValueError(f"{name}.check: evidence saved as {name!r} cannot come from the {shorten(check)} check")
         root = name or check
         raw = data.get("problems", [])
         if not isinstance(raw, list):
@@ -252,14 +252,31 @@ def _did_you_mean(word: str, names: typing.Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-_repr = reprlib.Repr()
+class _Excerpt(reprlib.Repr):
+    """reprlib, bounded in depth and width, and safe on integers too long for ``repr``."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 128:
+            return f"<a {len(hex(abs(x))) - 2}-hex-digit number>"
+        return repr(x)
+
+
+_repr = _Excerpt()
+_repr.maxlevel = 3
 _repr.maxstring = 40
 _repr.maxother = 40
 
 
+def shorten(value: Any, limit: int = 60) -> str:
+    """A bounded one-line excerpt of any value, for an error message: never more than about
+    ``limit`` characters, whatever the value's size, depth or sharing (YAML aliases)."""
+    _repr.maxstring = _repr.maxother = max(10, limit)
+    text = " ".join(_repr.repr(value).split())
+    return text if len(text) <= limit + 10 else text[:limit] + "..."
+
+
 def _show(value: Any) -> str:
-    """A short one-line rendering of a JSON value, for an error message."""
-    return " ".join(_repr.repr(value).split())
+    return shorten(value, 40)
 
 
 def _kind(value: Any) -> str:
@@ -316,7 +333,7 @@ def from_jsonable(tp: Any, value: Any, path: str = "") -> Any:
         names = {f.name for f in fields}
         unknown = [k for k in value if k not in names]
         if unknown:
-            listed = ", ".join(repr(k) for k in unknown)
+            listed = ", ".join(shorten(k) for k in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
             hint = _did_you_mean(unknown[0], names - set(value)) if len(unknown) == 1 else ""
             raise ValueError(f"{path}: unknown field{'s' if len(unknown) > 1 else ''} {listed}{hint}")
         hints = _hints(tp)
@@ -371,6 +388,7 @@ __all__ = [
     "field_type",
     "from_jsonable",
     "sensitive",
+    "shorten",
     "to_jsonable",
     "warn",
     "worst",

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from diagnose.core.errors import BadInput
+from diagnose.core.evidence import shorten
 
 
 def writable_dir(folder: str | Path, option: str) -> Path:
@@ -25,21 +26,41 @@ def writable_dir(folder: str | Path, option: str) -> Path:
 def writable_file(path: str | Path, option: str) -> Path:
     """A file path that can be written: not a directory, in a folder that can be written."""
     target = Path(path)
-    if str(path).endswith(("/", os.sep)) or target.is_dir():
+    if str(path).endswith(("/", os.sep)):
         raise BadInput(f"{option}: {path} is a directory, not a file")
-    if target.exists() and not target.is_file():
-        raise BadInput(f"{option}: {path} is not a regular file")
+    if len(os.fsencode(target.name)) > _name_max(target.parent):
+        raise BadInput(f"{option}: the file name is too long ({shorten(target.name)})")
+    try:
+        if target.is_dir():
+            raise BadInput(f"{option}: {path} is a directory, not a file")
+        if target.exists() and not target.is_file():
+            raise BadInput(f"{option}: {path} is not a regular file")
+    except OSError as exc:  # a folder name too long, a loop of links, ...
+        raise BadInput(f"{option}: cannot write {shorten(str(path), 120)}: {exc.strerror or exc}") from None
     writable_dir(target.parent, option)
     return target
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` whole or not at all."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _name_max(folder: Path) -> int:
+    """The longest file name ``folder``'s file system takes (255 bytes when it cannot tell)."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        return 255
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` whole or not at all. Encoded first: text that cannot be (a lone
+    surrogate: the renderers and save_evidence replace them, core/reading.clean_text) raises before
+    any file is made."""
+    path = Path(path)
+    data = text.encode("utf-8")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.replace(tmp, path)
     except BaseException:
         try:

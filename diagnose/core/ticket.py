@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from diagnose.core.errors import BadInput
-from diagnose.core.evidence import sensitive
+from diagnose.core.evidence import sensitive, shorten
+from diagnose.core.reading import TICKET_LIMIT, parse_json, parse_yaml, read_text
 
 INTEGRATIONS = ("js-snippet", "api", "webhook")
 
@@ -102,7 +102,7 @@ def _parse_date(key: str, value: Any) -> dt.date:
             return dt.date.fromisoformat(text[:10]) if len(text) >= 10 and (len(text) == 10 or text[10] in "T ") else dt.date.fromisoformat(text)
         except ValueError:
             pass
-    raise BadInput(f"ticket key {key!r}: {value!r} is not a date (use YYYY-MM-DD)")
+    raise BadInput(f"ticket key {key!r}: {shorten(value)} is not a date (use YYYY-MM-DD)")
 
 
 def _parse_bool(key: str, value: Any) -> bool:
@@ -112,14 +112,14 @@ def _parse_bool(key: str, value: Any) -> bool:
         return True
     if isinstance(value, str) and value.strip().lower() in ("no", "false", "0", "n"):
         return False
-    raise BadInput(f"ticket key {key!r}: {value!r} is not true or false")
+    raise BadInput(f"ticket key {key!r}: {shorten(value)} is not true or false")
 
 
 def coerce(key: str, value: Any) -> Any:
     """Check and convert one ticket value; raise BadInput naming ``key``."""
     if key not in FIELD_TYPES:
         known = ", ".join(FIELD_TYPES)
-        raise BadInput(f"unknown ticket key {key!r} (known keys: {known})")
+        raise BadInput(f"unknown ticket key {shorten(key)} (known keys: {known})")
     if value is None:
         return None
     kind = FIELD_TYPES[key]
@@ -129,13 +129,16 @@ def coerce(key: str, value: Any) -> Any:
         return _parse_bool(key, value)
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise BadInput(f"ticket key {key!r}: expected text, got {type(value).__name__}")
-    text = str(value).strip()
+    try:
+        text = str(value).strip()
+    except ValueError:  # an integer too long to convert (YAML's 0x... escapes the parser's limit)
+        raise BadInput(f"ticket key {key!r}: {shorten(value)} is too long a number") from None
     if key == "integration":
         text = text.lower().replace("_", "-").replace(" ", "-")
         if text in ("js", "snippet", "javascript", "partnerstackjs"):
             text = "js-snippet"
         if text not in INTEGRATIONS:
-            raise BadInput(f"ticket key 'integration': {value!r} is not one of {', '.join(INTEGRATIONS)}")
+            raise BadInput(f"ticket key 'integration': {shorten(value)} is not one of {', '.join(INTEGRATIONS)}")
     if key == "expected_public_key":
         from diagnose.core.partnerstack import parse_public_key
 
@@ -153,7 +156,10 @@ def coerce(key: str, value: Any) -> Any:
 def from_mapping(data: Any, base_dir: Path | None = None) -> Ticket:
     if not isinstance(data, dict):
         raise BadInput("the ticket must be a mapping of keys to values")
-    values = {str(k): coerce(str(k), v) for k, v in data.items()}
+    values = {}
+    for k, v in data.items():
+        key = k if isinstance(k, str) else shorten(k)  # str() of a huge YAML number would raise
+        values[key] = coerce(key, v)
     if base_dir is not None:
         for key in PATH_FIELDS:
             if values.get(key) and not Path(values[key]).is_absolute():
@@ -165,35 +171,10 @@ def from_mapping(data: Any, base_dir: Path | None = None) -> Ticket:
 
 
 def load(path: str | Path) -> Ticket:
-    """Read a YAML or JSON ticket file."""
+    """Read a YAML or JSON ticket file (a regular file of at most TICKET_LIMIT bytes)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise BadInput(f"cannot read ticket {p}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise BadInput(f"ticket {p} is not UTF-8 text") from None
-    if p.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise BadInput(f"ticket {p} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-    else:
-        import yaml
-
-        class Loader(yaml.SafeLoader):
-            """Dates stay text, so that a bad one is reported by key, not by YAML."""
-
-        Loader.yaml_implicit_resolvers = {
-            first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-            for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-        }
-        try:
-            data = yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
-        except (yaml.YAMLError, ValueError) as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark else ""
-            raise BadInput(f"ticket {p} is not valid YAML{where}") from None
+    text = read_text(p, "ticket", TICKET_LIMIT)
+    data = parse_json(text, f"ticket {p}") if p.suffix.lower() == ".json" else parse_yaml(text, f"ticket {p}")
     if data is None:
         data = {}
     return from_mapping(data, p.parent)

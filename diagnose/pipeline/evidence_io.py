@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from diagnose.core.errors import BadInput
-from diagnose.core.evidence import CheckResult
+from diagnose.core.evidence import CheckResult, shorten
 from diagnose.core.files import write_atomic
+from diagnose.core.reading import EVIDENCE_LIMIT, clean_text, parse_json, read_text
 from diagnose.core.ticket import Ticket, from_mapping
 
 EVIDENCE_FORMAT = "diagnose-evidence/1"
@@ -31,7 +32,7 @@ def save_evidence(path: str | Path, ticket: Ticket, evidence: dict[str, CheckRes
         "ticket": ticket.to_dict(),
         "evidence": {name: result.to_dict() for name, result in evidence.items()},
     }
-    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False))
+    write_atomic(path, clean_text(json.dumps(data, indent=2, ensure_ascii=False)))  # lone surrogates: U+FFFD
 
 
 FILE_KEYS = ("format", "ticket", "evidence")
@@ -43,17 +44,12 @@ def load_evidence(path: str | Path) -> tuple[Ticket, dict[str, CheckResult]]:
     from diagnose.checks.registry import EVIDENCE_ORDER
 
     p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BadInput(f"cannot read evidence file {p}: {exc.strerror or exc}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadInput(f"evidence file {p} is not valid JSON: {exc}") from None
+    data = parse_json(read_text(p, "evidence file", EVIDENCE_LIMIT), f"evidence file {p}")
     if not isinstance(data, dict) or data.get("format") != EVIDENCE_FORMAT:
         raise BadInput(f"{p} is not a diagnose evidence file (expected \"format\": \"{EVIDENCE_FORMAT}\")")
     unknown = [k for k in data if k not in FILE_KEYS]
     if unknown:
-        raise BadInput(f"evidence file {p}: unknown field {unknown[0]!r} (known: {', '.join(FILE_KEYS)})")
+        raise BadInput(f"evidence file {p}: unknown field {shorten(unknown[0])} (known: {', '.join(FILE_KEYS)})")
     for key in ("ticket", "evidence"):
         if key not in data:
             raise BadInput(f"evidence file {p}: missing field {key!r}")
@@ -66,7 +62,7 @@ def load_evidence(path: str | Path) -> tuple[Ticket, dict[str, CheckResult]]:
     evidence = {}
     for name, result in data["evidence"].items():
         if name not in EVIDENCE_ORDER:
-            raise BadInput(f"evidence file {p}: evidence: unknown evidence {name!r} "
+            raise BadInput(f"evidence file {p}: evidence: unknown evidence {shorten(name)} "
                            f"(known: {', '.join(EVIDENCE_ORDER)})")
         try:
             evidence[name] = result_from_dict(result, name)

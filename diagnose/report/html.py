@@ -13,6 +13,7 @@ from pathlib import PurePath
 from typing import Any
 
 from diagnose import __version__
+from diagnose.core.reading import clean_text
 from diagnose.report.model import TicketReport
 
 @functools.cache
@@ -52,7 +53,8 @@ def render(model: Any, **_: Any) -> str:
 
 @render.register(TicketReport)
 def _(report: TicketReport, **_: Any) -> str:
-    return environment().get_template("report.html.j2").render(
+    # lone surrogates become U+FFFD: the file can always be written as UTF-8
+    return clean_text(environment().get_template("report.html.j2").render(
         r=report,
         t=report.ticket,
         top=report.top,
@@ -60,8 +62,8 @@ def _(report: TicketReport, **_: Any) -> str:
         ev=report.evidence,
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         version=__version__,
-    )
+    ))
 
 
 def render_index(rows: list[dict[str, Any]], title: str) -> str:
-    return environment().get_template("index.html.j2").render(rows=rows, title=title, version=__version__)
+    return clean_text(environment().get_template("index.html.j2").render(rows=rows, title=title, version=__version__))

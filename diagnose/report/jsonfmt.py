@@ -7,6 +7,7 @@ from functools import singledispatch
 from typing import Any
 
 from diagnose.core.evidence import CheckResult
+from diagnose.core.reading import clean_text
 
 
 @singledispatch
@@ -20,4 +21,5 @@ def _(model: CheckResult) -> Any:
 
 
 def render(model: Any, **_: Any) -> str:
-    return json.dumps(to_json_object(model), indent=2, ensure_ascii=False)
+    # lone surrogates (a hostile page title, a "\\ud800" in a file) become U+FFFD: printing never fails
+    return clean_text(json.dumps(to_json_object(model), indent=2, ensure_ascii=False))

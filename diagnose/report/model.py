@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from diagnose.core.evidence import CheckResult, Status, from_jsonable, to_jsonable
 from diagnose.core.errors import ExitCode
+from diagnose.core.reading import read_png
 from diagnose.checks.registry import EVIDENCE_ORDER
 from diagnose.pipeline.evidence_io import result_from_dict
 from diagnose.rules.engine import RULES, Finding, Verdict, diagnose, questions, usable
@@ -118,16 +118,14 @@ def _evidence_rank(name: str) -> tuple[int, str]:
 
 
 def _screenshots(evidence: dict[str, CheckResult]) -> dict[str, str]:
+    """The evidence's screenshots as data: URIs. A saved evidence file names any path it likes: only
+    a regular file of at most SCREENSHOT_LIMIT bytes that is a PNG image is embedded (core/reading.py),
+    never a device, a FIFO or a text file."""
     out = {}
     for name, result in evidence.items():
         path = getattr(result.evidence, "screenshot", None)
-        if not path:
-            continue
-        try:
-            data = Path(path).read_bytes()
-        except OSError:
-            continue
-        if data.startswith(b"\x89PNG"):
+        data = read_png(path) if isinstance(path, str) and path else None
+        if data is not None:
             out[name] = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
     return out
 
