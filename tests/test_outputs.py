@@ -38,6 +38,8 @@ def no_checks(monkeypatch):
     ("--save-evidence", "/proc/no-such-dir/e.json"),
     ("--save-evidence", "{tmp}"),
     ("--screenshot-dir", "/proc/version"),
+    ("--html", "{tmp}/" + "x" * 300 + ".html"),
+    ("--save-evidence", "{tmp}/" + "e" * 300 + ".json"),
 ])
 def test_a_bad_output_path_is_exit_2_before_any_check(tmp_path, no_checks, option, value):
     args = ["ticket", *EXPORTS, option, value.format(tmp=tmp_path)]

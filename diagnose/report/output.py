@@ -25,8 +25,15 @@ def html_target(html_path: str, ticket: Ticket, redacted: bool) -> Path:
     directory or ends with a slash)."""
     if not html_path:
         target = default_html_path(ticket, redacted=redacted)
-    elif html_path.endswith(("/", os.sep)) or Path(html_path).is_dir():
+    elif html_path.endswith(("/", os.sep)) or _is_dir(html_path):
         target = default_html_path(ticket, html_path, redacted=redacted)
     else:
         target = Path(html_path)
     return writable_file(target, "--html")
+
+
+def _is_dir(path: str) -> bool:
+    try:
+        return Path(path).is_dir()
+    except OSError:  # a name too long, say: writable_file names the problem
+        return False
