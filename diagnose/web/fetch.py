@@ -10,7 +10,9 @@ DNS answer that changes between the two - DNS rebinding - cannot slip through).
 
 from __future__ import annotations
 
+import re
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -49,17 +51,55 @@ class Fetched:
         return decode_html(self.body, charset)
 
 
+_SNIFF_BYTES = 4096  # a <meta charset> must sit in the first 1024 bytes; the search never reads past this
+
+
 def decode_html(body: bytes, charset: str | None) -> str:
-    """Page bytes as text: the header's charset, else a byte-order mark or <meta charset>, else UTF-8."""
+    """Page bytes as text: the header's charset, else a byte-order mark or <meta charset> (looked for
+    in the first bytes only: bs4's own search of 5 % of the page is quadratic), else UTF-8, else a guess."""
     if charset:
         try:
             return body.decode(charset, errors="replace")
         except LookupError:
             pass
-    from bs4.dammit import UnicodeDammit
+    from bs4 import dammit
 
-    dammit = UnicodeDammit(body, is_html=True)  # BOM, then <meta charset>, then UTF-8 / windows-1252
-    return dammit.unicode_markup if dammit.unicode_markup is not None else body.decode("utf-8", errors="replace")
+    head = body[:_SNIFF_BYTES]
+    stripped, bom = dammit.EncodingDetector.strip_byte_order_mark(head)
+    if bom:
+        body = body[len(head) - len(stripped):]
+    declared = bom or dammit.EncodingDetector.find_declared_encoding(head, is_html=True)
+    guess = getattr(dammit, "_chardet_dammit", None) or getattr(dammit, "chardet_dammit", None)
+    # bs4's own order (UnicodeDammit): the BOM, the declaration, a detector's guess, UTF-8, windows-1252.
+    for encoding in (declared, "guess", "utf-8", "windows-1252"):
+        if encoding == "guess":
+            encoding = guess(body) if guess else None
+        if not encoding:
+            continue
+        try:
+            return body.decode(encoding)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return body.decode("utf-8", errors="replace")
+
+
+def parse_html(text: str):
+    """BeautifulSoup's html.parser tree of a hostile page. html.parser gives up on some markup
+    declarations (``<![foo[...]]>``, an odd ``<!DOCTYPE``): then every ``<!`` that opens no comment
+    is read as text, and failing that every ``<!``, so that any page is read (never raises)."""
+    from bs4 import BeautifulSoup
+
+    try:
+        return BeautifulSoup(text, "html.parser")
+    except Exception:  # bs4's ParserRejectedMarkup (html.parser's AssertionError inside)
+        pass
+    try:
+        return BeautifulSoup(_ODD_DECLARATION_RE.sub("&lt;!", text), "html.parser")
+    except Exception:
+        return BeautifulSoup(text.replace("<!", "&lt;!"), "html.parser")
+
+
+_ODD_DECLARATION_RE = re.compile(r"<!(?!--)")
 
 
 class FetchTimeout(Exception):
@@ -74,48 +114,106 @@ class InvalidRedirect(Exception):
     pass
 
 
-_adapter_class: list[type] = []
+class _Watch:
+    """The deadline of one hop: when it passes, the sockets this thread used for the hop are shut
+    down, so a server dribbling its status line or headers (which requests only bounds per read)
+    cannot hold the hop past it. Connections register themselves as they connect or send."""
+
+    local = threading.local()
+
+    def __init__(self, seconds: float) -> None:
+        self.connections: list = []
+        self.fired = False
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_Watch":
+        _Watch.local.current = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._timer.cancel()
+        _Watch.local.current = None
+
+    @staticmethod
+    def register(conn) -> None:
+        watch = getattr(_Watch.local, "current", None)
+        if watch is not None:
+            with watch._lock:
+                watch.connections.append(conn)
+                fired = watch.fired
+            if fired:
+                _shutdown(conn)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            connections = list(self.connections)
+        for conn in connections:
+            _shutdown(conn)
 
 
-def _guarded_adapter_class() -> type:
-    """A requests adapter whose connections refuse non-public peers (built once, lazily)."""
-    if _adapter_class:
-        return _adapter_class[0]
+def _shutdown(conn) -> None:
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's: wakes a blocked read, TLS too
+        except OSError:
+            pass
+
+
+_adapter_classes: dict[bool, type] = {}
+
+
+def _adapter_class(check_peer: bool) -> type:
+    """A requests adapter whose connections are watched by the hop's deadline and, with
+    ``check_peer``, refuse non-public peers (built once per kind, lazily)."""
+    if check_peer in _adapter_classes:
+        return _adapter_classes[check_peer]
     import requests.adapters
     from urllib3.connection import HTTPConnection, HTTPSConnection
     from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
     def guard(conn, sock):
         peer = sock.getpeername()[0]
-        if not policy_module.is_public_address(peer):
+        if check_peer and not policy_module.is_public_address(peer):
             sock.close()
             raise PrivateAddress(conn.host, peer)
         return sock
 
-    class GuardedHTTPConnection(HTTPConnection):
+    class Watched:
         def _new_conn(self):
+            _Watch.register(self)
             return guard(self, super()._new_conn())
 
-    class GuardedHTTPSConnection(HTTPSConnection):
-        def _new_conn(self):
-            return guard(self, super()._new_conn())
+        def request(self, *args, **kwargs):  # a kept-alive connection is watched by its new hop too
+            _Watch.register(self)
+            return super().request(*args, **kwargs)
 
-    class GuardedHTTPPool(HTTPConnectionPool):
-        ConnectionCls = GuardedHTTPConnection
+    class WatchedHTTPConnection(Watched, HTTPConnection):
+        pass
 
-    class GuardedHTTPSPool(HTTPSConnectionPool):
-        ConnectionCls = GuardedHTTPSConnection
+    class WatchedHTTPSConnection(Watched, HTTPSConnection):
+        pass
 
-    class GuardedAdapter(requests.adapters.HTTPAdapter):
+    class WatchedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = WatchedHTTPConnection
+
+    class WatchedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = WatchedHTTPSConnection
+
+    class WatchedAdapter(requests.adapters.HTTPAdapter):
         def init_poolmanager(self, *args, **kwargs):
             super().init_poolmanager(*args, **kwargs)
             self.poolmanager.pool_classes_by_scheme = {
-                "http": GuardedHTTPPool,
-                "https": GuardedHTTPSPool,
+                "http": WatchedHTTPPool,
+                "https": WatchedHTTPSPool,
             }
 
-    _adapter_class.append(GuardedAdapter)
-    return GuardedAdapter
+    _adapter_classes[check_peer] = WatchedAdapter
+    return WatchedAdapter
 
 
 def make_session(policy: NetPolicy) -> "requests.Session":
@@ -125,10 +223,7 @@ def make_session(policy: NetPolicy) -> "requests.Session":
     session = requests.Session()
     # No proxies or .netrc from the environment: the peer check must see the real host.
     session.trust_env = False
-    if policy.allow_private:
-        adapter = requests.adapters.HTTPAdapter(max_retries=0)
-    else:
-        adapter = _guarded_adapter_class()(max_retries=0)
+    adapter = _adapter_class(check_peer=not policy.allow_private)(max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = policy.user_agent
@@ -139,60 +234,26 @@ def make_session(policy: NetPolicy) -> "requests.Session":
 def fetch(session: "requests.Session", url: str, policy: NetPolicy) -> Fetched:
     """GET ``url`` once, without following redirects, within the policy's limits.
 
-    Raises PrivateAddress, ResolveError, FetchTimeout or FetchConnectionError.
+    Raises PrivateAddress, ResolveError, FetchTimeout, FetchConnectionError or InvalidRedirect.
     """
-    import requests
-
     parts = urlsplit(url)
     policy_module.check_host(parts.hostname or "", parts.port, policy.allow_private)
     started = time.monotonic()
-    deadline = started + policy.timeout * 2
-    try:
-        response = session.get(
-            url,
-            allow_redirects=False,
-            stream=True,
-            timeout=(policy.timeout, policy.timeout),
-        )
-    except PrivateAddress:
-        raise
-    except ValueError as exc:  # requests parses a redirect target it won't follow, and may choke on it
-        raise InvalidRedirect(f"{parts.hostname} redirects to an unusable address: {exc}") from None
-    except requests.exceptions.Timeout:
-        raise FetchTimeout(f"no answer from {parts.hostname} within {policy.timeout:g} s") from None
-    except requests.exceptions.RequestException as exc:
-        cause = exc
-        while cause.__context__ is not None and not isinstance(cause, PrivateAddress):
-            cause = cause.__context__
-        if isinstance(cause, PrivateAddress):
-            raise cause from None
-        raise FetchConnectionError(f"cannot connect to {parts.hostname}: {_short(exc)}") from None
-    chunks: list[bytes] = []
-    size = 0
-    truncated = False
-    try:
-        while True:
-            # read1 returns what one socket read gives, so the deadline is checked as data trickles.
-            chunk = response.raw.read1(65536, decode_content=True)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= policy.max_bytes:
-                truncated = True
-                break
-            if time.monotonic() > deadline:
-                raise FetchTimeout(
-                    f"{parts.hostname} was still sending after {policy.timeout * 2:g} s"
-                )
-    except Exception as exc:  # urllib3 / socket errors while reading the body
-        if isinstance(exc, FetchTimeout):
+    # The hop's deadline (twice the timeout) covers the whole answer: status line, headers, body.
+    with _Watch(policy.timeout * 2) as watch:
+        late = FetchTimeout(f"{parts.hostname} was still sending after {policy.timeout * 2:g} s")
+        try:
+            response = _get(session, url, policy, parts.hostname)
+            try:
+                chunks, truncated = _read_body(response, policy, parts.hostname, started + policy.timeout * 2)
+            finally:
+                response.close()
+        except (FetchConnectionError, FetchTimeout):
+            if watch.fired:
+                raise late from None
             raise
-        if "timed out" in str(exc).lower() or isinstance(exc, TimeoutError):
-            raise FetchTimeout(f"{parts.hostname} stopped sending for {policy.timeout:g} s") from None
-        raise FetchConnectionError(f"connection to {parts.hostname} broke: {_short(exc)}") from None
-    finally:
-        response.close()
+        if watch.fired:  # the shut-down socket may read as a clean (but cut) end of the headers or body
+            raise late
     body = b"".join(chunks)[: policy.max_bytes]
     return Fetched(
         url=url,
@@ -202,6 +263,51 @@ def fetch(session: "requests.Session", url: str, policy: NetPolicy) -> Fetched:
         truncated=truncated,
         elapsed_ms=int((time.monotonic() - started) * 1000),
     )
+
+
+def _get(session: "requests.Session", url: str, policy: NetPolicy, host: str | None):
+    """The response's status and headers (the body is left to stream)."""
+    import requests
+
+    try:
+        return session.get(url, allow_redirects=False, stream=True, timeout=(policy.timeout, policy.timeout))
+    except PrivateAddress:
+        raise
+    except ValueError as exc:  # requests parses a redirect target it won't follow, and may choke on it
+        raise InvalidRedirect(f"{host} redirects to an unusable address: {exc}") from None
+    except requests.exceptions.Timeout:
+        raise FetchTimeout(f"no answer from {host} within {policy.timeout:g} s") from None
+    except requests.exceptions.RequestException as exc:
+        cause = exc
+        while cause.__context__ is not None and not isinstance(cause, PrivateAddress):
+            cause = cause.__context__
+        if isinstance(cause, PrivateAddress):
+            raise cause from None
+        raise FetchConnectionError(f"cannot connect to {host}: {_short(exc)}") from None
+
+
+def _read_body(response, policy: NetPolicy, host: str | None, deadline: float) -> tuple[list[bytes], bool]:
+    """The body's chunks (up to the byte cap) and whether it was cut there."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while True:
+            # read1 returns what one socket read gives, so the deadline is checked as data trickles.
+            chunk = response.raw.read1(65536, decode_content=True)
+            if not chunk:
+                return chunks, False
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= policy.max_bytes:
+                return chunks, True
+            if time.monotonic() > deadline:
+                raise FetchTimeout(f"{host} was still sending after {policy.timeout * 2:g} s")
+    except FetchTimeout:
+        raise
+    except Exception as exc:  # urllib3 / socket errors while reading the body
+        if "timed out" in str(exc).lower() or isinstance(exc, TimeoutError):
+            raise FetchTimeout(f"{host} stopped sending for {policy.timeout:g} s") from None
+        raise FetchConnectionError(f"connection to {host} broke: {_short(exc)}") from None
 
 
 def _root_cause(exc: BaseException) -> BaseException:
