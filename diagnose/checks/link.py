@@ -51,11 +51,11 @@ class FollowOutcome:
     final_page: net.Fetched | None
 
 
-_REFRESH_RE = re.compile(
-    r"""^\s*(?P<delay>\d+(?:\.\d*)?)?\s*[;,]?\s*(?:url\s*=\s*)?(?P<q>['"]?)(?P<url>.*?)(?P=q)\s*;?\s*$""",
-    re.IGNORECASE | re.DOTALL,
-)
-_JS_TARGET = r"""(?P<q>['"`])(?P<url>(?:\\.|(?!(?P=q)).){1,2000})(?P=q)"""
+# Pages and headers are hostile: every pattern here is linear (no two quantifiers can share a
+# character) and reads a bounded text. The refresh value's head is a pattern; its tail is cut by hand.
+_REFRESH_HEAD_RE = re.compile(r"\s*(?:\d+(?:\.\d*)?)?\s*[;,]?\s*(?:url\s*=\s*)?", re.IGNORECASE)
+_MAX_REFRESH = 8192  # a Refresh value or meta content longer than this is not read further
+_JS_TARGET = r"""(?P<q>['"`])(?P<url>(?:\\.|(?!(?P=q))[^\\]){1,2000})(?P=q)"""
 # '/landing' + location.search (+ location.hash): the common way to keep the query string.
 _JS_KEEP = r"""(?P<keep>(?:\s*\+\s*(?:(?:window|document)\s*\.\s*)?location\s*\.\s*(?:search|hash))*)"""
 _JS_LOCATION = r"(?<![\w$.])(?:(?:window|document|top|self|parent)\s*\.\s*)?location"
@@ -66,11 +66,14 @@ _JS_REDIRECT_RES = (
 
 
 def _refresh_target(content: str) -> str | None:
-    match = _REFRESH_RE.match(content or "")
-    if not match:
-        return None
-    target = match.group("url").strip()
-    return target or None
+    """The URL of a Refresh header or meta refresh: ``5; url='/next'``, ``0;URL=/next``, ``/next``."""
+    text = (content or "")[:_MAX_REFRESH]
+    rest = text[_REFRESH_HEAD_RE.match(text).end():].rstrip()
+    if rest.endswith(";"):
+        rest = rest[:-1].rstrip()
+    if len(rest) >= 2 and rest[0] in "'\"" and rest[-1] == rest[0]:
+        rest = rest[1:-1]
+    return rest.strip() or None
 
 
 def _js_unescape(value: str) -> str:
@@ -81,9 +84,7 @@ def find_client_redirect(page: net.Fetched) -> tuple[str, str] | None:
     """A meta refresh, or a JS location assignment on an otherwise empty page: (kind, target)."""
     if page.content_type not in ("text/html", "application/xhtml+xml", "") or not page.body:
         return None
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(page.text(), "html.parser")
+    soup = net.parse_html(page.text())
     for meta in soup.find_all("meta"):
         if meta.find_parent("noscript") is not None:
             continue  # only for browsers without JavaScript: a customer's browser ignores it
