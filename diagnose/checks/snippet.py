@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from diagnose.web import fetch as net
-from diagnose.checks.snippet_js import INIT_RE as _INIT_RE
+from diagnose.checks.snippet_js import init_calls
 from diagnose.checks.snippet_js import overwrites as _overwrites
 from diagnose.checks.snippet_js import src_literals, strip_js_comments
 from diagnose.core.errors import BadInput
@@ -101,20 +101,21 @@ def _scan(soup, base_url: str | None, expected_key: str | None) -> tuple[list[Sn
         if own_src:
             instances.append(SnippetInstance("script-src", in_head, tag.sourceline, own_src, script_type=stype))
         for code in handlers:
-            for call in _INIT_RE.finditer(code):
-                status, key = key_status(call.group("arg"), expected_key)
+            for arg in init_calls(code):
+                status, key = key_status(arg, expected_key)
                 instances.append(SnippetInstance("attribute", in_head, tag.sourceline, own_src, key, status, stype))
             overwrites.extend(_overwrites(code))
         code = strip_js_comments(tag.string or tag.get_text() or "") if is_script else ""
         if not code.strip():
             continue
         srcs = [s for s, loaded in src_literals(code, is_snippet_src) if loaded]
-        for call in _INIT_RE.finditer(code):
-            status, key = key_status(call.group("arg"), expected_key)
+        calls = init_calls(code)
+        for arg in calls:
+            status, key = key_status(arg, expected_key)
             instances.append(
                 SnippetInstance("inline", in_head, tag.sourceline, srcs[0] if srcs else None, key, status, stype)
             )
-        if not _INIT_RE.search(code) and srcs:
+        if not calls and srcs:
             instances.append(SnippetInstance("script-src", in_head, tag.sourceline, srcs[0], script_type=stype))
         overwrites.extend(_overwrites(code))
     return instances, overwrites
@@ -141,9 +142,9 @@ def analyse_html(
     html: str, *, base_url: str | None = None, expected_key: str | None = None
 ) -> tuple[SnippetEvidence, list[Problem]]:
     """Inspect static HTML: pure, no I/O. Returns the evidence fields and the problems."""
-    from bs4 import BeautifulSoup, Comment
+    from bs4 import Comment
 
-    soup = BeautifulSoup(html, "html.parser")
+    soup = net.parse_html(html)
     instances, overwrites = _scan(soup, base_url, expected_key)
     problems: list[Problem] = []
     commented = False
@@ -153,7 +154,9 @@ def analyse_html(
                 commented = True
         for script in soup.find_all("script"):
             raw = script.get_text() or ""
-            if not _is_data(script) and "_initialize" in raw and not _INIT_RE.search(strip_js_comments(raw)):
+            # a call that is there only with its comments: not a half-written call, which is no snippet
+            if (not _is_data(script) and "_initialize" in raw and init_calls(raw)
+                    and not init_calls(strip_js_comments(raw))):
                 commented = True
 
     calls = [i for i in instances if i.how != "script-src"]

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 
 _OBJ = r"""(?:(?:window|self|globalThis)\s*(?:\.\s*|\[\s*['"]))?(?P<obj>growsumo|partnerstack)(?:['"]\s*\])?"""
-INIT_RE = re.compile(
-    _OBJ + r"\s*(?:\.\s*_initialize|\[\s*['\"]_initialize['\"]\s*\])\s*\(\s*(?P<arg>[^)]{0,400}?)\s*(?:,[^)]*)?\)"
-)
+# `growsumo._initialize(` - the call's head; its first argument is cut by hand (init_calls).
+_INIT_HEAD_RE = re.compile(_OBJ + r"\s*(?:\.\s*_initialize|\[\s*['\"]_initialize['\"]\s*\])\s*\(")
+_MAX_ARG = 400  # a first argument longer than this is not a key
 _SRC_LITERAL_RE = re.compile(r"""['"`](?P<src>(?:https?:)?//[^'"`\s]+|/pr/js[^'"`\s]*)['"`]""")
 _DATA_ASSIGN_RE = re.compile(
     _OBJ + r"""\s*(?:\.\s*data|\[\s*['"]data['"]\s*\])\s*=(?![=>])\s*(?P<rhs>[^;\n]{0,200})"""
@@ -88,6 +88,35 @@ def strip_js_comments(code: str) -> str:
             out.append(c)
             i += 1
     return "".join(out)
+
+
+def init_calls(code: str) -> list[str]:
+    """The first argument (source text, trimmed) of every ``_initialize(...)`` call in ``code``: the
+    text up to the first ``,`` or ``)``, when a ``)`` closes the call and the argument is at most
+    400 characters. Linear: the next ``,`` and ``)`` are found once and reused by the calls after."""
+    args: list[str] = []
+    comma = close = -1
+    resume = 0
+    for head in _INIT_HEAD_RE.finditer(code):
+        start = head.end()
+        if head.start() < resume:
+            continue  # inside the previous call's parentheses
+        if close < start:
+            close = code.find(")", start)
+            if close < 0:
+                break  # no call after this one is closed either
+        if comma < start:
+            comma = code.find(",", start)
+            if comma < 0:
+                comma = len(code)
+        end = min(comma, close)
+        if end - start > _MAX_ARG * 10:
+            continue
+        arg = code[start:end].strip()
+        if len(arg) <= _MAX_ARG:
+            args.append(arg)
+            resume = close + 1
+    return args
 
 
 def is_loader_name(name: str) -> bool:

@@ -107,10 +107,12 @@ def is_snippet_src(src: str, base: str | None = None) -> bool:
 
 
 KEY_STATUSES = ("ok", "missing", "placeholder", "malformed", "mismatch", "unresolved")
-_STRING_RE = re.compile(r"""^(?P<q>['"`])(?P<val>(?:\\.|(?!(?P=q)).)*)(?P=q)$""", re.DOTALL)
+# These read page text: linear (an escape and a plain character cannot both take a backslash) and
+# bounded (a placeholder name is at most 60 characters, so no start position is scanned further).
+_STRING_RE = re.compile(r"""^(?P<q>['"`])(?P<val>(?:\\.|(?!(?P=q))[^\\])*)(?P=q)$""", re.DOTALL)
 _PLACEHOLDER_RE = re.compile(
-    r"\$\{|\{\{|\{%|<\?|<%|#\{|\[\[|%[A-Za-z_]+%|__[A-Za-z_]+__|YOUR[_\s-]|INSERT|REPLACE|"
-    r"PUBLIC[_\s-]?KEY|<[A-Za-z_ ]+>|^x{3,}$|XXXX|\.\.\.|…",
+    r"\$\{|\{\{|\{%|<\?|<%|#\{|\[\[|%[A-Za-z_]{1,60}%|__[A-Za-z_]{1,60}__|YOUR[_\s-]|INSERT|REPLACE|"
+    r"PUBLIC[_\s-]?KEY|<[A-Za-z_ ]{1,60}>|^x{3,}$|XXXX|\.\.\.|…",
     re.IGNORECASE,
 )
 
