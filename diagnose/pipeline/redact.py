@@ -61,10 +61,7 @@ class _Collector:
             if value != self.own_partner:
                 self.hide[value] = "another partner"
         elif kind == "person":
-            self.hide[value] = mask_name(value)
-            for word in value.split():
-                if len(word) >= 3:
-                    self.hide.setdefault(word, word[0] + "***")
+            self.hide[value] = mask_name(value)  # the whole name: its words alone are ordinary words
         elif kind in ("secret", "account") and len(value) > 3 and value != self.own_partner:
             self.hide[value] = mask_value(value)
 
@@ -96,12 +93,17 @@ class _Collector:
                 self.walk(inner, value)
 
 
-def _hide_everywhere(node: Any, patterns: list[tuple[re.Pattern[str], str]]) -> Any:
+# Fields that hold the tool's own vocabulary (check names, codes, ids, statuses), never a user's value.
+VOCABULARY = frozenset({"check", "status", "severity", "code", "id", "verdict", "kind", "field", "bucket",
+                        "match_reason", "dashboard_status_class", "policy", "how", "format", "source", "redacted"})
+
+
+def _hide_everywhere(node: Any, patterns: list[tuple[re.Pattern[str], str]], key: str | None = None) -> Any:
     if isinstance(node, dict):
-        return {k: _hide_everywhere(v, patterns) for k, v in node.items()}
+        return {k: _hide_everywhere(v, patterns, k) for k, v in node.items()}
     if isinstance(node, list):
-        return [_hide_everywhere(v, patterns) for v in node]
-    if isinstance(node, str):
+        return [_hide_everywhere(v, patterns, key) for v in node]
+    if isinstance(node, str) and key not in VOCABULARY:
         node = mask_email(node)
         for pattern, replacement in patterns:
             node = pattern.sub(replacement, node)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from diagnose.core.partnerstack import PARTNERSTACK, SAFARI_SCRIPT_COOKIE_DAYS
-from diagnose.rules.common import STEPS_ADD_CUSTOMER, days_click_to_signup, tracked_for_partner, webkit
+from diagnose.rules.common import STEPS_ADD_CUSTOMER, days_click_to_signup, declined, tracked_for_partner, webkit
 from diagnose.rules.engine import Facts, Outcome, Verdict, rule
 
 C, L, P, R, T = Verdict.CONFIRMED, Verdict.LIKELY, Verdict.POSSIBLE, Verdict.RULED_OUT, Verdict.CANNOT_TELL
@@ -18,6 +18,8 @@ C, L, P, R, T = Verdict.CONFIRMED, Verdict.LIKELY, Verdict.POSSIBLE, Verdict.RUL
 def _tracked(f: Facts) -> Outcome | None:
     if tracked_for_partner(f):
         return Outcome(R, "the customer is tracked for this partner")
+    if declined(f) and f.get("reconcile", "customer.found_dashboard", False):
+        return Outcome(R, "the referral reached PartnerStack (and was declined there)")
     return None
 
 
