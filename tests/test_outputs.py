@@ -81,3 +81,30 @@ def test_writable_file_refuses_a_directory(tmp_path):
 
     with pytest.raises(BadInput, match="--x: .* is a directory"):
         writable_file(tmp_path, "--x")
+
+
+def test_an_output_never_overwrites_an_input_or_another_output(tmp_path, no_checks):
+    ticket = tmp_path / "t.yaml"
+    ticket.write_text(f"customer_email: ava.healthy@example.com\ndashboard: {DATA / 'dashboard.csv'}\n"
+                      f"internal: {DATA / 'internal.csv'}\n", encoding="utf-8")
+    before = ticket.read_text(encoding="utf-8")
+    for args in (["--html", ticket], ["--save-evidence", DATA / "internal.csv"],
+                 ["--html", tmp_path / "o.json", "--save-evidence", tmp_path / "o.json"]):
+        result = run("ticket", ticket, *args)
+        assert result.exit_code == 2, result.output
+        assert "choose another file" in result.output
+    assert ticket.read_text(encoding="utf-8") == before
+
+
+def test_a_written_report_gets_an_ordinary_file_mode(tmp_path):
+    import os
+    import stat
+
+    target = tmp_path / "r.html"
+    write_atomic(target, "new")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+    target.chmod(0o640)
+    write_atomic(target, "again")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640

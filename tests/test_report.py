@@ -159,3 +159,12 @@ def test_redact_never_touches_the_tools_own_words(tmp_path):
     assert "Tess Link" not in result.stdout and "T*** L***" in result.stdout
     assert out["evidence"]["link"]["check"] == "link"
     assert {"link-broken", "wrong-partner-link"} <= {f["id"] for f in out["diagnosis"]}
+
+
+def test_tables_with_headers_fit_the_width_exactly():
+    from diagnose.report.terminal import table
+
+    for width in (60, 80):
+        rows = [["error", "connection-error", "x" * 300], ["warn", "a-long-problem-code-here", "y " * 120]]
+        text = table(rows, ["severity", "problem", "message"], wrap=True, width=width)
+        assert max(len(line) for line in text.splitlines()) <= width, text

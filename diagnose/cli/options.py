@@ -71,7 +71,8 @@ def report_options(fn):
     @output_options
     @click.option("--html", "html_path", is_flag=False, flag_value="", default=None, metavar="[PATH]",
                   help="Also write a self-contained HTML report (default reports/<date>-<customer>.html).")
-    @click.option("--redact", is_flag=True, help="Mask emails and cookie values in every output.")
+    @click.option("--redact", is_flag=True, help="For a report that leaves the company: mask e-mails, cookie values, the customer's name and "
+                       "payment id, name no other partner, drop other customers' rows.")
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any):
         return fn(*args, **kwargs)

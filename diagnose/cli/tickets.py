@@ -10,7 +10,7 @@ import click
 
 from diagnose.cli.options import emit, net_options, output_options, report_options, ticket_options
 from diagnose.core.errors import BadInput, ExitCode
-from diagnose.core.files import writable_dir, writable_file, write_atomic
+from diagnose.core.files import distinct_outputs, writable_dir, writable_file, write_atomic
 from diagnose.report.output import html_target
 
 
@@ -58,6 +58,7 @@ def ticket(ticket_file: str | None, save_evidence: str | None, no_browser: bool,
         writable_dir(screenshot_dir, "--screenshot-dir")
     evidence_file = writable_file(save_evidence, "--save-evidence") if save_evidence else None
     html_file = html_target(html_path, t, redact) if html_path is not None else None
+    distinct_outputs({"--save-evidence": evidence_file, "--html": html_file}, [ticket_file, t.dashboard, t.internal])
     options = GatherOptions(policy=policy, use_browser=not no_browser, browser_path=browser_path,
                             screenshot_dir=screenshot_dir)
     report = build_report(t, run_ticket(t, options))
@@ -80,6 +81,7 @@ def explain(evidence_file: str, as_json: bool, html_path: str | None, redact: bo
 
     t, evidence = load_evidence(evidence_file)
     html_file = html_target(html_path, t, redact) if html_path is not None else None
+    distinct_outputs({"--html": html_file}, [evidence_file])
     return show_report(build_report(t, evidence), as_json, html_file, redact)
 
 

@@ -61,6 +61,7 @@ def write_atomic(path: str | Path, text: str) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, _mode_for(path))  # mkstemp makes 0600: give the file the mode a plain write would
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -68,3 +69,29 @@ def write_atomic(path: str | Path, text: str) -> None:
         except OSError:
             pass
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """The mode of the file being replaced, else what the umask allows a new file."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def distinct_outputs(outputs: dict[str, Path | None], inputs: list[str | Path | None]) -> None:
+    """BadInput when an output would overwrite an input file or another output (``--html t.yaml``)."""
+    seen: dict[Path, str] = {}
+    for given in inputs:
+        if given:
+            seen.setdefault(Path(given).resolve(), "an input file")
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        where = Path(path).resolve()
+        if where in seen:
+            raise BadInput(f"{option}: {path} is {seen[where]}; choose another file")
+        seen[where] = f"the file of {option}"
+

@@ -61,13 +61,15 @@ def table(rows: list[list[Any]], headers: list[str] | str = (), wrap: bool = Fal
     if not body:
         return tabulate(body, headers=headers, tablefmt="simple")
     heads = list(headers) if isinstance(headers, (list, tuple)) else []
-    natural = [max([len(h) for h in heads[i:i + 1]] + [len(r[i]) for r in body]) for i in range(len(body[0]))]
+    pad = 2 if heads else 0  # tabulate pads a column with a header by two characters
+    natural = [max([len(h) + pad for h in heads[i:i + 1]] + [len(r[i]) for r in body]) for i in range(len(body[0]))]
     total = width or terminal_width()
-    caps = fit_widths(natural, total)
+    caps = fit_widths(natural, total, floor=8 + pad)
     fitted = sum(min(w, c or w) for w, c in zip(natural, caps)) + 2 * (len(natural) - 1)
     if heads and fitted > total:  # too many columns to fit even wrapped: one record after another
         return _records(heads, body, total)
-    return tabulate(body, headers=headers, tablefmt="simple", maxcolwidths=caps, maxheadercolwidths=caps)
+    head_caps = [c - pad if c else None for c in caps]
+    return tabulate(body, headers=headers, tablefmt="simple", maxcolwidths=caps, maxheadercolwidths=head_caps)
 
 
 def _records(heads: list[str], body: list[list[str]], total: int) -> str:
