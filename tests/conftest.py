@@ -24,6 +24,15 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
+def pytest_make_parametrize_id(config, val, argname):
+    """Short ids for long parameters: an id becomes PYTEST_CURRENT_TEST, which child processes inherit,
+    and an environment string over 128 KB makes every subprocess fail (E2BIG) on older pytest."""
+    if isinstance(val, (str, bytes)) and len(val) > 60:
+        text = val if isinstance(val, str) else val.decode("latin-1")
+        return f"{text[:20]!r}...{len(val)}chars".replace("\n", " ")
+    return None
+
+
 @pytest.fixture
 def site():
     """A fresh local web site on 127.0.0.1; add routes with site.add(path, Page|callable)."""
