@@ -6,8 +6,10 @@ Checks do I/O and report what they saw; they never decide a failure case (that i
 
 import importlib
 
-# Every check module; importing one registers its evidence type (for loading saved evidence).
-CHECK_MODULES = ("link", "gspk", "snippet", "cookie", "reconcile")
+from diagnose.checks.registry import CHECKS
+
+# Every check module (one per registered check); importing one registers its evidence type.
+CHECK_MODULES = tuple(check.name for check in CHECKS)
 
 
 def load_all() -> None:
