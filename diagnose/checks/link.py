@@ -15,7 +15,6 @@ from diagnose.web import fetch as net
 from diagnose.core.evidence import CheckResult, Problem, error, evidence, fail, sensitive, warn
 from diagnose.core.partnerstack import PARTNERSTACK, decode_partner_key, disagreement, is_test_partner, partner_params
 
-HOP_KINDS = ("http", "refresh-header", "meta-refresh", "javascript", "final", "error")
 
 
 @dataclass(frozen=True)

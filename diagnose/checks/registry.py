@@ -119,6 +119,7 @@ CHECKS: tuple[Check, ...] = (
           evidence=("cookie", "cookie-safari-itp", "cookie-no-cookies")),
 )
 
-# The order evidence is kept and shown in: the checks' order, the browser's results after the pages'.
+# The order evidence is kept and shown in: the page checks, the browser's results, then the records
+# (the browser check runs last, to give the browser time to start, but reads as the pages' sequel).
 EVIDENCE_ORDER: tuple[str, ...] = ("link", "gspk", "snippet", "cookie", "cookie-safari-itp", "cookie-no-cookies",
                                    "reconcile")

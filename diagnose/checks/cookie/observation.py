@@ -19,7 +19,9 @@ from diagnose.checks.cookie.model import (
 )
 from diagnose.checks.cookie.recorder import Recorder, chain_of
 from diagnose.checks.cookie.rfc6265 import readable_at
-from diagnose.core.partnerstack import KNOWN_SCRIPT_HOSTS, PARTNERSTACK, decode_partner_key, partner_params
+from diagnose.core.partnerstack import (
+    KNOWN_SCRIPT_HOSTS, PARTNERSTACK, decode_partner_key, key_along_chain, partner_params,
+)
 
 
 @dataclass
@@ -237,14 +239,13 @@ def _days(expires: float | None, now: float) -> float | None:
 
 
 def _url_partner_key(chain: list[Hop], final_url: str | None) -> tuple[str | None, str | None]:
-    urls = ([final_url] if final_url else []) + [h.url for h in reversed(chain)]
-    for url in urls:
-        params = partner_params(url)
-        for name in PARTNERSTACK.partner_key_params:
-            if name in params:
-                key, reason = decode_partner_key(params[name])
-                return key, (f"{name}={params[name][:80]!r} is {reason}" if reason else None)
-    return None, None
+    url = key_along_chain([h.url for h in chain] + ([final_url] if final_url else []))
+    if url is None:
+        return None, None
+    params = partner_params(url)
+    name = next(n for n in PARTNERSTACK.partner_key_params if n in params)
+    key, reason = decode_partner_key(params[name])
+    return key, (f"{name}={params[name][:80]!r} is {reason}" if reason else None)
 
 
 def _in_static_html(html: str | None, base_url: str | None) -> bool:

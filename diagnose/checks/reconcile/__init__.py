@@ -53,13 +53,13 @@ from diagnose.checks.reconcile.check import reconcile_files
 from diagnose.checks.reconcile.emails import add_email_levels, normalise_email
 from diagnose.checks.reconcile.missed_out import MISSED_OUT_COLUMNS, write_missed_out
 from diagnose.checks.reconcile.model import (
-    BUCKETS, MATCH_ON, PREVIEW_ROWS, REASONS, ColumnRole, CustomerAnswer, DashboardRow, DuplicateKey, ExcludedRow,
+    MATCH_ON, PREVIEW_ROWS, ColumnRole, CustomerAnswer, DashboardRow, DuplicateKey, ExcludedRow,
     InternalRow, PairRow, ReconcileCounts, ReconcileEvidence, RejectedRow, UnreadableDate,
 )
 from diagnose.checks.reconcile.options import ReconcileOptions, stages
 
 __all__ = [
-    "BUCKETS", "MATCH_ON", "MISSED_OUT_COLUMNS", "PREVIEW_ROWS", "REASONS", "ColumnRole", "CustomerAnswer",
+    "MATCH_ON", "MISSED_OUT_COLUMNS", "PREVIEW_ROWS", "ColumnRole", "CustomerAnswer",
     "DashboardRow", "DuplicateKey", "ExcludedRow", "InternalRow", "PairRow", "ReconcileCounts",
     "ReconcileEvidence", "ReconcileOptions", "RejectedRow", "UnreadableDate", "add_email_levels",
     "normalise_email", "reconcile_files", "stages", "write_missed_out",

@@ -8,10 +8,7 @@ from dataclasses import dataclass
 
 from diagnose.core.evidence import evidence, sensitive
 
-BUCKETS = ("matched", "other_partner", "pending", "missing_from_dashboard", "dashboard_only",
-           "rejected", "excluded")
 PAIR_BUCKETS = ("matched", "other_partner", "pending")
-REASONS = ("customer-key", "exact", "case-or-space", "plus-tag", "gmail-dots")
 MATCH_ON = ("key+email", "email", "key")
 PREVIEW_ROWS = 10
 
