@@ -8,8 +8,6 @@ import click
 
 from diagnose.cli.options import emit, net_options, output_options, result_exit
 from diagnose.core.errors import BadInput, ExitCode
-from diagnose.core.partnerstack import parse_public_key
-from diagnose.core.files import writable_dir
 
 
 @click.command()
@@ -23,7 +21,7 @@ def link(url: str, policy, as_json: bool) -> ExitCode:
     Refresh header, meta refresh, JavaScript location) is recorded; gspk / ps_partner_key is
     decoded; a hop that drops the parameters is named.
     """
-    from diagnose.web import fetch as net
+    from diagnose.core import urls as net
     from diagnose.checks.link import check_link
 
     result = check_link(net.normalise_url(url), policy)
@@ -62,7 +60,8 @@ def snippet(url: str | None, page_file: str | None, expect_key: str | None, poli
     The page is parsed, never run. A snippet injected at runtime (React, tag managers) is only
     seen by `diagnose cookie`.
     """
-    from diagnose.web import fetch as net
+    from diagnose.core.partnerstack import parse_public_key
+    from diagnose.core import urls as net
     from diagnose.checks.snippet import check_snippet_file, check_snippet_url
 
     expected = parse_public_key(expect_key, "--expect-key")
@@ -106,7 +105,9 @@ def cookie(url: str, browser_policy: str, expect_key: str | None, signup_url: st
     and settling; reading the page adds a few seconds): a server that does not answer in time is a
     `timeout`.
     """
-    from diagnose.web import fetch as net
+    from diagnose.core.files import writable_dir
+    from diagnose.core.partnerstack import parse_public_key
+    from diagnose.core import urls as net
     from diagnose.checks.cookie import CookieRun, check_cookie_policies
     from diagnose.core.errors import CannotComplete
 

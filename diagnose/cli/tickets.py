@@ -10,17 +10,14 @@ import click
 
 from diagnose.cli.options import emit, net_options, output_options, report_options, ticket_options
 from diagnose.core.errors import BadInput, ExitCode
-from diagnose.core.files import distinct_outputs, writable_dir, writable_file, write_atomic
-from diagnose.report.output import html_target
 
 
-def show_report(report, as_json: bool, html_file: Path | None, redact: bool) -> int:
-    """Print the report (redacted with --redact), write its HTML file when asked, and exit."""
+def show_report(report, as_json: bool, html_file: Path | None) -> int:
+    """Print the report, write its HTML file when asked, and exit."""
+    from diagnose.core.files import write_atomic
     from diagnose.report import render
-    from diagnose.report.model import exit_code, redacted
+    from diagnose.report.model import exit_code
 
-    if redact:
-        report = redacted(report)
     if html_file is not None:
         write_atomic(html_file, render("html", report))
         click.echo(f"HTML report: {html_file}", err=True)
@@ -45,6 +42,8 @@ def ticket(ticket_file: str | None, save_evidence: str | None, no_browser: bool,
     TICKET_FILE is YAML or JSON with any of the keys below (all optional; dashboard and internal
     are paths relative to the ticket). Options override the file.
     """
+    from diagnose.core.files import distinct_outputs, writable_dir, writable_file
+    from diagnose.report.output import html_target
     from diagnose.core import ticket as tickets
     from diagnose.pipeline.evidence_io import save_evidence as save
     from diagnose.pipeline.gather import GatherOptions
@@ -61,11 +60,12 @@ def ticket(ticket_file: str | None, save_evidence: str | None, no_browser: bool,
     distinct_outputs({"--save-evidence": evidence_file, "--html": html_file}, [ticket_file, t.dashboard, t.internal])
     options = GatherOptions(policy=policy, use_browser=not no_browser, browser_path=browser_path,
                             screenshot_dir=screenshot_dir)
-    report = build_report(t, run_ticket(t, options))
-    if evidence_file is not None:  # --redact covers the saved evidence too
-        kept = redacted(report) if redact else report
-        save(evidence_file, kept.ticket, kept.evidence)
-    return show_report(report, as_json, html_file, redact)
+    report = build_report(t, run_ticket(t, options), embed_screenshots=html_file is not None)
+    if redact:  # once, for every output: the saved evidence too
+        report = redacted(report)
+    if evidence_file is not None:
+        save(evidence_file, report.ticket, report.evidence)
+    return show_report(report, as_json, html_file)
 
 
 @click.command()
@@ -76,13 +76,16 @@ def explain(evidence_file: str, as_json: bool, html_path: str | None, redact: bo
 
     No network and no browser: the report is rebuilt from the file alone.
     """
+    from diagnose.core.files import distinct_outputs
+    from diagnose.report.output import html_target
     from diagnose.pipeline.evidence_io import load_evidence
-    from diagnose.report.model import build_report
+    from diagnose.report.model import build_report, redacted
 
     t, evidence = load_evidence(evidence_file)
     html_file = html_target(html_path, t, redact) if html_path is not None else None
     distinct_outputs({"--html": html_file}, [evidence_file])
-    return show_report(build_report(t, evidence), as_json, html_file, redact)
+    report = build_report(t, evidence, embed_screenshots=html_file is not None)
+    return show_report(redacted(report) if redact else report, as_json, html_file)
 
 
 @click.command()

@@ -74,7 +74,6 @@ def is_test_partner(key: str | None) -> bool:
 
 # -- cookies and what browsers do to them --------------------------------------------------------
 
-COOKIE_DAYS = PARTNERSTACK.cookie_days
 # WebKit's ITP caps cookies written by script at 7 days, and at 24 hours when the visit came through
 # a cross-site redirector with a decorated (query string) landing URL.
 SAFARI_SCRIPT_COOKIE_DAYS = 7.0
@@ -106,7 +105,6 @@ def is_snippet_src(src: str, base: str | None = None) -> bool:
     return host in KNOWN_SCRIPT_HOSTS or parts.path.rstrip("/") == "/pr/js" or parts.path.startswith("/pr/js/")
 
 
-KEY_STATUSES = ("ok", "missing", "placeholder", "malformed", "mismatch", "unresolved")
 # These read page text: linear (an escape and a plain character cannot both take a backslash) and
 # bounded (a placeholder name is at most 60 characters, so no start position is scanned further).
 _STRING_RE = re.compile(r"""^(?P<q>['"`])(?P<val>(?:\\.|(?!(?P=q))[^\\])*)(?P=q)$""", re.DOTALL)

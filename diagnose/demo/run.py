@@ -8,13 +8,13 @@ would (same gather, same rules, same renderers), with one browser shared by all 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from diagnose.core.partnerstack import encode_partner_key
 from diagnose.report.model import DemoRow, DemoSummary
 from diagnose.demo.site import LocalSite, Page, Request, partnerstack_snippet, redirect, static_text
 
@@ -72,7 +72,7 @@ def site_routes() -> dict[str, Any]:
 
 
 def _redirector(partner: str, destination: str) -> Callable[[Request], Page]:
-    encoded = base64.b64encode(partner.encode()).decode().rstrip("=")
+    encoded = encode_partner_key(partner)
 
     def route(request: Request) -> Page:
         xid = "dEm0" + hashlib.sha1(f"{partner}{destination}".encode()).hexdigest()[:10]
