@@ -238,14 +238,20 @@ def test_a_redirect_without_location_is_an_error(site, local_policy):
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "::1", "::ffff:127.0.0.1", "2002:7f00:1::",
-                                     "2002:a00:1::", "fe80::1", "224.0.0.1", "0.0.0.0", "100.64.0.1"])
+                                     "2002:a00:1::", "fe80::1", "224.0.0.1", "0.0.0.0", "100.64.0.1",
+                                     # counted as global by Python 3.11's is_global (issue 10):
+                                     "fec0::1", "192.0.0.8", "192.88.99.1", "192.0.0.170", "3fff::1",
+                                     "64:ff9b::a00:1", "64:ff9b:1::1", "2001:2::1", "5f00::1",
+                                     "2001:0:4136:e378:8000:63bf:3fff:fdd2", "fe80::1%eth0"])
 def test_non_public_addresses(address):
     from diagnose.web.fetch import is_public_address
 
     assert not is_public_address(address)
 
 
-@pytest.mark.parametrize("address", ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "2002:5db8:d822::"])
+@pytest.mark.parametrize("address", ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "2002:5db8:d822::",
+                                     "64:ff9b::5db8:d822", "::ffff:93.184.216.34", "192.0.0.9",
+                                     "2001:4860:4860::8888"])
 def test_public_addresses(address):
     from diagnose.web.fetch import is_public_address
 

@@ -61,16 +61,44 @@ class ResolveError(Exception):
     pass
 
 
+# The IANA special-purpose address registries (IPv4 and IPv6), as data: blocks that are not globally
+# reachable, and the few blocks inside them that are. Kept here rather than read from ipaddress's
+# is_global, whose tables differ between Python versions (3.11 counts fec0::/10, 192.0.0.8 and
+# 192.88.99.0/24 as global). Multicast and the reserved ranges are refused too.
+NOT_GLOBAL = tuple(ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
+    "198.51.100.0/24", "203.0.113.0/24", "240.0.0.0/4", "255.255.255.255/32",
+    "::/128", "::1/128", "64:ff9b:1::/48", "100::/64", "100:0:0:1::/64", "2001::/23", "2001:db8::/32",
+    "3fff::/20", "5f00::/16", "fc00::/7", "fe80::/10", "fec0::/10",
+))
+GLOBAL_INSIDE = tuple(ipaddress.ip_network(n) for n in (
+    "192.0.0.9/32", "192.0.0.10/32",  # PCP and TURN anycast
+    "2001:1::1/128", "2001:1::2/128", "2001:1::3/128", "2001:3::/32", "2001:4:112::/48",
+    "2001:20::/28", "2001:30::/28",
+))
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for (mapped, NAT64, 6to4), which is what it reaches."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip.sixtofour
+
+
 def is_public_address(address: str) -> bool:
+    """True only for a globally reachable unicast address (IPv4 inside IPv6 judged by the IPv4)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address):
-        # IPv4 carried inside IPv6 (mapped, 6to4, Teredo) is judged by the IPv4 address it carries.
-        embedded = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
-        if any(v4 is not None and not is_public_address(str(v4)) for v4 in embedded):
-            return False
-        if ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast and not ip.is_reserved
+    if isinstance(ip, ipaddress.IPv6Address) and (v4 := _embedded_ipv4(ip)) is not None:
+        ip = v4
+    if any(ip in net for net in GLOBAL_INSIDE):
+        return True
+    if ip.is_multicast or ip.is_reserved or any(ip in net for net in NOT_GLOBAL if net.version == ip.version):
+        return False
+    return ip.is_global
 
 
 def resolve(host: str, port: int | None) -> list[str]:
