@@ -271,3 +271,20 @@ def dashboard_status_class(status: str | None) -> str | None:
         if re.search(pattern, text, re.IGNORECASE):
             return cls
     return STATUS_UNKNOWN
+
+
+# The API has no customer status; the dashboard's comes from the customer's rewards (statuses hold,
+# pending, approved, declined, paid). A customer with any approved or paid reward shows to the
+# partner; else any reward on hold or pending waits on the company; else all declined is a decline;
+# no reward yet is a plain signup. The texts are the dashboard's own, so they fall in the classes above.
+REWARD_STATUS_TEXT = (("paid", "Paid"), ("approved", "Approved"), ("pending", "Pending approval"),
+                      ("hold", "On hold"), ("declined", "Declined"))
+
+
+def status_from_rewards(statuses: Iterable[str]) -> str:
+    """The dashboard status a customer with rewards of ``statuses`` shows ('Signed Up' with none)."""
+    seen = {str(s).strip().lower() for s in statuses if s}
+    for status, text in REWARD_STATUS_TEXT:
+        if status in seen:
+            return text
+    return "Signed Up" if not seen else "Unknown (" + ", ".join(sorted(seen))[:60] + ")"
