@@ -288,3 +288,51 @@ def status_from_rewards(statuses: Iterable[str]) -> str:
         if status in seen:
             return text
     return "Signed Up" if not seen else "Unknown (" + ", ".join(sorted(seen))[:60] + ")"
+
+
+# -- the REST API (v2, vendor side) --------------------------------------------------------------
+# HTTP Basic auth: the public key is the user, the secret key the password (the separate Partner API
+# takes a Bearer token instead; mixing them up gives a 401 that reads like a bad password).
+# Answers come in an envelope {"data", "message", "status"}; lists are data = {"items", "has_more",
+# "total"?}, cursor-paged with limit (1-250) and starting_after=<key of the last item>. Times are
+# epoch milliseconds. Test keys create customers flagged test: true, under the test partner gstest.
+API_BASE = "https://api.partnerstack.com/api/v2/"
+API_PUBLIC_KEY_ENV = "PARTNERSTACK_PUBLIC_KEY"
+API_SECRET_KEY_ENV = "PARTNERSTACK_SECRET_KEY"
+API_PAGE_LIMIT = 250  # the largest page the API serves (the default is 10)
+API_ENVELOPE = ("data", "message", "status")
+API_LIST_KEYS = ("items", "has_more")
+API_NAME_MAX = 100  # POST /customers: name at most 100 characters
+API_TRANSACTION_KEY_LENGTH = (4, 255)  # POST /transactions: key, when given (it makes the call idempotent)
+API_METADATA_MAX = 25  # POST /transactions: metadata attributes
+# POST /transactions names its customer with exactly one of these: customer_key is PartnerStack's OWN
+# customer key (the customer's "key"), customer_external_key the company's key (the customer's
+# "customer_key"), customer_email its e-mail.
+API_TRANSACTION_CUSTOMER_FIELDS = ("customer_key", "customer_external_key", "customer_email")
+# The reference does not say how test keys look. Our guess, built for the worst case: a key is a test
+# key when "test" appears in its prefix (pk_test_..., sk_test_..., test_pk_...).
+API_TEST_KEY_RE = re.compile(r"^(?:[a-z]{2}_)?test_", re.IGNORECASE)
+
+
+def epoch_ms(value) -> int:
+    """An API time (epoch milliseconds) from a datetime (naive = UTC), a date (midnight UTC) or a
+    number already in epoch milliseconds."""
+    from datetime import UTC, date, datetime, timedelta
+
+    if isinstance(value, bool):
+        raise TypeError("a time, not a bool")
+    if isinstance(value, (int, float)):
+        return int(value)
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return (aware - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+    if isinstance(value, date):
+        return epoch_ms(datetime(value.year, value.month, value.day, tzinfo=UTC))
+    raise TypeError(f"not a time: {value!r}")
+
+
+def from_epoch_ms(ms: float):
+    """The aware UTC datetime of an API time in epoch milliseconds."""
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
