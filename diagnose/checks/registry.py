@@ -16,7 +16,7 @@ from typing import Any
 
 from diagnose.core.evidence import CheckResult
 from diagnose.core.partnerstack import is_webkit, key_along_chain
-from diagnose.core.ticket import Ticket
+from diagnose.core.ticket import API_DASHBOARD, Ticket
 from diagnose.web.policy import NetPolicy
 
 
@@ -29,6 +29,8 @@ class Context:
     browser_path: str | None = None
     screenshot_dir: str | Path | None = "reports"
     session: Any = None  # a shared BrowserSession, when there is one
+    api: Any = None  # a PartnerStack API client (web/partnerstack_api.py), when the user gave --api
+    api_concurrency: int = 4
     evidence: dict[str, CheckResult] = field(default_factory=dict)  # results so far
     artifacts: dict[str, Any] = field(default_factory=dict)  # e.g. the landing page the link check fetched
 
@@ -40,10 +42,11 @@ class Check:
     run: Callable[[Ticket, Context], dict[str, CheckResult]]
     browser: bool = False
     evidence: tuple[str, ...] = ()  # the evidence names it may produce (default: its name)
+    api: bool = False  # reads the PartnerStack API: runs only when there is a client
 
     def wanted(self, ticket: Ticket, context: Context) -> bool:
         has = all(any(getattr(ticket, f) for f in need.split("|")) for need in self.needs)
-        return has and (context.use_browser or not self.browser)
+        return has and (context.use_browser or not self.browser) and (context.api is not None or not self.api)
 
     @property
     def produces(self) -> tuple[str, ...]:
@@ -102,9 +105,21 @@ def _cookie(ticket: Ticket, ctx: Context) -> dict[str, CheckResult]:
     return out
 
 
+def _partner(ticket: Ticket, ctx: Context) -> dict[str, CheckResult]:
+    from diagnose.checks.partner import check_partner
+
+    gspk = ctx.evidence.get("gspk")  # the key the link carries, decoded (none: nothing to look up for it)
+    link_key = gspk.evidence.partner_key if gspk is not None else None
+    return {"partner": check_partner(ctx.api, ticket.partner_key, ticket.partner_email, link_key)}
+
+
 def _reconcile(ticket: Ticket, ctx: Context) -> dict[str, CheckResult]:
     from diagnose.checks.reconcile import reconcile_files
 
+    if ticket.dashboard == API_DASHBOARD:
+        from diagnose.checks.reconcile.api_source import reconcile_ticket
+
+        return {"reconcile": reconcile_ticket(ctx.api, ticket, ctx.api_concurrency)}
     query = ticket.customer_email or ticket.customer_name
     return {"reconcile": reconcile_files(ticket.dashboard, ticket.internal, partner=ticket.partner_key,
                                          customer=query, rows=False)}
@@ -114,6 +129,7 @@ CHECKS: tuple[Check, ...] = (
     Check("link", ("link",), _link),
     Check("gspk", ("link",), _gspk),
     Check("snippet", ("link",), _snippet),
+    Check("partner", ("partner_key|partner_email|link",), _partner, api=True),
     Check("reconcile", ("dashboard", "internal"), _reconcile),
     Check("cookie", ("link",), _cookie, browser=True,
           evidence=("cookie", "cookie-safari-itp", "cookie-no-cookies")),
@@ -121,5 +137,5 @@ CHECKS: tuple[Check, ...] = (
 
 # The order evidence is kept and shown in: the page checks, the browser's results, then the records
 # (the browser check runs last, to give the browser time to start, but reads as the pages' sequel).
-EVIDENCE_ORDER: tuple[str, ...] = ("link", "gspk", "snippet", "cookie", "cookie-safari-itp", "cookie-no-cookies",
+EVIDENCE_ORDER: tuple[str, ...] = ("link", "gspk", "partner", "snippet", "cookie", "cookie-safari-itp", "cookie-no-cookies",
                                    "reconcile")

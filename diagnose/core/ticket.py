@@ -17,14 +17,17 @@ from diagnose.core.evidence import sensitive, shorten
 from diagnose.core.reading import TICKET_LIMIT, parse_json, parse_yaml, read_text
 
 INTEGRATIONS = ("js-snippet", "api", "webhook")
+API_DASHBOARD = "partnerstack"  # dashboard: read the customers from the PartnerStack API, not an export
 
 
 @dataclass(frozen=True)
 class Ticket:
     partner_key: str | None = None
+    partner_email: str | None = None  # the partner's e-mail, when the key is not known (needs the API)
     link: str | None = None
     customer_email: str | None = None
     customer_name: str | None = sensitive("person", default=None)
+    customer_key: str | None = None  # the company's key for the customer (PartnerStack's customer_key)
     click_date: dt.date | None = None
     signup_date: dt.date | None = None
     purchase_date: dt.date | None = None
@@ -38,7 +41,7 @@ class Ticket:
     expected_public_key: str | None = None
     signup_url: str | None = None
     integration: str | None = None
-    dashboard: str | None = sensitive("path", default=None)  # path of the dashboard's customer export
+    dashboard: str | None = sensitive("path", default=None)  # the dashboard's customer export, or API_DASHBOARD
     internal: str | None = sensitive("path", default=None)  # path of the company's own records
 
     def to_dict(self) -> dict[str, Any]:
@@ -69,9 +72,11 @@ FIELD_TYPES: dict[str, type] = {
 }
 FIELD_HELP = {
     "partner_key": "The partner who asks (their partner key).",
+    "partner_email": "The partner's e-mail, when the key is not known (looked up with --api).",
     "link": "The referral link the customer clicked.",
     "customer_email": "The customer's email address.",
     "customer_name": "The customer's name.",
+    "customer_key": "Your key for the customer (the customer_key sent to PartnerStack).",
     "click_date": "When the customer clicked the link.",
     "signup_date": "When the customer signed up.",
     "purchase_date": "When the customer bought.",
@@ -85,7 +90,8 @@ FIELD_HELP = {
     "expected_public_key": "Your program's public key (pk_...).",
     "signup_url": "The page where customers sign up.",
     "integration": "How signups reach PartnerStack: js-snippet, api or webhook.",
-    "dashboard": "The PartnerStack dashboard's customer export (CSV, JSON Lines or Excel).",
+    "dashboard": "The PartnerStack dashboard's customer export (CSV, JSON Lines or Excel), or "
+                 f"'{API_DASHBOARD}' to read the customers from the API.",
     "internal": "Your own signup or billing records (CSV, JSON Lines or Excel).",
 }
 PATH_FIELDS = ("dashboard", "internal")
@@ -162,7 +168,7 @@ def from_mapping(data: Any, base_dir: Path | None = None) -> Ticket:
         values[key] = coerce(key, v)
     if base_dir is not None:
         for key in PATH_FIELDS:
-            if values.get(key) and not Path(values[key]).is_absolute():
+            if values.get(key) and values[key] != API_DASHBOARD and not Path(values[key]).is_absolute():
                 values[key] = str((base_dir / values[key]).resolve())
     ticket = Ticket(**values)
     if ticket.click_date and ticket.signup_date and ticket.signup_date < ticket.click_date:
@@ -184,7 +190,7 @@ def with_overrides(ticket: Ticket, overrides: dict[str, Any]) -> Ticket:
     """Apply CLI options (paths relative to the current directory) over a ticket."""
     values = {k: coerce(k, v) for k, v in overrides.items() if v is not None}
     for key in PATH_FIELDS:
-        if values.get(key):
+        if values.get(key) and values[key] != API_DASHBOARD:
             values[key] = str(Path(values[key]).resolve())
     merged = dataclasses.replace(ticket, **values)
     return from_mapping({k: v for k, v in merged.to_dict().items()})

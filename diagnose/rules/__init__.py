@@ -5,4 +5,4 @@ rules when imported, and this package imports them all, so that importing any pa
 gives the full registry. The engine itself imports no rule module (no cycle).
 """
 
-from diagnose.rules import customer, integration, records  # noqa: F401  (registers the rules)
+from diagnose.rules import customer, integration, partner, records  # noqa: F401  (registers the rules)

@@ -41,6 +41,14 @@ def static_snippet_missing(f: Facts) -> bool:
     return f.problem("snippet", "no-snippet") or f.problem("snippet", "snippet-commented-out")
 
 
+def asking_partner(f: Facts) -> str | None:
+    """The partner who asks: the ticket's partner_key, else the key the API found for its partner_email."""
+    partner = f.fact("partner_key")
+    if partner is None and f.fact("partner_email") is not None and f.get("partner", "found"):
+        partner = f.get("partner", "partner_key")
+    return partner
+
+
 def customer_record(f: Facts):
     """The reconcile check's answer for the ticket's customer, or None."""
     return f.get("reconcile", "customer")
@@ -63,7 +71,7 @@ def declined(f: Facts) -> bool:
 
 
 def _same_partner(f: Facts) -> bool:
-    partner = f.fact("partner_key")
+    partner = asking_partner(f)
     attributed = f.get("reconcile", "customer.dashboard_partner_key")
     return partner is None or attributed is None or attributed == partner
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from diagnose.core.partnerstack import is_test_partner, key_status
-from diagnose.rules.common import key_lost_before_page, snippet_ran, static_snippet_missing, webkit
+from diagnose.rules.common import asking_partner, key_lost_before_page, snippet_ran, static_snippet_missing, webkit
 from diagnose.rules.engine import Facts, Outcome, Verdict, rule
 
 C, L, P, R, T = Verdict.CONFIRMED, Verdict.LIKELY, Verdict.POSSIBLE, Verdict.RULED_OUT, Verdict.CANNOT_TELL
@@ -23,7 +23,7 @@ C, L, P, R, T = Verdict.CONFIRMED, Verdict.LIKELY, Verdict.POSSIBLE, Verdict.RUL
     priority=40,
 )
 def wrong_partner_link(f: Facts) -> Outcome:
-    partner = f.fact("partner_key")
+    partner = asking_partner(f)
     key = f.get("link", "partner_key")
     if partner is None:
         return Outcome(T, "the ticket does not say which partner is asking (partner_key)")
@@ -32,7 +32,10 @@ def wrong_partner_link(f: Facts) -> Outcome:
     if is_test_partner(key):
         return Outcome(C, "the link is the program's test-partner link (gstest), not the partner's own")
     if key != partner:
-        return Outcome(C, f"the link's key decodes to {key!r}, the ticket's partner is {partner!r}")
+        known = f.get("partner", "link_partner_found")  # with --api: is the link's key a partner at all?
+        whose = {True: ", another partner of the program", False: ", which is no partner of this program "
+                 "(an edited or mistyped link)"}.get(known, "")
+        return Outcome(C, f"the link's key decodes to {key!r}{whose}; the ticket's partner is {partner!r}")
     return Outcome(R, f"the link's key decodes to {key!r}, the ticket's partner")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from diagnose.core.partnerstack import STATUS_PENDING, dashboard_status_class
-from diagnose.rules.common import customer_record, declined, tracked_for_partner
+from diagnose.rules.common import asking_partner, customer_record, declined, tracked_for_partner
 from diagnose.rules.engine import Facts, Outcome, Verdict, rule
 
 C, L, P, R, T = Verdict.CONFIRMED, Verdict.LIKELY, Verdict.POSSIBLE, Verdict.RULED_OUT, Verdict.CANNOT_TELL
@@ -84,7 +84,7 @@ def case_1(f: Facts) -> Outcome:
         return missing
     if not f.get("reconcile", "customer.found_dashboard", False):
         return Outcome(R, "the customer is not in the dashboard under any partner")
-    partner = f.fact("partner_key")
+    partner = asking_partner(f)
     attributed = f.get("reconcile", "customer.dashboard_partner_key")
     if f.get("reconcile", "customer.bucket") == "other_partner" or (
         partner and attributed and attributed != partner
@@ -115,7 +115,7 @@ def already_tracked(f: Facts) -> Outcome:
     if missing:
         return missing
     if tracked_for_partner(f):
-        partner = f.fact("partner_key")
+        partner = asking_partner(f)
         attributed = f.get("reconcile", "customer.dashboard_partner_key")
         if partner is None or attributed is None:
             return Outcome(L, f"matched in the dashboard (credited to {attributed!r}); which partner asks, or "
