@@ -41,15 +41,23 @@ def customer_lines(query: str, i: Any, d: Any, opts: ReconcileOptions) -> tuple[
     return hi, hd
 
 
+def among(column: str, values: list[Any]) -> Any:
+    """``column`` is one of ``values`` (a short Python list: polars 2 deprecates is_in with a Series of
+    the column's own type, and polars 1.0 cannot take an empty list of unknown type)."""
+    import polars as pl
+
+    return pl.col(column).is_in(values) if values else pl.lit(False)
+
+
 def answer(query: str, lines: tuple[list[int], list[int]], p: Any, i_un: Any, d_un: Any,
            rows: RowBuilder) -> CustomerAnswer:
     """The first hit among the customer's rows (pairs, then internal only, then dashboard only)."""
     import polars as pl
 
     hi, hd = lines
-    pairs = rows.pairs(p.filter(pl.col("_iline").is_in(hi) | pl.col("_dline").is_in(hd)).sort("_iline"))
-    missing = rows.missing(i_un.filter(pl.col("_line").is_in(hi)).sort("_line"))
-    donly = rows.dashboard_only(d_un.filter(pl.col("_line").is_in(hd)).sort("_line"))
+    pairs = rows.pairs(p.filter(among("_iline", hi) | among("_dline", hd)).sort("_iline"))
+    missing = rows.missing(i_un.filter(among("_line", hi)).sort("_line"))
+    donly = rows.dashboard_only(d_un.filter(among("_line", hd)).sort("_line"))
     found = [(row["_bucket"], row) for row in pairs.iter_rows(named=True)]
     found += [("missing_from_dashboard", row) for row in missing.iter_rows(named=True)]
     found += [("dashboard_only", row) for row in donly.iter_rows(named=True)]
@@ -93,15 +101,14 @@ def customer_rows(query: str, lines: tuple[list[int], list[int]], i: Any, d: Any
     """The customer's share of ``unreadable`` dates, ``duplicates`` and ``rejected`` rows."""
     import polars as pl
 
-    hi, hd = (pl.Series(x, dtype=pl.Int64) for x in lines)
-    on_mine = ((pl.col("side") == "internal") & pl.col("line").is_in(hi)) | (
-        (pl.col("side") == "dashboard") & pl.col("line").is_in(hd))
-    theirs = [f.filter(pl.col("_line").is_in(x)).select("customer_key", "email") for f, x in ((i, hi), (d, hd))]
-    keys = pl.concat(theirs)["customer_key"].drop_nulls().unique()
-    emails = pl.Series([normalise_email(e, *opts.rules) for e in pl.concat(theirs)["email"].drop_nulls().unique()],
-                       dtype=pl.String)
-    dups = duplicates.filter(((pl.col("kind") == "customer_key") & pl.col("value").is_in(keys))
-                             | ((pl.col("kind") == "email") & pl.col("value").is_in(emails)))
+    hi, hd = lines
+    on_mine = ((pl.col("side") == "internal") & among("line", hi)) | (
+        (pl.col("side") == "dashboard") & among("line", hd))
+    theirs = [f.filter(among("_line", x)).select("customer_key", "email") for f, x in ((i, hi), (d, hd))]
+    keys = pl.concat(theirs)["customer_key"].drop_nulls().unique().to_list()
+    emails = [normalise_email(e, *opts.rules) for e in pl.concat(theirs)["email"].drop_nulls().unique()]
+    dups = duplicates.filter(((pl.col("kind") == "customer_key") & among("value", keys))
+                             | ((pl.col("kind") == "email") & among("value", emails)))
     # an unreadable row names the customer when the query stands in its text as a whole value
     named = re.compile(rf"(?i)(?:^|[^0-9a-z_@.+-]){re.escape(query)}(?:$|[^0-9a-z_@.+-])")
     maybe = rejected.filter(pl.col("raw").str.to_lowercase().str.contains(query.lower(), literal=True).fill_null(False))
