@@ -195,10 +195,10 @@ class StageBar:
 
 
 def _register() -> None:
-    from diagnose.cli import checks, tickets
+    from diagnose.cli import api, checks, tickets
 
     for command in (checks.link, checks.gspk, checks.snippet, checks.cookie, tickets.ticket, tickets.explain,
-                    tickets.demo):
+                    tickets.demo, api.partner, api.fix):
         cli.add_command(command)
 
 

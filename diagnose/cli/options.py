@@ -90,3 +90,29 @@ def result_exit(*results: Any) -> ExitCode:
     from diagnose.core.errors import for_statuses
 
     return for_statuses(r.status for r in results)
+
+
+def api_options(fn):
+    """--config, --api-base, --api-concurrency: how to reach the PartnerStack API. The command gets
+    ``api``: a function that makes the client when called (so a command reads the keys only when it
+    needs them, and a bad config is exit 2 before any work)."""
+
+    @click.option("--config", "api_config", type=click.Path(dir_okay=False), default=None,
+                  help="File with the API keys (default: partnerstack.toml in the user's config directory; "
+                       "PARTNERSTACK_PUBLIC_KEY / PARTNERSTACK_SECRET_KEY win over it).")
+    @click.option("--api-base", default=None, metavar="URL",
+                  help="The API's base URL (default https://api.partnerstack.com/api/v2/).")
+    @click.option("--api-concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
+                  help="Requests in flight at once when paging a date window (backs off on 429).")
+    @functools.wraps(fn)
+    def wrapper(*args: Any, api_config: str | None, api_base: str | None, api_concurrency: int, **kwargs: Any):
+        def make_client():
+            from diagnose.web.partnerstack_api import DEFAULT_BASE, PartnerStackClient, load_credentials
+
+            return PartnerStackClient(load_credentials(api_config), base_url=api_base or DEFAULT_BASE)
+
+        make_client.concurrency = api_concurrency  # type: ignore[attr-defined]
+        kwargs["api"] = make_client
+        return fn(*args, **kwargs)
+
+    return wrapper

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from diagnose.cli.options import emit, net_options, output_options, report_options, ticket_options
+from diagnose.cli.options import api_options, emit, net_options, output_options, report_options, ticket_options
 from diagnose.core.errors import BadInput, ExitCode
 
 
@@ -33,10 +33,15 @@ def show_report(report, as_json: bool, html_file: Path | None) -> int:
 @click.option("--browser-path", help="The Chromium to use (else DIAGNOSE_BROWSER, Playwright's, the system's).")
 @click.option("--screenshot-dir", default="reports", show_default=True, type=click.Path(file_okay=False),
               help="Where the landing page's screenshot goes.")
+@click.option("--api", "use_api", is_flag=True,
+              help="Also ask the PartnerStack API: is the partner (and the link's key) a partner of the program; "
+                   "with dashboard: partnerstack the customer is read from it too.")
+@api_options
 @net_options
 @report_options
 def ticket(ticket_file: str | None, save_evidence: str | None, no_browser: bool, browser_path: str | None,
-           screenshot_dir: str, policy, as_json: bool, html_path: str | None, redact: bool, **facts: Any) -> int:
+           screenshot_dir: str, use_api: bool, api, policy, as_json: bool, html_path: str | None, redact: bool,
+           **facts: Any) -> int:
     """Diagnose a partner's missed-referral ticket: run the checks its facts allow, then the rules.
 
     TICKET_FILE is YAML or JSON with any of the keys below (all optional; dashboard and internal
@@ -58,9 +63,14 @@ def ticket(ticket_file: str | None, save_evidence: str | None, no_browser: bool,
     evidence_file = writable_file(save_evidence, "--save-evidence") if save_evidence else None
     html_file = html_target(html_path, t, redact) if html_path is not None else None
     distinct_outputs({"--save-evidence": evidence_file, "--html": html_file}, [ticket_file, t.dashboard, t.internal])
+    client = api() if use_api or t.dashboard == tickets.API_DASHBOARD else None
     options = GatherOptions(policy=policy, use_browser=not no_browser, browser_path=browser_path,
-                            screenshot_dir=screenshot_dir)
-    report = build_report(t, run_ticket(t, options), embed_screenshots=html_file is not None)
+                            screenshot_dir=screenshot_dir, api=client, api_concurrency=api.concurrency)
+    try:
+        report = build_report(t, run_ticket(t, options), embed_screenshots=html_file is not None)
+    finally:
+        if client is not None:
+            client.close()
     if redact:  # once, for every output: the saved evidence too
         report = redacted(report)
     if evidence_file is not None:

@@ -26,13 +26,16 @@ class GatherOptions:
     use_browser: bool = True
     browser_path: str | None = None
     screenshot_dir: str | Path | None = "reports"
+    api: Any = None  # a PartnerStack API client: the partner check, and dashboard: partnerstack
+    api_concurrency: int = 4
 
 
 def gather(ticket: Ticket, options: GatherOptions | None = None, session: Any = None) -> dict[str, CheckResult]:
     """Run the checks for ``ticket``. ``session``: a shared BrowserSession to reuse (batch, demo)."""
     options = options or GatherOptions()
     context = Context(policy=options.policy, use_browser=options.use_browser, browser_path=options.browser_path,
-                      screenshot_dir=options.screenshot_dir, session=session)
+                      screenshot_dir=options.screenshot_dir, session=session, api=options.api,
+                      api_concurrency=options.api_concurrency)
     wanted = [check for check in CHECKS if check.wanted(ticket, context)]
     own_session, launcher = None, None
     if session is None and any(check.browser for check in wanted):

@@ -15,6 +15,8 @@ from diagnose.core.errors import ExitCode
 from diagnose.core.reading import read_png
 from diagnose.checks.registry import EVIDENCE_ORDER
 from diagnose.pipeline.evidence_io import result_from_dict
+from diagnose.pipeline.fix_apply import FAILED, StepResult
+from diagnose.pipeline.fix_plan import Plan
 from diagnose.rules.engine import RULES, Finding, Verdict, diagnose, questions, usable
 from diagnose.core.ticket import Ticket, from_mapping
 
@@ -180,3 +182,33 @@ class DemoSummary:
     def to_dict(self) -> dict[str, Any]:
         return {"index": self.index, "browser": self.browser, "all_ok": self.all_ok,
                 "rows": [to_jsonable(r) for r in self.rows]}
+
+
+# -- diagnose fix ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FixReport:
+    """A remediation plan, and what sending it did (``results`` None: a dry run, nothing sent)."""
+
+    plan: Plan
+    results: tuple[StepResult, ...] | None = None
+    audit_log: str | None = None
+
+    @property
+    def dry_run(self) -> bool:
+        return self.results is None
+
+    @property
+    def failed(self) -> int:
+        return sum(r.outcome == FAILED for r in self.results or ())
+
+    def exit_code(self) -> ExitCode:
+        return ExitCode.INCOMPLETE if self.failed else ExitCode.OK
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"dry_run": self.dry_run, **self.plan.to_dict()}
+        if self.results is not None:
+            out["results"] = [r.to_dict() for r in self.results]
+            out["audit_log"] = self.audit_log
+        return out

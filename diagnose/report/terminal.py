@@ -6,7 +6,7 @@ import dataclasses
 from functools import singledispatch
 from typing import Any
 
-from diagnose.report.model import DemoSummary, TicketReport
+from diagnose.report.model import DemoSummary, FixReport, TicketReport
 from diagnose.core.evidence import CheckResult
 
 MAX_ROWS = 10
@@ -191,4 +191,39 @@ def _(summary: DemoSummary, **_: Any) -> str:
                      "cannot-tell: install Chromium ('apt-get install chromium' or "
                      "'playwright install chromium') for the full demo.")
     parts.append(f"HTML reports: {summary.index}")
+    return "\n\n".join(parts)
+
+
+@render.register(FixReport)
+def _(report: FixReport, **_: Any) -> str:
+    plan = report.plan
+    parts = []
+    if plan.test_keys:
+        parts.append("These are TEST API keys: what is created is test data, under the program's test mode.")
+    outcome = {id(r.step): r for r in report.results or ()}
+    rows = []
+    for n, step in enumerate(plan.steps, 1):
+        body = step.body
+        what = ", ".join(f"{k}={cell(v, 40)}" for k, v in body.items() if k not in ("customer_key", "key"))
+        row = [n, step.action, f"{step.method} /{step.path}", step.key, what]
+        if report.results is not None:
+            r = outcome.get(id(step))
+            row += [r.outcome if r else "-", (r.response_key or r.message or "") if r else ""]
+        rows.append(row)
+    heads = ["#", "action", "request", "key", "sends"] + ([] if report.dry_run else ["outcome", "answer"])
+    if report.dry_run:
+        lead = (f"Dry run: {len(plan.steps)} request(s) would be sent; nothing was sent. "
+                "Run again with --apply to send them." if plan.steps else "Nothing to send.")
+    else:
+        counts: dict[str, int] = {}
+        for r in report.results or ():
+            counts[r.outcome] = counts.get(r.outcome, 0) + 1
+        lead = "Applied: " + (", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "nothing to send")
+    parts.append(f"Plan from {plan.source}\n{lead}")
+    if rows:
+        parts.append(table(rows, heads, wrap=True))
+    if plan.skipped:
+        parts.append("Not planned\n" + "\n".join(_para(f"- {s}", "  ", "    ") for s in plan.skipped))
+    if report.audit_log:
+        parts.append(f"Audit log: {report.audit_log}")
     return "\n\n".join(parts)
