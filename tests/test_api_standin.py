@@ -246,3 +246,25 @@ def test_the_stand_in_serves_requests_concurrently():
             t.join()
         assert time.monotonic() - started < 0.8  # 8 x 0.2 s one after the other would take 1.6 s
         assert len(api.requests) == 8
+
+
+def test_rewards_are_listed_by_customer_and_a_live_sale_makes_a_pending_one():
+    with ApiStandIn("pk_live_ABC", "sk_live_DEF") as api, client_for(api) as c:
+        api.add_partnership("jane")
+        customer = api.add_customer("user-1", "ann@x.io", "jane")
+        other = api.add_customer("user-2", "bob@x.io", "jane")
+        api.add_reward("user-1", "approved", created_at=START)
+        api.add_reward(other["key"], "declined", created_at=END)
+        c.create_transaction(customer_external_key="user-1", amount=5000, currency="usd", key="sale-0001")
+        mine = list(c.paginate("rewards", {"customer_key": customer["key"]}))
+        assert sorted(r["status"] for r in mine) == ["approved", "pending"]
+        assert {r["customer_key"] for r in mine} == {customer["key"]}
+        assert [r["amount"] for r in mine if r["status"] == "pending"] == [1000]
+        assert {r["customer_key"] for r in c.paginate("rewards", {"min_created": END, "max_created": END})} == {other["key"]}
+
+
+def test_a_test_sale_makes_no_reward(api, client):
+    api.add_partnership("jane")
+    api.add_customer("user-1", "ann@x.io", "jane")
+    client.create_transaction(customer_external_key="user-1", amount=5000, currency="usd")
+    assert api.rewards == [] and list(client.paginate("rewards")) == []

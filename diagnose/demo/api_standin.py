@@ -1,5 +1,6 @@
 """A local stand-in of the PartnerStack REST API (v2), standard library only, on 127.0.0.1: the same
-envelope, Basic auth, cursor paging, errors and write rules (demo/api_store.py), plus what tests and
+envelope, Basic auth, cursor paging, errors and write rules (demo/api_store.py): partnerships,
+customers, transactions and rewards (a live sale makes a pending reward; a test sale none), plus what tests and
 benchmarks need: 429s and 500s on demand, a latency per request, and a log of the requests.
 
     with ApiStandIn("pk_test_…", "sk_test_…", latency=0.02) as api:
@@ -88,6 +89,14 @@ class ApiStandIn:
     def customers(self) -> list[dict]:
         with self.store.lock:
             return [dict(c) for c in self.store.customers.values()]
+
+    def add_reward(self, customer: str, status: str = "pending", **fields: Any) -> dict:
+        return self.store.add_reward(customer, status, **fields)
+
+    @property
+    def rewards(self) -> list[dict]:
+        with self.store.lock:
+            return [dict(r) for r in self.store.rewards.values()]
 
     @property
     def transactions(self) -> list[dict]:
@@ -264,6 +273,8 @@ class ApiStandIn:
             found = store.list_partnerships(params) if key is None else store.partnership(key)
         elif resource == "transactions" and key is None:
             found = store.list_transactions(params)
+        elif resource == "rewards" and key is None:
+            found = store.list_rewards(params)
         else:
             raise Refusal(404, f"no route for GET /{path}")
         if found is None:

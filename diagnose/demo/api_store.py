@@ -61,6 +61,7 @@ class Store:
         self.customers: dict[str, dict] = {}  # by PartnerStack's key
         self.by_customer_key: dict[str, str] = {}  # the company's customer_key -> key
         self.transactions: dict[str, dict] = {}  # by key
+        self.rewards: dict[str, dict] = {}  # by key
         self._rows: list[tuple[int, int, str]] = []  # (created_at, seq, key) of every customer
         self._sorted = True
         self.add_partnership(TEST_PARTNER_KEY, email="test@partnerstack.example", first_name="Test",
@@ -100,6 +101,22 @@ class Store:
             self._sorted = False
             if partner:
                 partner["stats"]["customer_count"] += 1
+            return dict(item)
+
+    def add_reward(self, customer: str, status: str = "pending", amount: int = 1000, currency: str = "USD",
+                   created_at: int | None = None, transaction_key: str | None = None) -> dict:
+        """A reward for a customer (by PartnerStack's key or the company's customer_key); its
+        ``customer_key`` is PartnerStack's key, like a transaction's."""
+        with self.lock:
+            found = self.customers.get(customer) or self.customers.get(self.by_customer_key.get(customer, ""))
+            if found is None:
+                raise KeyError(f"no customer {customer!r}")
+            created = now_ms() if created_at is None else int(created_at)
+            item = {"key": self._key("rwd"), "customer_key": found["key"], "customer_external_key": found["customer_key"],
+                    "partner_key": found["partner_key"], "transaction_key": transaction_key, "amount": amount,
+                    "currency": currency, "status": status, "test": found["test"], "created_at": created,
+                    "updated_at": created}
+            self.rewards[item["key"]] = item
             return dict(item)
 
     def populate(self, count: int, start_ms: int, end_ms: int, partners: tuple[str, ...] = ("jane", "john"),
@@ -163,8 +180,10 @@ class Store:
             return {"items": [dict(self.customers[r[2]]) for r in page], "has_more": more}
 
     def list_simple(self, items: list[dict], params: dict) -> dict:
-        """Paging over a small list (partnerships, transactions): newest first."""
+        """Paging over a small list (partnerships, transactions, rewards): newest first."""
         limit = self.limit(params)
+        low, high = _int_param(params, "min_created"), _int_param(params, "max_created")
+        items = [i for i in items if (low is None or i["created_at"] >= low) and (high is None or i["created_at"] <= high)]
         rows = sorted((i["created_at"], n, i["key"]) for n, i in enumerate(items))
         by_key = {r[2]: r for r in rows}
         after, before = self.cursors(params)
@@ -234,6 +253,8 @@ class Store:
                     "category_key": body.get("category_key"), "metadata": metadata or {},
                     "test": self.test, "created_at": created, "updated_at": created}
             self.transactions[item["key"]] = item
+            if not self.test:  # test transactions produce no rewards
+                self.add_reward(customer["key"], "pending", amount // 5, item["currency"], created, item["key"])
             return dict(item), True
 
     def _transaction_customer(self, field: str, value: str) -> dict:
@@ -256,6 +277,14 @@ class Store:
             items = [t for t in self.transactions.values()
                      if all(str(t.get(k)) == str(params[k]) for k in ("customer_key", "customer_external_key")
                             if params.get(k))]
+            return self.list_simple(items, params)
+
+    def list_rewards(self, params: dict) -> dict:
+        """Filters: customer_key (PartnerStack's key), partner_key, status (or payment_status)."""
+        wanted = {"customer_key": params.get("customer_key"), "partner_key": params.get("partner_key"),
+                  "status": params.get("status") or params.get("payment_status")}
+        with self.lock:
+            items = [r for r in self.rewards.values() if all(str(r.get(k)) == str(v) for k, v in wanted.items() if v)]
             return self.list_simple(items, params)
 
     def list_partnerships(self, params: dict) -> dict:
