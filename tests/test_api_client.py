@@ -395,3 +395,10 @@ def test_retry_after_as_a_date():
     now = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
     assert retry_after_seconds("Wed, 01 May 2024 12:00:30 GMT", now=now) == 30.0
     assert retry_after_seconds("Wed, 01 May 2024 11:00:00 GMT", now=now) == 0.0
+
+
+def test_a_window_page_outside_its_range_is_an_error(rsps, client):
+    rsps.add("GET", BASE + "customers", json=envelope({"items": [], "has_more": False}))  # the probe: filtered
+    rsps.add("GET", BASE + "customers", json=envelope({"items": [{"key": "c1", "created_at": 5_000_000}], "has_more": False}))
+    with pytest.raises(ApiError, match="with a customer created at 5000000: the window cannot be read in slices"):
+        list(client.customers_window(1000, 2000, concurrency=2))

@@ -73,9 +73,11 @@ def test_the_window_yields_each_customer_inside_it_exactly_once(api, client):
 
 def test_the_window_survives_429s_and_every_worker_waits_after_one(api):
     api.populate(1000, START, END)
-    api.fail_next(429, count=6, retry_after=0.05, path="customers")
     with client_for(api) as c:
-        got = keys(c.customers_window(START, END, concurrency=4, limit=50))
+        stream = c.customers_window(START, END, concurrency=4, limit=50)
+        first = next(stream)
+        api.fail_next(429, count=6, retry_after=0.05, path="customers")  # while the workers run
+        got = keys([first, *stream])
     assert len(got) == 1000 and set(got.values()) == {1}
     assert sum(r.status == 429 for r in api.requests) == 6
 
@@ -268,3 +270,21 @@ def test_a_test_sale_makes_no_reward(api, client):
     api.add_customer("user-1", "ann@x.io", "jane")
     client.create_transaction(customer_external_key="user-1", amount=5000, currency="usd")
     assert api.rewards == [] and list(client.paginate("rewards")) == []
+
+
+def test_a_server_that_ignores_the_created_filter_is_read_with_one_cursor(api, client, caplog):
+    api.populate(600, START, END + 30 * DAY_MS)
+    api.store.ignore_created = True
+    got = keys(client.customers_window(START, END, concurrency=4))
+    inside = {c["key"] for c in api.customers if START <= c["created_at"] < END}
+    assert set(got) == inside and set(got.values()) == {1} and len(inside) < 600
+    probe, *rest = api.requests_to("customers")
+    assert (probe.params["min_created"], probe.params["max_created"], probe.params["limit"]) == ("0", "1", "1")
+    assert len(rest) == 3  # 600 customers, one cursor: 3 pages of 250
+    assert "ignores min_created" in caplog.text
+
+
+def test_a_concurrency_of_1_is_one_cursor(api, client):
+    api.populate(600, START, END)
+    assert len(keys(client.customers_window(START, END, concurrency=1))) == 600
+    assert len(api.requests_to("customers")) == 3

@@ -64,6 +64,7 @@ class Store:
         self.rewards: dict[str, dict] = {}  # by key
         self._rows: list[tuple[int, int, str]] = []  # (created_at, seq, key) of every customer
         self._sorted = True
+        self.ignore_created = False  # True: GET /customers ignores min_created / max_created (a worst case)
         self.add_partnership(TEST_PARTNER_KEY, email="test@partnerstack.example", first_name="Test",
                              last_name="Partner", group="test")
 
@@ -165,6 +166,8 @@ class Store:
     def list_customers(self, params: dict) -> dict:
         limit = self.limit(params)
         low, high = _int_param(params, "min_created"), _int_param(params, "max_created")
+        if self.ignore_created:
+            low = high = None
         extra = {k: v for k, v in params.items() if k in ("partner_key", "test", "provider_key")}
         with self.lock:
             rows = self._rows_sorted()

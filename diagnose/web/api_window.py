@@ -1,7 +1,8 @@
 """The customers of a created-date window, fetched in concurrent slices so that paging is not the
 bottleneck (a cursor is sequential: one slice, one page at a time).
 
-- [lo, hi) is cut into ``concurrency x SLICES_PER_WORKER`` slices; ``concurrency`` threads take them
+- with a concurrency of 1, one cursor reads the window (filtered here to [lo, hi));
+- else [lo, hi) is cut into ``concurrency x SLICES_PER_WORKER`` slices; ``concurrency`` threads take them
   from a shared queue and cursor-page each one;
 - a slice asks for one extra millisecond at each end and keeps only the items created inside it, so
   whether the API's min_created / max_created are inclusive or exclusive, each customer belongs to
@@ -13,6 +14,9 @@ bottleneck (a cursor is sequential: one slice, one page at a time).
   of items, which the reference does not promise (a half-done cursor is finished by its worker);
 - pages go to the caller through a bounded queue as they arrive (memory stays bounded: at most
   about 3 x concurrency pages in flight), in no particular order;
+- slicing needs the API to honour min_created / max_created: one request first checks it (a server
+  that ignores them is read with one cursor, filtered here), and a page holding a customer outside
+  its range is an error;
 - a 429 holds back every worker (the client's shared gate, honouring Retry-After);
 - an error in any worker stops the others and is raised to the caller; a caller that stops
   early (break, close) stops the workers too.
@@ -21,6 +25,7 @@ bottleneck (a cursor is sequential: one slice, one page at a time).
 from __future__ import annotations
 
 import itertools
+import logging
 import queue
 import threading
 from collections import deque
@@ -31,7 +36,10 @@ from typing import Any
 
 from diagnose.core.errors import BadInput
 from diagnose.core.partnerstack import epoch_ms
+from diagnose.web.api_errors import ApiError
 from diagnose.web.api_http import MAX_CONCURRENCY, next_cursor
+
+log = logging.getLogger("diagnose.api")
 
 SLICES_PER_WORKER = 4
 _POLL = 0.1  # seconds: how often a blocked worker looks whether it should stop
@@ -77,7 +85,28 @@ def window(client: Any, lo: int, hi: int, concurrency: int, limit: int, filters:
         raise BadInput(f"the API concurrency must be a whole number from 1 to {MAX_CONCURRENCY}, not {concurrency!r}")
     if hi <= lo:
         return iter(())
+    if concurrency == 1:
+        return _one_cursor(client, lo, hi, limit, filters)
+    if not honours_created_filter(client, filters):
+        log.warning("the API ignores min_created / max_created: the window is read with one cursor")
+        return _one_cursor(client, lo, hi, limit, filters)
     return _Window(client, lo, hi, concurrency, limit, filters).run()
+
+
+def honours_created_filter(client: Any, filters: dict) -> bool:
+    """Whether the API filters customers by creation time (slicing relies on it): asked for those
+    created in 1970's first milliseconds, a server that filters answers none, one that ignores the
+    filter its newest customer. One request."""
+    items, _ = client.page("customers", {**filters, "min_created": 0, "max_created": 1, "limit": 1})
+    return all((c := created_ms(item)) is None or 0 <= c <= 2 for item in items)
+
+
+def _one_cursor(client: Any, lo: int, hi: int, limit: int, filters: dict) -> Iterator[dict]:
+    params = {**filters, "min_created": lo - 1, "max_created": hi}
+    for item in client.paginate("customers", params, limit):
+        created = created_ms(item)
+        if created is None or lo <= created < hi:
+            yield item
 
 
 class _Window:
@@ -166,6 +195,8 @@ class _Window:
                 params["starting_after"] = cursor
             items, has_more = self.client.page("customers", params)
             keep = [item for item in items if self.mine(item, piece)]
+            if len(keep) < len(items):
+                self.check_filtered(items, piece)
             if first and has_more and self.should_split(piece):
                 self.put(("items", keep))
                 self.split(piece, keep)
@@ -186,6 +217,16 @@ class _Window:
                 self.orphans.add(key)
                 return True
         return piece.lo <= created < piece.hi and (created, str(item.get("key"))) not in piece.skip
+
+    @staticmethod
+    def check_filtered(items: list[dict], piece: Slice) -> None:
+        """A backstop: a page must hold only customers created in the range asked for."""
+        for item in items:
+            created = created_ms(item)
+            if created is not None and not piece.lo - 1 <= created <= piece.hi:
+                raise ApiError(f"PartnerStack answered GET /customers for min_created={piece.lo - 1}, "
+                               f"max_created={piece.hi} with a customer created at {created}: the window cannot "
+                               "be read in slices (try an API concurrency of 1)")
 
     def should_split(self, piece: Slice) -> bool:
         """Split a slice found to hold more than a page when a worker waits with nothing to do."""

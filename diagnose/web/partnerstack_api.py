@@ -301,7 +301,8 @@ class PartnerStackClient:
     def customers_window(self, min_created: Any, max_created: Any, concurrency: int = DEFAULT_CONCURRENCY,
                          limit: int = API_PAGE_LIMIT, **filters: Any) -> Iterator[dict]:
         """Every customer created in [min_created, max_created) exactly once, fetched in concurrent
-        slices of the window and yielded as pages arrive (see web/api_window.py)."""
+        slices of the window and yielded as pages arrive, in no particular order (web/api_window.py);
+        a concurrency of 1, or an API that ignores min_created / max_created, is one cursor."""
         from diagnose.web.api_window import window
 
         return window(self, epoch_ms(min_created), epoch_ms(max_created), concurrency, check_limit(limit),
