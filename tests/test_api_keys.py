@@ -163,3 +163,9 @@ def test_test_keys_are_recognised_by_their_prefix(public, secret, test):
 ])
 def test_the_default_config_directory_per_platform(platform, env, expected):
     assert default_config_dir(env, platform) == Path(expected)
+
+
+def test_a_config_path_may_start_with_a_tilde(tmp_path, home, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    write(tmp_path / "keys.toml", keys_toml())
+    assert load_credentials("~/keys.toml", env=home).source == str(tmp_path / "keys.toml")

@@ -117,7 +117,7 @@ def load_credentials(config: str | Path | None = None, env: Mapping[str, str] = 
     """The API keys: from ``config`` when given, else the environment, else the default config file.
     BadInput (exit 2) when they are missing, half given, unreadable, or the file is too open."""
     if config is not None:
-        return _from_file(Path(config), explicit=True)
+        return _from_file(Path(config).expanduser())
     public, secret = (env.get(API_PUBLIC_KEY_ENV) or "").strip(), (env.get(API_SECRET_KEY_ENV) or "").strip()
     if public and secret:
         return Credentials(public, secret, source="environment")
@@ -128,10 +128,10 @@ def load_credentials(config: str | Path | None = None, env: Mapping[str, str] = 
     if not path.exists():
         raise BadInput(f"no PartnerStack API keys: set {API_PUBLIC_KEY_ENV} and {API_SECRET_KEY_ENV}, or write "
                        f'public_key = "…" and secret_key = "…" to {path} (then chmod 600 it)')
-    return _from_file(path, explicit=False)
+    return _from_file(path)
 
 
-def _from_file(path: Path, explicit: bool) -> Credentials:
+def _from_file(path: Path) -> Credentials:
     shown = str(path)
     try:
         raw = path.read_bytes()
