@@ -16,12 +16,12 @@ from typing import Any, Callable
 
 from diagnose.core.partnerstack import encode_partner_key
 from diagnose.report.model import DemoRow, DemoSummary
+from diagnose.demo.api_seed import BOB, JANE
 from diagnose.demo.site import LocalSite, Page, Request, partnerstack_snippet, redirect, static_text
 
 HERE = Path(__file__).parent
 DATA = HERE / "data"
 PUBLIC_KEY = "pk_DemoAcmeProgram00000000000000001"
-JANE, BOB = "a1b2c3d4e5f6", "0b0b0b0b0b0b"
 
 
 def _snippet(key_arg: str) -> str:
