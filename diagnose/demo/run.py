@@ -8,9 +8,10 @@ would (same gather, same rules, same renderers), with one browser shared by all 
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import datetime as dt
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,6 +23,7 @@ from diagnose.demo.site import LocalSite, Page, Request, partnerstack_snippet, r
 HERE = Path(__file__).parent
 DATA = HERE / "data"
 PUBLIC_KEY = "pk_DemoAcmeProgram00000000000000001"
+API_KEYS = ("pk_demo_acme_api", "sk_demo_acme_api_secret")  # the stand-in API's (not real keys)
 
 
 def _snippet(key_arg: str) -> str:
@@ -88,6 +90,8 @@ class Scenario:
     name: str
     expect: str
     ticket: dict[str, Any]
+    api: bool = False  # answered with the stand-in PartnerStack API (the partner, the dashboard)
+    fix: dict[str, Any] | None = None  # then `diagnose fix`: a dry run, --apply, and --apply again
 
 
 def load_scenarios() -> list[Scenario]:
@@ -95,7 +99,8 @@ def load_scenarios() -> list[Scenario]:
 
     data = yaml.safe_load((HERE / "scenarios.yaml").read_text(encoding="utf-8"))
     defaults = data.get("defaults", {})
-    return [Scenario(s["name"], s["expect"], {**defaults, **s["ticket"]}) for s in data["scenarios"]]
+    return [Scenario(s["name"], s["expect"], {**defaults, **s["ticket"]}, bool(s.get("api")), s.get("fix"))
+            for s in data["scenarios"]]
 
 
 def run_demo(out_dir: str | Path = "reports/demo", *, browser_path: str | None = None,
@@ -121,7 +126,7 @@ def run_demo(out_dir: str | Path = "reports/demo", *, browser_path: str | None =
     except BrowserUnavailable:
         browser = None
     try:
-        with LocalSite(site_routes()) as site:
+        with LocalSite(site_routes()) as site, demo_api() as client:
             options = GatherOptions(policy=NetPolicy(timeout=5, allow_private=True),
                                     use_browser=browser is not None, browser_path=browser_path,
                                     screenshot_dir=out / "screenshots")
@@ -130,14 +135,19 @@ def run_demo(out_dir: str | Path = "reports/demo", *, browser_path: str | None =
                 started = time.monotonic()
                 facts = _substitute(sc.ticket, site.origin, signup_site)
                 ticket = from_mapping(facts, DATA)
-                report = build_report(ticket, run_ticket(ticket, options, session if browser else None))
+                evidence = run_ticket(ticket, replace(options, api=client if sc.api else None),
+                                      session if browser else None)
+                report = build_report(ticket, evidence)
                 path = out / f"{sc.name}.html"
                 path.write_text(render("html", report), encoding="utf-8")
                 _write_ticket(out / "tickets" / f"{sc.name}.yaml", facts)
+                fixed = run_fix(sc, ticket, evidence, client, out) if sc.fix is not None else None
                 top = report.top
                 row = DemoRow(sc.name, sc.expect, top.id, top.title, str(top.verdict),
-                              top.id == sc.expect and str(top.verdict) in ("confirmed", "likely"),
-                              str(path), round(time.monotonic() - started, 2), top.kind)
+                              top.id == sc.expect and str(top.verdict) in ("confirmed", "likely")
+                              and (fixed is None or fixed.ok),
+                              str(path), round(time.monotonic() - started, 2), top.kind,
+                              fixed.summary if fixed is not None else None)
                 rows.append(row)
                 if on_row:
                     on_row(row)
@@ -151,12 +161,52 @@ def run_demo(out_dir: str | Path = "reports/demo", *, browser_path: str | None =
     return DemoSummary(tuple(rows), str(index), browser)
 
 
+@contextlib.contextmanager
+def demo_api() -> Any:
+    """The stand-in PartnerStack API with the demo's program in it, and a client of it."""
+    from diagnose.demo.api_seed import seed
+    from diagnose.demo.api_standin import ApiStandIn
+    from diagnose.web.partnerstack_api import Credentials, PartnerStackClient
+
+    with ApiStandIn(API_KEYS[0], API_KEYS[1]) as api:
+        seed(api)
+        with PartnerStackClient(Credentials(*API_KEYS), base_url=api.url) as client:
+            yield client
+
+
+@dataclass(frozen=True)
+class FixRun:
+    summary: str
+    ok: bool  # the plan was sent once, and sending it again created nothing
+
+
+def run_fix(sc: Scenario, ticket: Any, evidence: dict[str, Any], client: Any, out: Path) -> FixRun:
+    """`diagnose fix` on the scenario's evidence: the dry run, --apply, and --apply again."""
+    from diagnose.pipeline.fix_apply import CREATED, apply_plan
+    from diagnose.pipeline.fix_plan import parse_amount, plan_from_ticket
+    from diagnose.report import render
+    from diagnose.report.model import FixReport
+
+    plan = plan_from_ticket(sc.name, ticket, evidence, parse_amount(sc.fix.get("amount"), sc.fix.get("currency")))
+    audit = out / "fix-audit.jsonl"
+    audit.unlink(missing_ok=True)
+    first = tuple(apply_plan(plan, client, audit))
+    again = tuple(apply_plan(plan, client, audit))
+    (out / f"{sc.name}-fix.txt").write_text(
+        "\n\n".join(render("terminal", r) for r in (FixReport(plan), FixReport(plan, first, str(audit)),
+                                                     FixReport(plan, again, str(audit)))) + "\n", encoding="utf-8")
+    created = sum(r.outcome == CREATED for r in first)
+    ok = bool(plan.steps) and created == len(plan.steps) and not any(r.outcome == CREATED for r in again)
+    return FixRun(f"fix: {len(plan.steps)} request(s) planned, {created} created; "
+                  f"again: {sum(r.outcome == CREATED for r in again)} created", ok)
+
+
 def _substitute(ticket: dict[str, Any], site: str, signup_site: str) -> dict[str, Any]:
     out = {}
     for key, value in ticket.items():
         if isinstance(value, str):
             value = value.replace("{site}", site).replace("{signup_site}", signup_site)
-        if key in ("dashboard", "internal"):
+        if key in ("dashboard", "internal") and value != "partnerstack":
             value = str(DATA / value)
         out[key] = value
     return out

@@ -167,6 +167,7 @@ class DemoRow:
     report: str
     seconds: float
     kind: str = "cause"  # the top finding's kind: a cause, or a status (integration-healthy, already-tracked)
+    fix: str | None = None  # what `diagnose fix` did for the ticket (the demo's API scenarios)
 
 
 @dataclass(frozen=True)

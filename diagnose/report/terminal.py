@@ -186,6 +186,10 @@ def _(summary: DemoSummary, **_: Any) -> str:
     parts = [table(rows, ["ticket", "top diagnosis", "verdict", "check", "time"])]
     ok = sum(r.ok for r in summary.rows)
     parts.append(f"{ok}/{len(summary.rows)} tickets got their intended diagnosis.")
+    fixes = [f"- {r.ticket}: {r.fix}" for r in summary.rows if r.fix]
+    if fixes:
+        parts.append("Fixed through the stand-in PartnerStack API (plans and audit log beside the reports):\n"
+                     + "\n".join(fixes))
     if summary.browser is None:
         parts.append("No browser was found, so the browser checks did not run and their findings are "
                      "cannot-tell: install Chromium ('apt-get install chromium' or "
@@ -201,16 +205,6 @@ def _(report: FixReport, **_: Any) -> str:
     if plan.test_keys:
         parts.append("These are TEST API keys: what is created is test data, under the program's test mode.")
     outcome = {id(r.step): r for r in report.results or ()}
-    rows = []
-    for n, step in enumerate(plan.steps, 1):
-        body = step.body
-        what = ", ".join(f"{k}={cell(v, 40)}" for k, v in body.items() if k not in ("customer_key", "key"))
-        row = [n, step.action, f"{step.method} /{step.path}", step.key, what]
-        if report.results is not None:
-            r = outcome.get(id(step))
-            row += [r.outcome if r else "-", (r.response_key or r.message or "") if r else ""]
-        rows.append(row)
-    heads = ["#", "action", "request", "key", "sends"] + ([] if report.dry_run else ["outcome", "answer"])
     if report.dry_run:
         lead = (f"Dry run: {len(plan.steps)} request(s) would be sent; nothing was sent. "
                 "Run again with --apply to send them." if plan.steps else "Nothing to send.")
@@ -219,9 +213,15 @@ def _(report: FixReport, **_: Any) -> str:
         for r in report.results or ():
             counts[r.outcome] = counts.get(r.outcome, 0) + 1
         lead = "Applied: " + (", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "nothing to send")
-    parts.append(f"Plan from {plan.source}\n{lead}")
-    if rows:
-        parts.append(table(rows, heads, wrap=True))
+    parts.append(_para(f"Plan from {plan.source}") + "\n" + _para(lead))
+    for n, step in enumerate(plan.steps, 1):  # each request as it is sent: method, path, body
+        head = f"{n}. {step.action}: {step.method} /{step.path}  (key {step.key})"
+        r = outcome.get(id(step))
+        if r is not None:
+            answer = r.response_key or r.message
+            head += f"  -> {r.outcome}" + (f" ({answer})" if answer else "")
+        body = "  ".join(f"{k}={cell(v, 60)}" for k, v in step.body.items())
+        parts.append(_para(head, "", "   ") + "\n" + _para(body, "   ", "   "))
     if plan.skipped:
         parts.append("Not planned\n" + "\n".join(_para(f"- {s}", "  ", "    ") for s in plan.skipped))
     if report.audit_log:
