@@ -178,3 +178,18 @@ def test_without_keys_the_api_commands_say_what_to_set(tmp_path, monkeypatch):
     r = CliRunner().invoke(cli, ["ticket", "--customer-email", "a@x.com", "--internal", str(DATA / "internal.csv"),
                                  "--dashboard", "partnerstack", "--no-browser"])
     assert r.exit_code == 2 and "PARTNERSTACK" in r.output
+
+
+def test_reconcile_from_the_api_equals_reconcile_from_the_export(api, monkeypatch):
+    monkeypatch.setenv("PARTNERSTACK_PUBLIC_KEY", PUBLIC)
+    monkeypatch.setenv("PARTNERSTACK_SECRET_KEY", SECRET)
+    common = ["--internal", str(DATA / "internal.csv"), "--partner", JANE, "--since", "2026-09-01",
+              "--until", "2026-10-31", "--json"]
+    from_api = CliRunner().invoke(cli, ["reconcile", "--dashboard", "partnerstack", "--api-base", api.url,
+                                        "--api-concurrency", "3", *common])
+    from_export = CliRunner().invoke(cli, ["reconcile", "--dashboard", str(DATA / "dashboard.csv"), *common])
+    a, e = json.loads(from_api.stdout), json.loads(from_export.stdout)
+    assert from_api.exit_code == from_export.exit_code == 1
+    assert a["counts"] == e["counts"] and a["counts"]["pending"] == 1 and a["counts"]["other_partner"] == 1
+    assert [r["customer_key"] for r in a["missing_from_dashboard"]] == [r["customer_key"] for r in e["missing_from_dashboard"]]
+    assert a["dashboard_file"] == "PartnerStack API (127.0.0.1)" and SECRET not in from_api.output

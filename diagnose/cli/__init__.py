@@ -14,7 +14,7 @@ import click
 from diagnose import __version__
 from diagnose.core.errors import BadInput, DiagnoseError
 from diagnose.core.errors import ExitCode
-from diagnose.cli.options import emit, output_options, result_exit
+from diagnose.cli.options import api_options, emit, output_options, result_exit
 
 
 class DiagnoseGroup(click.Group):
@@ -74,7 +74,8 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--dashboard", "dashboard_file", required=True, type=click.Path(dir_okay=False),
-              help="The PartnerStack dashboard's customer export (CSV, JSON Lines or Excel).")
+              help="The PartnerStack dashboard's customer export (CSV, JSON Lines or Excel), or 'partnerstack' "
+                   "to read the customers created from --since to --until (default: the last 90 days) from the API.")
 @click.option("--internal", "internal_file", required=True, type=click.Path(dir_okay=False),
               help="Your own customer records (CSV, JSON Lines or Excel).")
 @click.option("--partner", metavar="KEY", help="The partner's key: customers attributed to another partner are other_partner.")
@@ -98,10 +99,11 @@ def cli() -> None:
 @click.option("--strict-email", is_flag=True, help="Exact e-mails only (all three loose rules off).")
 @click.option("--missed-out", type=click.Path(dir_okay=False), metavar="FILE.csv",
               help="Write the missing customers as an import-ready CSV.")
+@api_options
 @output_options
 def reconcile(dashboard_file: str, internal_file: str, partner: str | None, customer: str | None,
               maps: tuple[str, ...], match_on: str, since, until, window_days: int, no_case_or_space: bool,
-              no_plus_tag: bool, no_gmail_dots: bool, strict_email: bool, missed_out: str | None,
+              no_plus_tag: bool, no_gmail_dots: bool, strict_email: bool, missed_out: str | None, api,
               as_json: bool) -> ExitCode:
     """Compare the dashboard's customers with your internal records.
 
@@ -111,9 +113,13 @@ def reconcile(dashboard_file: str, internal_file: str, partner: str | None, cust
     gmail-dots); the same e-mail pairs rows whose customer_keys differ, with a key_conflict note.
     The output names the column taken for each role on each side (column_roles).
     """
+    import contextlib
+    import datetime as dt
+    from dataclasses import replace
     from types import SimpleNamespace
 
     from diagnose.checks.reconcile import ReconcileOptions, reconcile_files, stages
+    from diagnose.core.ticket import API_DASHBOARD
 
     mapping: dict[str, str] = {}
     for item in maps:
@@ -128,11 +134,21 @@ def reconcile(dashboard_file: str, internal_file: str, partner: str | None, cust
         window_days=window_days, loose=not strict_email, case_or_space=not no_case_or_space,
         plus_tag=not no_plus_tag, gmail_dots=not no_gmail_dots, rows=False, missed_out=missed_out,
     )
-    # the bar never shares the screen with the JSON: with --json, drawn only when it goes into a file
-    with StageBar(len(stages(missed_out=bool(missed_out), json_out=as_json)),
-                  draw=not as_json or StageBar.stdout_is_a_file()) as bar:
-        result = reconcile_files(dashboard_file, internal_file, options, progress=bar.advance,
-                                 json_out=stdout if as_json else None)  # --json: every row, streamed
+    with contextlib.ExitStack() as stack:
+        if dashboard_file == API_DASHBOARD:  # the customers of the window, read from the API into an export
+            from diagnose.checks.reconcile.api_source import API_WINDOW_DAYS, label, window_export
+
+            last = options.until or dt.date.today()
+            first = options.since or last - dt.timedelta(days=API_WINDOW_DAYS)
+            options = replace(options, since=first, until=last)
+            client = stack.enter_context(api())
+            options = replace(options, dashboard_label=label(client))
+            dashboard_file = str(stack.enter_context(window_export(client, first, last, api.concurrency)))
+        # the bar never shares the screen with the JSON: with --json, drawn only when it goes into a file
+        with StageBar(len(stages(missed_out=bool(missed_out), json_out=as_json)),
+                      draw=not as_json or StageBar.stdout_is_a_file()) as bar:
+            result = reconcile_files(dashboard_file, internal_file, options, progress=bar.advance,
+                                     json_out=stdout if as_json else None)  # --json: every row, streamed
     if not as_json:
         emit(result, as_json)
     return result_exit(result)

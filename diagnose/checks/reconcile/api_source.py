@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import dataclasses
 import datetime as dt
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -23,7 +22,7 @@ from urllib.parse import urlsplit
 from diagnose.core.csvsafe import neutralise
 from diagnose.core.errors import CannotComplete
 from diagnose.core.evidence import CheckResult, error
-from diagnose.core.partnerstack import status_from_rewards
+from diagnose.core.partnerstack import epoch_ms, status_from_rewards
 
 HEADER = ("Customer Key", "Email", "Name", "Partner Key", "Created At", "Status", "Provider Key", "Test",
           "PartnerStack Key")
@@ -34,6 +33,7 @@ HEADER = ("Customer Key", "Email", "Name", "Partner Key", "Created At", "Status"
 AROUND_SIGNUP = dt.timedelta(days=30)
 AFTER_CLICK = dt.timedelta(days=120)
 WITHOUT_DATES = dt.timedelta(days=183)
+API_WINDOW_DAYS = 90  # reconcile --dashboard partnerstack without --since: the last 90 days
 
 
 def ticket_window(click: dt.date | None, signup: dt.date | None, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
@@ -44,12 +44,6 @@ def ticket_window(click: dt.date | None, signup: dt.date | None, today: dt.date 
     if click:
         return click - dt.timedelta(days=1), min(click + AFTER_CLICK, today + dt.timedelta(days=1))
     return today - WITHOUT_DATES, today + dt.timedelta(days=1)
-
-
-def epoch_ms(day: dt.date, end: bool = False) -> int:
-    """Midnight UTC of ``day`` (of the next day with ``end``) in epoch milliseconds."""
-    start = dt.datetime.combine(day + dt.timedelta(days=1 if end else 0), dt.time(), dt.timezone.utc)
-    return int(start.timestamp() * 1000)
 
 
 def _day(value: Any) -> str:
@@ -102,7 +96,7 @@ def write_export(path: str | Path, customers: Iterable[dict[str, Any]], status: 
 
 def window_customers(api: Any, since: dt.date, until: dt.date, concurrency: int) -> Iterator[dict[str, Any]]:
     """Every customer created in [since, until] (whole days, UTC), streamed from concurrent slices."""
-    yield from api.customers_window(epoch_ms(since), epoch_ms(until, end=True), concurrency=concurrency)
+    yield from api.customers_window(epoch_ms(since), epoch_ms(until + dt.timedelta(days=1)), concurrency=concurrency)
 
 
 def ticket_candidates(api: Any, customer_key: str | None, email: str | None, since: dt.date, until: dt.date,
@@ -134,11 +128,20 @@ def api_export(customers: Iterable[dict[str, Any]], status: Callable[[dict[str, 
         yield path
 
 
-def labelled(result: CheckResult[Any], api: Any) -> CheckResult[Any]:
-    """The result with the API named as the dashboard (not the temporary file)."""
-    base = getattr(api, "base_url", "") or ""
-    label = f"{API_LABEL} ({urlsplit(base).hostname})" if urlsplit(base).hostname else API_LABEL
-    return dataclasses.replace(result, evidence=dataclasses.replace(result.evidence, dashboard_file=label))
+def label(api: Any) -> str:
+    """How the API is named as the dashboard side: 'PartnerStack API (api.partnerstack.com)'."""
+    host = urlsplit(getattr(api, "base_url", "") or "").hostname
+    return f"{API_LABEL} ({host})" if host else API_LABEL
+
+
+@contextlib.contextmanager
+def window_export(api: Any, since: dt.date, until: dt.date, concurrency: int) -> Iterator[Path]:
+    """A temporary export of every customer created in [since, until], each with the status its
+    rewards give (the rewards read once for the whole window, not per customer)."""
+    statuses = reward_statuses(api, since, until)
+    customers = window_customers(api, since, until, concurrency)
+    with api_export(customers, lambda c: status_from_rewards(statuses.get(str(c.get("key")), ()))) as path:
+        yield path
 
 
 def reconcile_ticket(api: Any, ticket: Any, concurrency: int) -> CheckResult[Any]:
@@ -153,12 +156,13 @@ def reconcile_ticket(api: Any, ticket: Any, concurrency: int) -> CheckResult[Any
     try:
         found = ticket_candidates(api, ticket.customer_key, ticket.customer_email, since, until, concurrency)
         with api_export(found, lambda c: customer_status(api, c)) as path:
-            result = reconcile_files(path, ticket.internal, partner=ticket.partner_key, customer=query, rows=False)
+            result = reconcile_files(path, ticket.internal, partner=ticket.partner_key, customer=query, rows=False,
+                                     dashboard_label=label(api))
     except CannotComplete as exc:  # the API failed: the check could not run (the rules cannot tell)
         unread = ReconcileEvidence(
-            dashboard_file=API_LABEL, internal_file=str(ticket.internal), partner=ticket.partner_key,
+            dashboard_file=label(api), internal_file=str(ticket.internal), partner=ticket.partner_key,
             since=since.isoformat(), until=until.isoformat(), window_days=0, loose_rules=(),
             dashboard_columns={}, internal_columns={}, dashboard_encoding="", internal_encoding="",
             complete=False, counts=ReconcileCounts())
         return CheckResult("reconcile", unread, (error("api-error", f"the PartnerStack API could not answer: {exc}"),))
-    return labelled(result, api)
+    return result

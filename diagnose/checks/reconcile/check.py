@@ -109,7 +109,7 @@ def reconcile_files(
     lists = _lists(p, i_un, d_un, rejected, excluded, duplicates, unreadable, rows)
     complete = opts.rows or all(frame.height <= PREVIEW_ROWS for frame, *_ in lists.values())
     ev = ReconcileEvidence(
-        dashboard_file=dash.path, internal_file=intl.path, partner=opts.partner,
+        dashboard_file=opts.dashboard_label or dash.path, internal_file=intl.path, partner=opts.partner,
         since=opts.since.isoformat() if opts.since else None, until=opts.until.isoformat() if opts.until else None,
         window_days=opts.window_days, loose_rules=opts.loose_rules,
         dashboard_columns=dash.columns, internal_columns=intl.columns,

@@ -37,6 +37,7 @@ class ReconcileOptions:
     gmail_dots: bool = True
     rows: bool = True
     missed_out: str | Path | None = None
+    dashboard_label: str | None = None  # what to call the dashboard side (the API) instead of its file's path
 
     def check(self) -> None:
         """BadInput for options that contradict themselves."""
