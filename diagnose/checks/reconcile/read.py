@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from diagnose.core.errors import BadInput
+from diagnose.core.evidence import shorten
+from diagnose.core.reading import clean_text
 from diagnose.checks.reconcile.columns import DATE_FIELDS, FIELDS, resolve_columns
 from diagnose.checks.reconcile.csvread import MAX_RAW, read_csv
 from diagnose.checks.reconcile.dates import parse_dates
@@ -224,14 +226,16 @@ def _read_jsonl(data: bytes):
             continue
         try:
             obj = json.loads(line)
-        except ValueError as exc:
-            bad.append((no, f"not valid JSON ({exc.msg})", line[:MAX_RAW]))
+        except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
+            bad.append((no, f"not valid JSON ({getattr(exc, 'msg', None) or shorten(str(exc), 80)})", line[:MAX_RAW]))
             continue
         if not isinstance(obj, dict):
             bad.append((no, f"a JSON {type(obj).__name__}, not an object", line[:MAX_RAW]))
             continue
+        if "\\u" in line:  # a "\\ud800" escape: a lone surrogate, which no column can hold
+            obj = {clean_text(k): clean_text(v) if isinstance(v, str) else v for k, v in obj.items()}
         for k in obj:
-            headers.setdefault(str(k))
+            headers.setdefault(k)
         objects.append(obj)
         lines.append(no)
         raws.append(line)

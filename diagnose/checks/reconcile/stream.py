@@ -7,6 +7,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from diagnose.core.reading import clean_text
+
 
 def stream_json(data: dict[str, Any], lists: dict[str, tuple[Any, Callable[[Any], Any], list[str]]],
                 out: Any, chunk: int = 20_000) -> None:
@@ -26,7 +28,8 @@ def stream_json(data: dict[str, Any], lists: dict[str, tuple[Any, Callable[[Any]
         for n, (key, value) in enumerate({**data, "complete": True}.items()):
             yield ("," if n else "") + f"\n  {json.dumps(key)}: "
             if key not in lists:
-                yield json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+                # lone surrogates (a --customer from undecodable bytes) become U+FFFD: writing never fails
+                yield clean_text(json.dumps(value, indent=2, ensure_ascii=False)).replace("\n", "\n  ")
                 continue
             frame, build, columns = lists[key]
             yield "[" if frame.height else "[]"
