@@ -6,8 +6,13 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
+
 from diagnose.checks.reconcile import reconcile_files
 from diagnose.checks.reconcile.read import read_table
+from diagnose.core.errors import BadInput
+from diagnose.core.reading import MAX_DEPTH, parse_yaml
+from diagnose.core.ticket import from_mapping, load, with_overrides
 
 # -- reconcile: JSON Lines and the --json stream --------------------------------------------------------
 
@@ -31,3 +36,41 @@ def test_the_reconcile_json_stream_never_fails_to_encode(tmp_path):
     out = io.StringIO()
     reconcile_files(tmp_path / "d.csv", tmp_path / "i.csv", customer="\udcff", rows=False, json_out=out)
     assert json.loads(out.getvalue().encode("utf-8"))["customer"]["query"] == "\ufffd"
+
+
+# -- tickets: YAML tags, nesting, paths -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["click_browser: !!bool x\n", "click_date: !!timestamp 1:20:30\n",
+                                  "customer_name: !!int abc\n", "customer_name: !!float x\n",
+                                  "link: [!!bool x]\n", "link: {a: !!timestamp x}\n"])
+def test_a_yaml_tag_on_a_value_it_cannot_build_is_bad_input(text):
+    """PyYAML's constructors raise KeyError, AttributeError, ValueError ... on such a value (exit 3 before)."""
+    with pytest.raises(BadInput, match="not valid YAML at line 1"):
+        parse_yaml(text, "ticket t.yaml")
+
+
+def test_yaml_nesting_is_refused_while_composing(monkeypatch):
+    """At MAX_DEPTH + 1 levels, not when Python's recursion limit stops the composer hundreds of levels
+    later (the scanner's work grows with the square of the open nesting: ~3x slower)."""
+    import yaml.composer
+
+    nodes = []
+    compose = yaml.composer.Composer.compose_node
+    monkeypatch.setattr(yaml.composer.Composer, "compose_node",
+                        lambda self, *a: (nodes.append(1), compose(self, *a))[1])
+    with pytest.raises(BadInput, match="nested too deeply"):
+        parse_yaml("link: " + "[" * 50_000, "ticket t.yaml")
+    assert len(nodes) <= MAX_DEPTH + 2
+    deep = "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1)
+    assert parse_yaml("a: " + deep, "t") == {"a": json.loads(deep)}
+
+
+@pytest.mark.parametrize("value", ["a\x00b.csv", "\ud800.csv"])
+def test_a_ticket_path_that_cannot_be_a_file_name_is_bad_input(tmp_path, value):
+    ticket = tmp_path / "t.json"
+    ticket.write_text(json.dumps({"dashboard": value}), encoding="utf-8")
+    with pytest.raises(BadInput, match="ticket key 'dashboard': .* cannot be a file name"):
+        load(ticket)
+    with pytest.raises(BadInput, match="cannot be a file name"):
+        with_overrides(from_mapping({}), {"internal": value})

@@ -136,6 +136,7 @@ def parse_yaml(text: str, what: str) -> Any:
 
     class Loader(yaml.SafeLoader):
         aliases = 0
+        depth = 0
 
         def compose_node(self, parent: Any, index: Any) -> Any:
             if self.check_event(yaml.AliasEvent):
@@ -143,7 +144,24 @@ def parse_yaml(text: str, what: str) -> Any:
                 if self.aliases > MAX_ALIASES:
                     mark = self.peek_event().start_mark
                     raise BadInput(f"{what} uses more than {MAX_ALIASES} YAML aliases (at line {mark.line + 1})")
-            return super().compose_node(parent, index)
+            # refused while composing: the scanner's work grows with the square of the nesting it holds
+            # open, so "[[[[..." would take ~1 s before Python's recursion limit stopped it
+            self.depth += 1
+            try:
+                if self.depth > MAX_DEPTH + 1:
+                    raise BadInput(f"{what} is nested too deeply (more than {MAX_DEPTH} levels)")
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+        def construct_object(self, node: Any, deep: bool = False) -> Any:
+            # an explicit tag on a value it cannot build ("!!bool x", "!!timestamp 1:2") makes the
+            # constructor raise anything (KeyError, AttributeError, ...): the file's fault, said as such
+            try:
+                return super().construct_object(node, deep)
+            except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+                raise yaml.constructor.ConstructorError(None, None, f"cannot read {node.tag}: {type(exc).__name__}",
+                                                        node.start_mark) from None
 
     Loader.yaml_implicit_resolvers = {
         first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]

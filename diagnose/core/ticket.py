@@ -159,6 +159,15 @@ def coerce(key: str, value: Any) -> Any:
     return text or None
 
 
+def _resolve(key: str, path: Path) -> str:
+    """``path`` made absolute; BadInput naming ``key`` when it cannot name a file (a NUL, a lone surrogate)."""
+    try:
+        return str(path.resolve())
+    except (OSError, ValueError) as exc:  # ValueError: a NUL; UnicodeEncodeError: a lone surrogate
+        raise BadInput(f"ticket key {key!r}: {shorten(str(path))} cannot be a file name "
+                       f"({getattr(exc, 'strerror', None) or type(exc).__name__})") from None
+
+
 def from_mapping(data: Any, base_dir: Path | None = None) -> Ticket:
     if not isinstance(data, dict):
         raise BadInput("the ticket must be a mapping of keys to values")
@@ -169,7 +178,7 @@ def from_mapping(data: Any, base_dir: Path | None = None) -> Ticket:
     if base_dir is not None:
         for key in PATH_FIELDS:
             if values.get(key) and values[key] != API_DASHBOARD and not Path(values[key]).is_absolute():
-                values[key] = str((base_dir / values[key]).resolve())
+                values[key] = _resolve(key, base_dir / values[key])
     ticket = Ticket(**values)
     if ticket.click_date and ticket.signup_date and ticket.signup_date < ticket.click_date:
         raise BadInput("ticket keys 'click_date' and 'signup_date': the signup is dated before the click")
@@ -191,6 +200,6 @@ def with_overrides(ticket: Ticket, overrides: dict[str, Any]) -> Ticket:
     values = {k: coerce(k, v) for k, v in overrides.items() if v is not None}
     for key in PATH_FIELDS:
         if values.get(key) and values[key] != API_DASHBOARD:
-            values[key] = str(Path(values[key]).resolve())
+            values[key] = _resolve(key, Path(values[key]))
     merged = dataclasses.replace(ticket, **values)
     return from_mapping({k: v for k, v in merged.to_dict().items()})
