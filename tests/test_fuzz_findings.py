@@ -74,3 +74,16 @@ def test_a_ticket_path_that_cannot_be_a_file_name_is_bad_input(tmp_path, value):
         load(ticket)
     with pytest.raises(BadInput, match="cannot be a file name"):
         with_overrides(from_mapping({}), {"internal": value})
+
+
+# -- messages quote a bounded excerpt ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key, value", [("link", "https://a.b/\t" + "f" * 5000), ("link", "x" * 5000),
+                                        ("signup_url", "ftp://" + "a" * 5000), ("link", "http://[::1" + "a" * 5000),
+                                        ("expected_public_key", "pk_" + "9" * 5000)])
+def test_a_long_bad_value_is_quoted_as_an_excerpt(key, value):
+    """core/urls.py and core/partnerstack.py quoted the whole value (a 1 MB ticket: a 1 MB message)."""
+    with pytest.raises(BadInput) as info:
+        from_mapping({key: value})
+    assert len(str(info.value)) < 400 and key in str(info.value)

@@ -59,12 +59,13 @@ TEST_PARTNER_KEY = "gstest"  # every program has this test partner
 def parse_public_key(key: str | None, option: str) -> str | None:
     """A public key given by the user (``--expect-key``, the ticket): BadInput unless it has the shape."""
     from diagnose.core.errors import BadInput
+    from diagnose.core.evidence import shorten
 
     if key is None:
         return None
     key = key.strip()
     if not PUBLIC_KEY_RE.fullmatch(key):
-        raise BadInput(f"{option} {key!r} is not a public key (pk_ followed by 32 letters or digits)")
+        raise BadInput(f"{option} {shorten(key)} is not a public key (pk_ followed by 32 letters or digits)")
     return key
 
 

@@ -6,6 +6,7 @@ import ipaddress
 from urllib.parse import urlsplit
 
 from diagnose.core.errors import BadInput
+from diagnose.core.evidence import shorten
 
 
 def normalise_url(raw: str) -> str:
@@ -17,15 +18,15 @@ def normalise_url(raw: str) -> str:
     if not text:
         raise BadInput("the URL is empty")
     if any(c in text for c in "\r\n\t\x00") or " " in text:
-        raise BadInput(f"the URL contains white space or control characters: {text!r}")
+        raise BadInput(f"the URL contains white space or control characters: {shorten(text, 200)}")
     if "://" not in text and not text.lower().startswith(("javascript:", "data:", "mailto:", "file:")):
         host = text.lstrip("/").split("/")[0].split("?")[0].split(":")[0]
         if "." not in host and host.lower() != "localhost" and not host.startswith("["):
-            raise BadInput(f"{raw.strip()!r} is not a web address (expected e.g. https://acme.partnerlinks.io/jane)")
+            raise BadInput(f"{shorten(raw.strip(), 200)} is not a web address (expected e.g. https://acme.partnerlinks.io/jane)")
         text = "https://" + text.lstrip("/")
     problem = url_problem(text)
     if problem:
-        raise BadInput(f"invalid URL {raw.strip()!r}: {problem}")
+        raise BadInput(f"invalid URL {shorten(raw.strip(), 200)}: {shorten(problem, 200)}")
     return text
 
 
