@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from diagnose.core.evidence import CheckResult
-from diagnose.core.partnerstack import is_webkit, key_along_chain
+from diagnose.core.partnerstack import API_DEFAULT_CONCURRENCY, is_webkit, key_along_chain
 from diagnose.core.ticket import API_DASHBOARD, Ticket
 from diagnose.web.policy import NetPolicy
 
@@ -30,7 +30,7 @@ class Context:
     screenshot_dir: str | Path | None = "reports"
     session: Any = None  # a shared BrowserSession, when there is one
     api: Any = None  # a PartnerStack API client (web/partnerstack_api.py), when the user gave --api
-    api_concurrency: int = 4
+    api_concurrency: int = API_DEFAULT_CONCURRENCY
     evidence: dict[str, CheckResult] = field(default_factory=dict)  # results so far
     artifacts: dict[str, Any] = field(default_factory=dict)  # e.g. the landing page the link check fetched
 

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from diagnose.core.errors import ExitCode
+from diagnose.core.partnerstack import API_DEFAULT_CONCURRENCY
 
 
 def output_options(fn):
@@ -98,11 +99,11 @@ def api_options(fn):
     needs them, and a bad config is exit 2 before any work)."""
 
     @click.option("--config", "api_config", type=click.Path(dir_okay=False), default=None,
-                  help="File with the API keys (default: partnerstack.toml in the user's config directory; "
-                       "PARTNERSTACK_PUBLIC_KEY / PARTNERSTACK_SECRET_KEY win over it).")
+                  help="TOML file with the API keys; when given it wins. Else PARTNERSTACK_PUBLIC_KEY / "
+                       "PARTNERSTACK_SECRET_KEY, else partnerstack.toml in the user's config directory.")
     @click.option("--api-base", default=None, metavar="URL",
                   help="The API's base URL (default https://api.partnerstack.com/api/v2/).")
-    @click.option("--api-concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
+    @click.option("--api-concurrency", type=click.IntRange(1, 32), default=API_DEFAULT_CONCURRENCY, show_default=True,
                   help="Requests in flight at once when paging a date window (backs off on 429).")
     @functools.wraps(fn)
     def wrapper(*args: Any, api_config: str | None, api_base: str | None, api_concurrency: int, **kwargs: Any):

@@ -16,6 +16,7 @@ from typing import Any
 
 from diagnose.checks.registry import CHECKS, EVIDENCE_ORDER, Context
 from diagnose.core.evidence import CheckResult
+from diagnose.core.partnerstack import API_DEFAULT_CONCURRENCY
 from diagnose.core.ticket import Ticket
 from diagnose.web.policy import NetPolicy
 
@@ -27,7 +28,7 @@ class GatherOptions:
     browser_path: str | None = None
     screenshot_dir: str | Path | None = "reports"
     api: Any = None  # a PartnerStack API client: the partner check, and dashboard: partnerstack
-    api_concurrency: int = 4
+    api_concurrency: int = API_DEFAULT_CONCURRENCY
 
 
 def gather(ticket: Ticket, options: GatherOptions | None = None, session: Any = None) -> dict[str, CheckResult]:

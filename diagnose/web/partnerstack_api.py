@@ -31,7 +31,7 @@ from typing import Any, Self
 from urllib.parse import urlsplit
 
 from diagnose.core.errors import BadInput
-from diagnose.core.partnerstack import API_BASE, API_PAGE_LIMIT, epoch_ms
+from diagnose.core.partnerstack import API_BASE, API_DEFAULT_CONCURRENCY, API_PAGE_LIMIT, epoch_ms
 from diagnose.web.api_errors import (  # noqa: F401  (the client's errors, importable from here)
     ApiConflict,
     ApiError,
@@ -54,7 +54,7 @@ from diagnose.web.api_http import (  # noqa: F401  (re-exported: the client's he
 from diagnose.web.api_keys import Credentials, load_credentials, scrub  # noqa: F401  (re-exported)
 
 DEFAULT_BASE = API_BASE
-DEFAULT_CONCURRENCY = 4
+DEFAULT_CONCURRENCY = API_DEFAULT_CONCURRENCY
 MAX_RETRY_AFTER = 60.0  # seconds: a longer Retry-After gives up at once, saying how long to wait
 MAX_BACKOFF = 30.0
 USER_AGENT = "diagnose/0.1 (PartnerStack API client)"
