@@ -108,9 +108,27 @@ def refused(result: CheckResult) -> bool:
     return problem is not None and problem.severity is Status.FAIL
 
 
+# Problems with which a browser visit ends before any page, so that its page fields are defaults, not
+# readings (the link check reports the same codes as what it found on its way).
+_NO_PAGE = {"cookie": ("redirect-loop", "too-many-redirects")}
+# Evidence read from the page the link check landed on, and the browser check that opens the same link:
+# when the browser found no landing there (a script sent it on to a refused address, or round a loop),
+# that page was not where the customer lands.
+_LANDING_READ = {"snippet": "cookie"}
+
+
+def no_page(result: CheckResult) -> str | None:
+    """Why a browser visit never ended on a page (its message), or None."""
+    for code in _NO_PAGE.get(result.check, ()):
+        problem = result.problem(code)
+        if problem is not None and problem.severity is Status.FAIL:
+            return problem.message or code
+    return None
+
+
 def usable(result: CheckResult) -> bool:
-    """Evidence the rules may rely on: the check ran (not ``error``) and was not refused."""
-    return result.status is not Status.ERROR and not refused(result)
+    """Evidence the rules may rely on: the check ran (not ``error``), was not refused, saw a page."""
+    return result.status is not Status.ERROR and not refused(result) and no_page(result) is None
 
 
 def check_path(name: str, path: str) -> None:
@@ -140,7 +158,13 @@ class Facts:
 
     def available(self, name: str) -> bool:
         result = self._evidence.get(name)
-        return result is not None and usable(result)
+        return result is not None and usable(result) and self._landing_lost(name) is None
+
+    def _landing_lost(self, name: str) -> str | None:
+        """The browser check that found no landing where ``name`` read the page (its evidence name)."""
+        browser = _LANDING_READ.get(name)
+        return next((other for other, result in self._evidence.items() if browser is not None
+                     and evidence_check(other) == browser and (refused(result) or no_page(result))), None)
 
     def why_unavailable(self, name: str) -> str:
         result = self._evidence.get(name)
@@ -149,6 +173,11 @@ class Facts:
         if refused(result):
             return (f"the {name} check refused a non-public address (allow private networks "
                     "for a test or staging site)")
+        if (loop := no_page(result)) is not None:
+            return f"the {name} check never reached a page: {loop}"
+        if (browser := self._landing_lost(name)) is not None:
+            return (f"the page the {name} check read is not where the customer lands: "
+                    f"{self.why_unavailable(browser)}")
         errors = [p.message for p in result.problems if p.severity is Status.ERROR]
         return f"the {name} check could not run: {errors[0] if errors else 'error'}"
 

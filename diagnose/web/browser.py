@@ -36,6 +36,11 @@ LAUNCH_ARGS = (
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # WebRTC sends STUN/TURN over UDP straight to any address a page names, past every proxy: only
+    # proxied TCP is left, which the guard proxy checks like any other connection. Chromium reads the
+    # first switch, the headless shell the second.
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
 )
 INSTALL_HINT = (
     "no Chromium found: run 'playwright install chromium' or install the OS package "

@@ -16,8 +16,8 @@ from diagnose.checks.cookie.itp import SAFARI_UA
 from diagnose.checks.cookie.model import MAX_LIST, POLICIES, SIMULATION_NOTE, CookieEvidence
 from diagnose.checks.cookie.observation import Observation
 from diagnose.checks.cookie.page import (
-    COLLECT_S, DEFAULT_SETTLE_MS, MAX_SETTLE_S, MIN_SETTLE_S, SCREENSHOT_S, answers, collect, screenshot, script,
-    settle,
+    COLLECT_S, DEFAULT_SETTLE_MS, MAX_SETTLE_S, MIN_SETTLE_S, SCREENSHOT_S, answers, collect, pending_refresh,
+    screenshot, script, settle,
 )
 from diagnose.checks.cookie.recorder import Recorder, chain_of, first_line, http_cookie_names
 from diagnose.core.errors import BadInput
@@ -27,6 +27,9 @@ from diagnose.web import fetch as net
 from diagnose.web import policy as web_policy
 from diagnose.web.browser import BrowserSession, BrowserUnavailable
 from diagnose.web.guard_proxy import GuardProxy
+
+LOOP_VISITS = 3  # a page that never settled and whose navigations came back to one URL this often loops
+NAVIGATION_S = 2.0  # how long a navigation that began while the page was read gets to end
 
 
 def _unavailable(url: str, policy: str, message: str) -> CheckResult[CookieEvidence]:
@@ -153,6 +156,8 @@ def _cut_short(obs: Observation, page: Any, started: float, problem: Problem) ->
     """The result of a visit that could not read the page: how far it got, and why."""
     rec = obs.rec
     final_url = page.url if page is not None and page.url.startswith(("http:", "https:")) else None  # not an error page
+    if problem.code == "private-network" and rec.document is not None:
+        final_url = rec.document.url  # the landing that was refused (the page may not have left its last one yet)
     return CheckResult("cookie", CookieEvidence(
         **obs.base, final_url=final_url, chain=tuple(chain_of(rec)), js_errors=tuple(rec.js_errors),
         blocked_private=tuple(rec.blocked_private), elapsed_ms=int((time.monotonic() - started) * 1000)),
@@ -243,13 +248,15 @@ async def _load(page: Any, obs: Observation, policy: net.NetPolicy, proxy: Guard
         # page to ask: Playwright waits for the new document.)
         if not rec.awaiting_answer and not await answers(page):
             raise _CutShort(_unresponsive()) from None
+        if looping := rec.loop(LOOP_VISITS):  # script or meta redirects going round: never a load event
+            raise _CutShort(looping) from None
         if stalled := rec.stalled(policy.timeout):
             raise _CutShort(stalled) from None
         load_problem = warn("page-timeout", f"the page had not finished loading after {policy.timeout:g} s; "
                             "inspected as it was")
     except PlaywrightError as exc:
         nav_error = exc
-    if problem := rec.guarded(proxy, policy.timeout):  # the proxy refused the page, or answered for it
+    if problem := rec.landing(proxy, policy.timeout):  # refused, answered by the proxy, or given up
         raise _CutShort(problem)
     if nav_error is not None and (not rec.nav_responses or page.url in ("about:blank", "")):
         reason = first_line(str(nav_error).replace("Page.goto: ", ""), 200)
@@ -258,11 +265,34 @@ async def _load(page: Any, obs: Observation, policy: net.NetPolicy, proxy: Guard
     loaded = time.monotonic()
     obs.settled = await settle(page, rec, settle_ms / 1000,
                                min(loaded + MAX_SETTLE_S, max(budget_end, loaded + MIN_SETTLE_S)))
+    if not obs.settled and (looping := rec.loop(LOOP_VISITS)):  # script or meta redirects going round
+        raise _CutShort(looping)
     if stalled := rec.stalled(policy.timeout):  # a later (script) navigation to a slow server
         raise _CutShort(stalled)
-    if problem := rec.guarded(proxy, policy.timeout):  # refused or unreachable (also a later navigation)
+    if problem := rec.landing(proxy, policy.timeout):  # refused, unreachable or given up (a later navigation too)
         raise _CutShort(problem)
     return load_problem
+
+
+async def _still_there(page: Any, obs: Observation, proxy: GuardProxy | None, policy: net.NetPolicy,
+                       document: Any) -> None:
+    """After reading: was the page read the landing? A script or a meta refresh that fired meanwhile
+    (or code run by the reading itself) sent the main frame on: when that navigation is refused or fails,
+    the customer lands nowhere a check may look (_CutShort, as if it had happened before settling)."""
+    rec = obs.rec
+    refresh = await pending_refresh(page) if rec.document is document else None
+    if refresh is not None and refresh <= NAVIGATION_S:  # (one the page added while it was read)
+        deadline = time.monotonic() + refresh + 0.3
+        while rec.document is document and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+    if rec.document is not document or page.url.startswith("chrome-error:"):
+        deadline = time.monotonic() + min(policy.timeout, NAVIGATION_S)
+        while not rec.document_done and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        if problem := rec.landing(proxy, policy.timeout):
+            raise _CutShort(problem)
+    if page.url.startswith("chrome-error:") or (obs.page_url or "").startswith("chrome-error:"):
+        raise _CutShort(error("navigation-failed", "the browser ended on its own error page, not a page of the site"))
 
 
 async def _read(page: Any, context: Any, obs: Observation, screenshot_dir: str | Path | None) -> None:
@@ -310,7 +340,9 @@ async def _visit(session: BrowserSession, obs: Observation, policy: net.NetPolic
     try:
         page = await _open_page(context, obs, policy)
         load_problem = await _load(page, obs, policy, proxy, settle_ms)
+        document = rec.document
         await _read(page, context, obs, screenshot_dir)
+        await _still_there(page, obs, proxy, policy, document)
     except _CutShort as cut:
         return _cut_short(obs, page, started, cut.problem)
     except PlaywrightError as exc:

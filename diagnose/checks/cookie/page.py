@@ -54,6 +54,12 @@ async def _poll(page: Any, wait: float) -> tuple[Any, ...] | None:
         return None  # navigating (the execution context was replaced), or busy
 
 
+async def pending_refresh(page: Any) -> float | None:
+    """The delay of the ``<meta http-equiv=refresh>`` the page holds now (seconds), or None."""
+    state = await _poll(page, PROBE_S)
+    return state[4] if state is not None and state[4] >= 0 else None
+
+
 async def answers(page: Any, wait: float = PROBE_S) -> bool:
     """Does the page's main thread answer within ``wait`` s? False when its scripts hang (a busy
     loop): a page waiting for the network answers at once, and so does one between documents."""

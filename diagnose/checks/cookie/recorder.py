@@ -16,6 +16,8 @@ from diagnose.web import fetch as net
 from diagnose.web import policy as web_policy
 from diagnose.web.guard_proxy import GuardProxy
 
+BROWSER_MAX_REDIRECTS = 20  # Chromium's limit, after which it fails with net::ERR_TOO_MANY_REDIRECTS
+
 
 class Recorder:
     """Collects what the context's pages do (Playwright event handlers, on the session's loop)."""
@@ -27,6 +29,7 @@ class Recorder:
         self.nav_responses: list[Any] = []
         self.document: Any = None  # the main frame's latest navigation request
         self.document_answered = self.document_done = False
+        self.document_failure: str | None = None  # why the browser gave up on it (net::ERR_...)
         self.failed: list[FailedRequest] = []
         self.snippet_requests: dict[str, str] = {}  # url -> "pending" | "ok" | "failed"
         self.snippet_loaded_at: float | None = None
@@ -47,6 +50,7 @@ class Recorder:
         self.inflight[request] = time.monotonic()
         if self.page is not None and request.is_navigation_request() and request.frame == self.page.main_frame:
             self.document, self.document_answered, self.document_done = request, False, False
+            self.document_failure = None
         if request.resource_type == "script":
             host = urlsplit(request.url).hostname
             if host and host not in self.script_hosts and len(self.script_hosts) < 300:
@@ -77,7 +81,8 @@ class Recorder:
     def on_failed(self, request: Any) -> None:
         self.touch()
         self.inflight.pop(request, None)
-        self.document_done |= request is self.document
+        if request is self.document:
+            self.document_done, self.document_failure = True, request.failure or "failed"
         if request.resource_type in ("script", "document"):
             snippet = is_snippet_src(request.url)
             reason = request.failure or "failed"
@@ -101,10 +106,11 @@ class Recorder:
             return error("timeout", f"{host} was still sending the page after {timeout:g} s")
         return error("timeout", f"no answer from {host} within {timeout:g} s")  # as `diagnose link` says
 
-    def guarded(self, proxy: GuardProxy | None, timeout: float) -> Problem | None:
-        """Why the main frame's latest document never came from its site: the guard refused it
-        (private-network) or the proxy could not reach it (it answered in the site's place).
-        The proxy names a request by its URL, or host:port for a CONNECT."""
+    def landing(self, proxy: GuardProxy | None, timeout: float) -> Problem | None:
+        """Why the main frame's latest document is no page of its site, once it ended: the guard
+        refused it (private-network), the proxy could not reach it (it answered in the site's place),
+        or the browser gave up on it (a redirect loop, too many redirects, another network error) and
+        shows its own error page. The proxy names a request by its URL, or host:port for a CONNECT."""
         for what in list(proxy.blocked) if proxy is not None else ():
             if what not in self.blocked_private and len(self.blocked_private) < MAX_LIST:
                 self.blocked_private.append(what)
@@ -119,7 +125,31 @@ class Recorder:
         reason = next((unreachable[n] for n in names if n in unreachable), None)
         if reason == "timeout":
             return error("timeout", f"no answer from {parts.hostname} within {timeout:g} s")
-        return error("connection-error", f"cannot connect to {parts.hostname}: {reason}") if reason else None
+        if reason:
+            return error("connection-error", f"cannot connect to {parts.hostname}: {reason}")
+        return self.gave_up()
+
+    def gave_up(self) -> Problem | None:
+        """The browser's own reason for abandoning the main frame's latest navigation (None when it
+        did not, or when the page simply stayed where it was: a download, a navigation cancelled)."""
+        failure = self.document_failure or ""
+        if "ERR_TOO_MANY_REDIRECTS" in failure:
+            return self.loop(2) or fail(
+                "too-many-redirects", f"more than {BROWSER_MAX_REDIRECTS} redirects (the browser's limit); "
+                f"stopped at {self.document.url}")
+        if not failure or "ERR_ABORTED" in failure:
+            return None
+        return error("navigation-failed", f"the browser could not open {self.document.url}: {first_line(failure, 200)}")
+
+    def loop(self, visits: int) -> Problem | None:
+        """``redirect-loop`` (as `diagnose link` says) when the main frame's navigations came back to
+        one URL ``visits`` times."""
+        seen: dict[str, int] = {}
+        for response in self.nav_responses:
+            seen[response.url] = seen.get(response.url, 0) + 1
+            if seen[response.url] >= visits:
+                return fail("redirect-loop", f"the chain comes back to {response.url} and would loop forever")
+        return None
 
     def _fail(self, item: FailedRequest) -> None:
         if len(self.failed) < MAX_LIST and item not in self.failed:
@@ -183,9 +213,14 @@ class Recorder:
             pass
 
     async def _fetch_without_cookies(self, route: Any, request: Any, timeout_ms: float) -> None:
-        """Fetch outside the browser in a throw-away jar and answer without Set-Cookie headers."""
+        """Fetch outside the browser in a throw-away jar and answer without Set-Cookie headers. The
+        fetcher resolves names itself (Node), so it goes through the guard proxy like the browser:
+        without one (private networks not allowed) nothing is fetched."""
         from playwright.async_api import Error as PlaywrightError
 
+        if not self.allow_private and "proxy" not in self.fetch_options:
+            await route.abort("blockedbyclient")
+            return
         fetcher = await self.playwright.request.new_context(**self.fetch_options)
         try:
             try:
