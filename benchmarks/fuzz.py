@@ -1,0 +1,258 @@
+"""The long fuzz profile (issue 10, item 8): at least 100,000 generated inputs across the six untrusted
+inputs (gspk values, page HTML, Refresh / meta / JS redirects, CSV / JSON Lines exports, ticket
+YAML / JSON, saved evidence JSON), in worker processes on every core.
+
+Each target and strategy is the one the test suite's small profile uses (tests/fuzz_targets.py, run by
+tests/test_fuzz.py); here hypothesis generates them in chunks of --chunk inputs (generation only, no
+shrinking), each chunk with its own seed. Every input runs under the per-example limits of
+tests/fuzzing.py (a SIGALRM watchdog at TIME_LIMIT seconds, RLIMIT_AS at the process's size plus
+MEMORY_LIMIT, and the example's peak resident memory); in addition this parent kills a worker whose
+input outlives three times the limit (a hang in native code, which no signal handler interrupts) or
+notices one that died (a native abort, e.g. an allocation refused in polars), records that input as
+a hang or a failure, and starts a new worker.
+
+Prints per target: inputs, input errors (the one-line BadInput, an allowed outcome), failures (with
+the first failing input shortened), hangs, memory, wrong row counts, and the slowest input with its
+time; exits 1 if anything but a result or an input error happened.
+
+    python benchmarks/fuzz.py [--examples 100000] [--seconds S] [--workers 2] [--targets a,b] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import queue
+import sys
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+KINDS = ("ok", "input-error", "known", "failure", "hang", "memory", "wrong-rows")
+BAD = KINDS[2:]  # "known": a failure already reported (tests/fuzzing.py KNOWN), still a failure here
+
+
+@dataclass
+class Stats:
+    inputs: int = 0
+    kinds: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    first: dict[str, str] = field(default_factory=dict)  # kind -> "detail | input"
+    slowest: tuple[float, float, str] = (0.0, 0.0, "")  # on the clock, CPU, the input
+    peak: int = 0
+    seconds: float = 0.0
+
+    def add(self, kind: str, seconds: float, cpu: float, peak: int | None, text: str | None, detail: str) -> None:
+        self.inputs += 1
+        self.kinds[kind] += 1
+        self.seconds += seconds
+        self.peak = max(self.peak, peak or 0)
+        if kind in BAD and kind not in self.first:
+            self.first[kind] = f"{detail} | input: {text}"
+        if text is not None and seconds > self.slowest[0]:
+            self.slowest = (seconds, cpu, text)
+
+
+# -- worker -------------------------------------------------------------------------------------------
+
+
+def _worker(tasks, results, holding, current, started, done, stop) -> None:
+    """Take (target, seed, n) chunks until told to stop; report every input."""
+    import warnings
+
+    from fuzz_targets import TARGETS
+
+    warnings.filterwarnings("ignore", message=".*looks more like a (URL|filename)")  # bs4, on a page that is one URL
+    warnings.filterwarnings("ignore", category=UserWarning, module="bs4")
+    warmed: set[str] = set()
+    while not stop.is_set():
+        try:
+            name, chunk_seed, n = tasks.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        if name is None:
+            return
+        holding.value = name.encode()
+        if name not in warmed:
+            TARGETS[name].warm()
+            warmed.add(name)
+        done.value = 0
+        _chunk(name, chunk_seed, n, results, current, started, done, stop)
+        holding.value = b""
+        results.put((name, "chunk-done", chunk_seed, done.value, None, None, ""))
+
+
+def _chunk(name: str, chunk_seed: int, n: int, results, current, started, done, stop) -> None:
+    """One hypothesis run of ``n`` inputs of one target (generation only: nothing raises, nothing shrinks)."""
+    from fuzz_targets import TARGETS
+    from fuzzing import attempt, shorten
+    from hypothesis import HealthCheck, Phase, given, seed, settings
+
+    target = TARGETS[name]
+    slowest = [0.0]
+
+    @seed(chunk_seed)
+    @settings(max_examples=n, deadline=None, database=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
+    @given(target.strategy)
+    def chunk(example) -> None:
+        if done.value >= n or stop.is_set():
+            return  # hypothesis may call once more than asked; a stop skips the rest
+        text = shorten(example, 400)
+        current.value = text.encode("utf-8", "backslashreplace")[:1999]
+        started.value = time.monotonic()
+        outcome = attempt(target, example)
+        started.value = 0.0
+        done.value += 1
+        keep = outcome.kind not in ("ok", "input-error") or outcome.seconds > slowest[0]
+        slowest[0] = max(slowest[0], outcome.seconds)
+        results.put((name, outcome.kind, outcome.seconds, outcome.cpu, outcome.peak, text if keep else None,
+                     outcome.detail))
+
+    chunk()
+
+
+@dataclass
+class Worker:
+    process: mp.Process
+    holding: object  # the target of the chunk it holds (empty: none)
+    current: object  # the input it runs, shortened
+    started: object  # when that input started (0: between inputs)
+    done: object  # inputs of the chunk done
+
+
+def _start(ctx, tasks, results, stop) -> Worker:
+    shared = (ctx.Array("c", 64, lock=False), ctx.Array("c", 2000, lock=False), ctx.Value("d", 0.0, lock=False),
+              ctx.Value("i", 0, lock=False))
+    process = ctx.Process(target=_worker, args=(tasks, results, *shared, stop), daemon=True)
+    process.start()
+    return Worker(process, *shared)
+
+
+# -- parent -------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    from fuzz_targets import TARGETS
+    from fuzzing import MEMORY_LIMIT, TIME_LIMIT
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--examples", type=int, default=100_000, help="inputs in all (split by the targets' weights)")
+    parser.add_argument("--seconds", type=float, default=None, help="stop handing out work after this long")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--targets", default=",".join(TARGETS), help=f"comma-separated, of: {', '.join(TARGETS)}")
+    parser.add_argument("--chunk", type=int, default=250, help="inputs per hypothesis run (one seed each)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    names = [n.strip() for n in args.targets.split(",") if n.strip()]
+    unknown = [n for n in names if n not in TARGETS]
+    if unknown:
+        parser.error(f"unknown target {unknown[0]!r} (known: {', '.join(TARGETS)})")
+    weight = sum(TARGETS[n].weight for n in names)
+    want = {n: max(1, round(args.examples * TARGETS[n].weight / weight)) for n in names}
+
+    ctx = mp.get_context("spawn")
+    tasks, results, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
+    chunks = {n: [(n, args.seed * 1_000_003 + zlib.crc32(n.encode()) % 100_000 * 1000 + k, min(args.chunk, want[n] - at))
+                  for k, at in enumerate(range(0, want[n], args.chunk))] for n in names}
+    # interleaved, the cheap targets' many chunks spread over the run, so that --seconds cuts every target alike
+    pending = [c for _, c in sorted((k / len(cs), c) for cs in chunks.values() for k, c in enumerate(cs))]
+    stats = {n: Stats() for n in names}
+    workers = [_start(ctx, tasks, results, stop) for _ in range(max(1, args.workers))]
+    began = time.monotonic()
+    outstanding = 0
+    hard = 3 * TIME_LIMIT
+    print(f"fuzz: {sum(want.values())} inputs over {', '.join(names)} on {len(workers)} worker(s); per input: "
+          f"{TIME_LIMIT:g} s of CPU (watchdog {2 * TIME_LIMIT:g} s, kill {hard:g} s), memory +{MEMORY_LIMIT >> 20} MB",
+          flush=True)
+    last_note = began
+    try:
+        while pending or outstanding:
+            timed_out = args.seconds is not None and time.monotonic() - began > args.seconds
+            if timed_out and pending:
+                pending.clear()
+            while pending and outstanding < 2 * len(workers):
+                tasks.put(pending.pop(0))
+                outstanding += 1
+            try:
+                name, kind, seconds, cpu, peak, text, detail = results.get(timeout=0.5)
+                if kind == "chunk-done":
+                    outstanding -= 1
+                else:
+                    stats[name].add(kind, seconds, cpu, peak, text, detail)
+            except queue.Empty:
+                pass
+            now = time.monotonic()
+            for i, w in enumerate(workers):
+                stuck = w.started.value and now - w.started.value > hard
+                if stuck or not w.process.is_alive():
+                    text = bytes(w.current.value).decode("utf-8", "replace")
+                    name = bytes(w.holding.value).decode() or None
+                    if stuck:
+                        w.process.kill()
+                        w.process.join()
+                    reason = (f"still running after {hard:g} s (killed)" if stuck
+                              else f"the worker died (exit code {w.process.exitcode})")
+                    if name is not None:
+                        stats[name].add("hang" if stuck else "failure", now - (w.started.value or now), 0.0, None, text,
+                                        reason)
+                    print(f"  worker {i}: {reason}; input: {text}", flush=True)
+                    outstanding -= name is not None  # its chunk is given up; the inputs it ran are counted
+                    workers[i] = _start(ctx, tasks, results, stop)
+            if now - last_note > 30:
+                done = sum(s.inputs for s in stats.values())
+                print(f"  {done} inputs, {now - began:.0f} s", flush=True)
+                last_note = now
+    except KeyboardInterrupt:
+        print("interrupted: the figures so far", flush=True)
+    finally:
+        stop.set()
+        for w in workers:
+            w.process.join(timeout=5)
+            if w.process.is_alive():
+                w.process.kill()
+    return report(stats, time.monotonic() - began)
+
+
+def report(stats: dict[str, Stats], wall: float) -> int:
+    heads = ("target", "inputs", "input errors", "failures", "known", "hangs", "memory", "wrong rows", "slowest s",
+             "peak MB")
+    rows = []
+    for name, s in stats.items():
+        rows.append((name, s.inputs, s.kinds["input-error"], s.kinds["failure"], s.kinds["known"], s.kinds["hang"],
+                     s.kinds["memory"], s.kinds["wrong-rows"], f"{s.slowest[0]:.3f}", f"{s.peak / 2**20:.0f}"))
+    total = Stats()
+    for s in stats.values():
+        total.inputs += s.inputs
+        for k in KINDS:
+            total.kinds[k] += s.kinds[k]
+    rows.append(("total", total.inputs, total.kinds["input-error"], total.kinds["failure"], total.kinds["known"],
+                 total.kinds["hang"],
+                 total.kinds["memory"], total.kinds["wrong-rows"], f"{max(s.slowest[0] for s in stats.values()):.3f}",
+                 f"{max(s.peak for s in stats.values()) / 2**20:.0f}"))
+    widths = [max(len(str(r[i])) for r in (heads, *rows)) for i in range(len(heads))]
+    print()
+    for r in (heads, *rows):
+        print("  ".join(str(v).rjust(w) if i else str(v).ljust(w) for i, (v, w) in enumerate(zip(r, widths))))
+    print()
+    for name, s in stats.items():
+        print(f"{name}: slowest {s.slowest[0]:.3f} s ({s.slowest[1]:.3f} s of CPU): {s.slowest[2]}")
+        for kind, text in s.first.items():
+            print(f"{name}: first {kind}: {text}")
+    bad = sum(total.kinds[k] for k in BAD)
+    print(f"\n{total.inputs} inputs in {wall:.0f} s: {bad} failures, hangs, memory or row-count errors "
+          f"({total.kinds['known']} of them known, reported), {total.kinds['input-error']} one-line input errors")
+    if total.kinds["known"]:
+        from fuzzing import KNOWN
+
+        for name, (what, _) in KNOWN.items():
+            print(f"known {name}: {what}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
