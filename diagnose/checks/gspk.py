@@ -18,7 +18,7 @@ class GspkEvidence:
     source: str | None = None  # "value", or the URL parameter the key was taken from
     encoded: str | None = None
     partner_key: str | None = sensitive("partner", default=None)
-    expected_partner_key: str | None = None
+    expected_partner_key: str | None = sensitive("partner", default=None)
     matches_expected: bool | None = None
     is_test_partner: bool = False
 

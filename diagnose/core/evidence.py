@@ -100,7 +100,11 @@ def evidence(check: str):
 #   "person"  a person's name: masked wherever it appears (whole, and word by word)
 #   "account" a payment provider's customer id: masked wherever it appears
 #   "partner" a partner key: named "another partner" wherever it appears, unless it is the ticket's
-SENSITIVE_KINDS = ("rows", "path", "secret", "person", "account", "partner")
+#   "email"   a customer's e-mail address: masked (k***@example.com) wherever it appears
+# "Wherever it appears" means in every string of the report and in every common spelling of the value
+# (percent-encoded, escaped, base64 as a gspk carries a partner key); e-mail addresses are masked
+# everywhere whether a field declares them or not.
+SENSITIVE_KINDS = ("rows", "path", "secret", "person", "account", "partner", "email")
 
 
 def sensitive(kind: str, **field_options: Any) -> Any:

@@ -25,7 +25,7 @@ class Ticket:
     partner_key: str | None = None
     partner_email: str | None = None  # the partner's e-mail, when the key is not known (needs the API)
     link: str | None = None
-    customer_email: str | None = None
+    customer_email: str | None = sensitive("email", default=None)
     customer_name: str | None = sensitive("person", default=None)
     customer_key: str | None = None  # the company's key for the customer (PartnerStack's customer_key)
     click_date: dt.date | None = None

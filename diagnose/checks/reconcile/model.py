@@ -148,7 +148,7 @@ class CustomerAnswer:
     ``query`` is matched as a customer_key or an e-mail (with the enabled loose rules), and, when
     neither finds anything and it is not an e-mail, as the customer's name."""
 
-    query: str
+    query: str = sensitive("email")  # the ticket's customer: an e-mail, else a name or key
     found_internal: bool
     found_dashboard: bool
     bucket: str | None
@@ -157,7 +157,7 @@ class CustomerAnswer:
     dashboard_status: str | None
     provider_key: str | None = sensitive("account")
     customer_key: str | None
-    email: str | None
+    email: str | None = sensitive("email")
     name: str | None = sensitive("person")
     signup_date: str | None
     dashboard_created_at: str | None
@@ -178,7 +178,7 @@ class CustomerAnswer:
 class ReconcileEvidence:
     dashboard_file: str = sensitive("path")
     internal_file: str = sensitive("path")
-    partner: str | None
+    partner: str | None = sensitive("partner")
     since: str | None
     until: str | None
     window_days: int
