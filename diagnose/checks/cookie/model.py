@@ -63,8 +63,8 @@ class Growsumo:
     global_name: str | None = None
     initialize_called: bool = False
     public_key: str | None = None  # the key _initialize was actually called with (first call)
-    data_partner_key: str | None = None  # growsumo.data.partner_key once the page settled
-    data_partner_key_after_init: str | None = None
+    data_partner_key: str | None = sensitive("partner", default=None)  # growsumo.data.partner_key once the page settled
+    data_partner_key_after_init: str | None = sensitive("partner", default=None)
     data_intact: bool | None = None  # None when the URL carries no partner key to compare
     replaced_by: tuple[str, ...] = ()  # site code that replaced growsumo / growsumo.data
 
@@ -111,7 +111,7 @@ class CookieEvidence:
     final_url: str | None = None
     page_title: str | None = None
     chain: tuple[Hop, ...] = ()
-    url_partner_key: str | None = None  # decoded from gspk / ps_partner_key in the chain
+    url_partner_key: str | None = sensitive("partner", default=None)  # decoded from gspk / ps_partner_key in the chain
     url_partner_key_error: str | None = None
     partner_cookie: PartnerCookie | None = None
     cookies: tuple[Cookie, ...] = ()
