@@ -12,6 +12,8 @@ import socket
 import threading
 import time
 
+import pytest
+
 from click.testing import CliRunner
 
 from diagnose.checks.link import check_link
@@ -188,3 +190,28 @@ def test_link_through_markup_html_parser_rejects(site):
     assert [h["kind"] for h in hops] == ["meta-refresh", "final"]
     result = run("snippet", "--timeout", "3", "--allow-private-network", "--json", site.url("/land"))
     assert result.exit_code != 3, result.output
+
+
+# -- found by the fuzz suite (tests/test_fuzz.py): web/fetch.py's decoding and parsing --------------
+
+
+@pytest.mark.parametrize("charset", ["idna", "undefined", "punycode", "rot13", "no-such-codec"])
+def test_a_charset_that_is_no_text_codec_still_decodes(charset):
+    from diagnose.web.fetch import decode_html
+
+    assert decode_html(b"<p>caf\xc3\xa9</p>", charset).startswith("<p>caf")
+    assert decode_html(f'<meta charset="{charset}"><p>x</p>'.encode(), None).endswith("<p>x</p>")
+
+
+def test_valid_utf8_is_read_as_utf8_not_as_a_detectors_guess():
+    from diagnose.web.fetch import decode_html
+
+    page = b"<script>top.location.href='/a~b\\\\c'</script>" * 3  # pure ASCII: Shift_JIS would change ~ and \\
+    assert decode_html(page, None) == page.decode("ascii")
+
+
+def test_a_huge_numeric_character_reference_is_read():
+    from diagnose.web.fetch import parse_html
+
+    soup = parse_html("<p>&#" + "9" * 5000 + ";</p><p>&#x" + "f" * 5000 + ";</p><p>&#233;</p>")
+    assert [p.get_text() for p in soup.find_all("p")] == ["\ufffd", "\ufffd", "\u00e9"]

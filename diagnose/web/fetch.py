@@ -60,7 +60,7 @@ def decode_html(body: bytes, charset: str | None) -> str:
     if charset:
         try:
             return body.decode(charset, errors="replace")
-        except LookupError:
+        except (LookupError, UnicodeError, ValueError):  # unknown, or a codec that is no text encoding (idna)
             pass
     from bs4 import dammit
 
@@ -70,15 +70,17 @@ def decode_html(body: bytes, charset: str | None) -> str:
         body = body[len(head) - len(stripped):]
     declared = bom or dammit.EncodingDetector.find_declared_encoding(head, is_html=True)
     guess = getattr(dammit, "_chardet_dammit", None) or getattr(dammit, "chardet_dammit", None)
-    # bs4's own order (UnicodeDammit): the BOM, the declaration, a detector's guess, UTF-8, windows-1252.
-    for encoding in (declared, "guess", "utf-8", "windows-1252"):
+    # The BOM, the declaration, then UTF-8 (bytes that are valid UTF-8 are UTF-8: a detector may read a
+    # pure-ASCII page as Shift_JIS, turning '~' and '\\' into other characters), a detector's guess,
+    # windows-1252.
+    for encoding in (declared, "utf-8", "guess", "windows-1252"):
         if encoding == "guess":
             encoding = guess(body) if guess else None
         if not encoding:
             continue
         try:
             return body.decode(encoding)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, UnicodeError, ValueError):  # UnicodeError: idna, undefined and the like
             continue
     return body.decode("utf-8", errors="replace")
 
@@ -89,6 +91,9 @@ def parse_html(text: str):
     is read as text, and failing that every ``<!``, so that any page is read (never raises)."""
     from bs4 import BeautifulSoup
 
+    # A numeric character reference longer than any code point (&#999...; with thousands of digits)
+    # makes html.unescape raise (Python's limit on int() of long strings): it stands for U+FFFD anyway.
+    text = _HUGE_CHARREF_RE.sub("&#xFFFD;", text)
     try:
         return BeautifulSoup(text, "html.parser")
     except Exception:  # bs4's ParserRejectedMarkup (html.parser's AssertionError inside)
@@ -100,6 +105,7 @@ def parse_html(text: str):
 
 
 _ODD_DECLARATION_RE = re.compile(r"<!(?!--)")
+_HUGE_CHARREF_RE = re.compile(r"&#(?:[xX]0*[0-9a-fA-F]{7,}|0*[0-9]{8,});?")  # beyond U+10FFFF; linear
 
 
 class FetchTimeout(Exception):
