@@ -212,10 +212,12 @@ class StageBar:
 
 def _register() -> None:
     from diagnose.cli import api, checks, tickets
+    from diagnose.cli.batch import batch
 
     for command in (checks.link, checks.gspk, checks.snippet, checks.cookie, tickets.ticket, tickets.explain,
-                    tickets.demo, api.partner, api.fix):
+                    tickets.demo, api.partner, api.fix, batch):
         cli.add_command(command)
+    cli.add_command(__import__("diagnose.cli.reply", fromlist=["reply"]).reply)
 
 
 _register()

@@ -10,6 +10,7 @@ from typing import Any
 
 from diagnose.core.evidence import CheckResult
 from diagnose.checks.reconcile.answer import answer, customer_lines, customer_rows
+from diagnose.checks.reconcile.cache import cached_read
 from diagnose.checks.reconcile.buckets import bucket_pairs, count, pair_dates, split_by_dates, unmatched
 from diagnose.checks.reconcile.columns import column_roles, parse_mapping
 from diagnose.checks.reconcile.emails import is_placeholder
@@ -130,13 +131,17 @@ def reconcile_files(
 
 def _read(path: str | Path, side: str, maps: dict[str, dict[str, str | None]],
           progress: Callable[[str], None] | None) -> Table:
-    """One file read; on the dashboard side each e-mail is marked when it is a placeholder."""
+    """One file read (once per batch: cache.py); on the dashboard side each e-mail is marked when it
+    is a placeholder."""
     import polars as pl
 
-    table = read_table(path, side, maps[side], progress=progress)
-    if side == "dashboard":
-        table.rows = table.rows.with_columns(is_placeholder(pl.col("email")).alias("anonymised"))
-    return table
+    def read() -> Table:
+        table = read_table(path, side, maps[side], progress=progress)
+        if side == "dashboard":
+            table.rows = table.rows.with_columns(is_placeholder(pl.col("email")).alias("anonymised"))
+        return table
+
+    return cached_read(path, side, maps[side], read)
 
 
 def _as_is(sub: Any) -> Any:
