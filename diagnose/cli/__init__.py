@@ -217,7 +217,6 @@ def _register() -> None:
     for command in (checks.link, checks.gspk, checks.snippet, checks.cookie, tickets.ticket, tickets.explain,
                     tickets.demo, api.partner, api.fix, batch):
         cli.add_command(command)
-    cli.add_command(__import__("diagnose.cli.reply", fromlist=["reply"]).reply)
 
 
 _register()
