@@ -7,7 +7,9 @@ is recorded with its status, kind and time, and the partner parameters are track
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -128,8 +130,10 @@ def _next_hop(page: net.Fetched) -> tuple[str, str] | None:
     return None
 
 
-def follow(url: str, policy: net.NetPolicy | None = None) -> FollowOutcome:
-    """Follow ``url`` to its landing page. ``url`` must already be a valid http(s) URL."""
+def follow(url: str, policy: net.NetPolicy | None = None,
+           gate: Callable[[str], contextlib.AbstractContextManager] | None = None) -> FollowOutcome:
+    """Follow ``url`` to its landing page. ``url`` must already be a valid http(s) URL. ``gate(host)``,
+    when given, is held around each request to ``host`` (a sweep's per-host concurrency cap)."""
     policy = policy or net.NetPolicy()
     session = net.make_session(policy)
     problems: list[Problem] = []
@@ -157,7 +161,8 @@ def follow(url: str, policy: net.NetPolicy | None = None) -> FollowOutcome:
                 break
             params = partner_params(current)
             try:
-                page = net.fetch(session, current, policy)
+                with gate(urlsplit(current).hostname or "") if gate else contextlib.nullcontext():
+                    page = net.fetch(session, current, policy)
             except net.PrivateAddress as exc:
                 hops.append(Hop(current, None, "error", 0, None, params))
                 problems.append(fail("private-network", exc.refusal))

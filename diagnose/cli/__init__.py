@@ -217,6 +217,7 @@ def _register() -> None:
     for command in (checks.link, checks.gspk, checks.snippet, checks.cookie, tickets.ticket, tickets.explain,
                     tickets.demo, api.partner, api.fix, batch):
         cli.add_command(command)
+    cli.add_command(__import__("diagnose.cli.sweep", fromlist=["sweep"]).sweep)
 
 
 _register()

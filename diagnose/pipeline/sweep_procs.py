@@ -1,0 +1,89 @@
+"""Worker processes for a sweep (``--processes N``): each runs ``jobs`` threads that take rows from
+one shared queue and put records on another, so that the checks' parsing uses every core.
+
+The per-host cap holds across processes: a fixed set of shared semaphores (``STRIPES``), and each host
+name hashes onto one. Two hosts on one stripe share its cap: stricter than asked, never looser.
+Workers ignore Ctrl-C (the parent decides), are started with ``spawn`` (no copy of the parent's
+threads or locks), and are stopped when the sweep ends; one that dies makes the sweep stop with
+CannotComplete, the finished results kept.
+"""
+
+from __future__ import annotations
+
+import queue
+import signal
+import threading
+import zlib
+from typing import Any
+
+from diagnose.core.errors import CannotComplete
+from diagnose.pipeline.sweep_check import (
+    LinkRecord,
+    SweepOptions,
+    check_safely,
+    host_key,
+)
+from diagnose.pipeline.sweep_input import LinkRow
+
+STRIPES = 256
+
+
+class StripedGate:
+    def __init__(self, semaphores: list[Any]):
+        self.semaphores = semaphores
+
+    def __call__(self, host: str) -> Any:
+        return self.semaphores[zlib.crc32(host_key(host).encode("utf-8", "replace")) % len(self.semaphores)]
+
+
+def _child(todo: Any, done: Any, options: SweepOptions, semaphores: list[Any]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gate = StripedGate(semaphores)
+
+    def work() -> None:
+        while (row := todo.get()) is not None:
+            done.put(check_safely(row, options, gate))
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(max(1, options.jobs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+class ProcessPool:
+    def __init__(self, options: SweepOptions):
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        # kept here: Process.start() drops its arguments, and a semaphore freed is unlinked before a child opens it
+        self.semaphores = [ctx.BoundedSemaphore(max(1, options.per_host)) for _ in range(STRIPES)]
+        self.todo, self.done = ctx.Queue(), ctx.Queue()
+        self.procs = [ctx.Process(target=_child, args=(self.todo, self.done, options, self.semaphores),
+                                  name=f"diagnose-sweep-{i}", daemon=True) for i in range(options.processes)]
+        for p in self.procs:
+            p.start()
+
+    def submit(self, row: LinkRow) -> None:
+        self.todo.put(row)
+
+    def get(self, timeout: float) -> LinkRecord | None:
+        try:
+            return self.done.get(timeout=timeout)
+        except queue.Empty:
+            dead = next((p for p in self.procs if not p.is_alive()), None)
+            if dead is not None:
+                raise CannotComplete(f"a sweep worker process stopped (exit code {dead.exitcode}); "
+                                     "the links finished before it are kept") from None
+            return None
+
+    def close(self) -> None:
+        for p in self.procs:  # a check still running is abandoned, not waited for
+            if p.is_alive():
+                p.terminate()
+        for p in self.procs:
+            p.join(2)
+        self.todo.cancel_join_thread()
+        self.done.cancel_join_thread()
+        self.todo.close()
+        self.done.close()

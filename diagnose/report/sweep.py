@@ -1,0 +1,291 @@
+"""The summary of a sweep: counts, findings grouped by cause, what changed since a baseline, and
+the terminal view. The summary keeps counts and a few examples per group, never every row (the rows
+are streamed to the CSV / JSON / HTML files by report/sweep_out.py as they finish).
+
+A group is (problem code, where): ``where`` is the place that causes it (the landing page without
+its query, the hop that dropped the partner parameters, the host that does not answer, the partner
+key the links carry), so 300 links landing on one page without a snippet are one group, named once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from diagnose.pipeline.sweep_baseline import Baseline, Breakage
+from diagnose.pipeline.sweep_check import BROKEN, Finding, LinkRecord
+
+EXAMPLES = 5  # links named per group
+MAX_GROUPS = 10_000  # beyond this, a code's further places share one group ("other places")
+UNREACHED = {"timeout", "connection-error"}
+
+# The words of the issue for what is broken, by problem code; a cookie problem is cookie-not-set.
+KINDS = {
+    "link-broken": ("redirect-loop", "too-many-redirects", "http-error", "invalid-url", "private-network", "timeout",
+                    "connection-error"),
+    "params-dropped": ("params-dropped", "no-partner-key", "params-disagree", "invalid-gspk", "no-click-id"),
+    "wrong-partner-key": ("partner-mismatch", "test-partner", "not-a-partner-key"),
+    "no-snippet": ("no-snippet", "snippet-commented-out", "snippet-inert-type", "snippet-not-in-head"),
+    "public-key": ("public-key-missing", "public-key-placeholder", "public-key-malformed", "public-key-mismatch",
+                   "public-key-unresolved", "multiple-keys", "secret-key-exposed", "growsumo-data-overwritten"),
+    "bad-input": ("bad-input",),
+    "check-failed": ("check-failed",),
+}
+_KIND_OF = {code: kind for kind, codes in KINDS.items() for code in codes}
+
+CAUSES = {
+    "no-snippet": "landing page {where} has no snippet",
+    "snippet-commented-out": "landing page {where}: the snippet is commented out",
+    "snippet-inert-type": "landing page {where}: the snippet's script type keeps it from running",
+    "snippet-not-in-head": "landing page {where}: the snippet is not in <head>",
+    "public-key-missing": "landing page {where}: the snippet has no public key",
+    "public-key-placeholder": "landing page {where}: the snippet's public key is a placeholder",
+    "public-key-malformed": "landing page {where}: the snippet's public key is malformed",
+    "public-key-mismatch": "landing page {where}: the snippet uses another public key",
+    "public-key-unresolved": "landing page {where}: the public key is a JavaScript expression",
+    "multiple-keys": "landing page {where} initialises PartnerStack more than once",
+    "secret-key-exposed": "landing page {where} exposes a secret key",
+    "growsumo-data-overwritten": "landing page {where}: site code replaces growsumo.data",
+    "params-dropped": "the redirect at {where} drops the partner parameters",
+    "no-partner-key": "links land on {where} without a partner key",
+    "params-disagree": "links land on {where} with partner parameters that disagree",
+    "invalid-gspk": "links land on {where} with a partner key that cannot be decoded",
+    "no-click-id": "links land on {where} without a click id",
+    "http-error": "{where} answers with an HTTP error",
+    "redirect-loop": "a redirect loop at {where}",
+    "too-many-redirects": "too many redirects (stopped at {where})",
+    "invalid-url": "{where} redirects to an unusable address",
+    "timeout": "{where} does not answer in time",
+    "connection-error": "cannot connect to {where}",
+    "private-network": "{where} is not a public address",
+    "partner-mismatch": "the links carry partner key {where}, not their row's partner",
+    "test-partner": "links land on {where} with the test partner gstest",
+    "bad-input": "rows that are not usable links: {where}",
+    "check-failed": "the check failed ({where})",
+}
+
+
+def kind_of(code: str, check: str = "") -> str:
+    return _KIND_OF.get(code) or ("cookie-not-set" if check == "cookie" else "other")
+
+
+def what(f: Finding | Breakage) -> str:
+    """``no-snippet``, ``link-broken (redirect-loop)``: the kind, and the code when it says more."""
+    kind = kind_of(f.code, f.check)
+    return kind if kind == f.code else f"{kind} ({f.code})"
+
+
+def cause(code: str, check: str, where: str | None) -> str:
+    place = where or "(unknown place)"
+    template = CAUSES.get(code) or ("landing page {where}: " + code if check == "cookie" else code + " at {where}")
+    return template.format(where=place)
+
+
+@dataclass
+class Group:
+    code: str
+    check: str
+    severity: str
+    where: str | None
+    message: str  # the first link's message
+    count: int = 0
+    examples: list[tuple[int, str]] = field(default_factory=list)  # (line, link)
+
+    @property
+    def cause(self) -> str:
+        return cause(self.code, self.check, self.where)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "what": what(self), "severity": self.severity, "where": self.where,
+                "cause": self.cause, "count": self.count, "message": self.message,
+                "examples": [{"line": line, "link": link} for line, link in self.examples]}
+
+
+class Groups:
+    def __init__(self) -> None:
+        self._groups: dict[tuple[str, str | None], Group] = {}
+
+    def add(self, f: Finding | Breakage, line: int, link: str, severity: str | None = None) -> None:
+        key = (f.code, f.where)
+        group = self._groups.get(key)
+        if group is None:
+            if len(self._groups) >= MAX_GROUPS:
+                key = (f.code, "(other places)")
+                group = self._groups.get(key)
+            if group is None:
+                group = self._groups[key] = Group(f.code, f.check, severity or getattr(f, "severity", "fail"),
+                                                  key[1], f.message)
+        group.count += 1
+        if len(group.examples) < EXAMPLES:
+            group.examples.append((line, link))
+
+    def ranked(self, severities: tuple[str, ...] = ("fail", "error", "warn")) -> list[Group]:
+        chosen = [g for g in self._groups.values() if g.severity in severities]
+        return sorted(chosen, key=lambda g: (-g.count, g.code, g.where or ""))
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+
+class SweepSummary:
+    """Everything the end of a sweep reports, built one record at a time (``add``)."""
+
+    def __init__(self, links_file: str, total: int | None = None, baseline: Baseline | None = None,
+                 options: dict[str, Any] | None = None):
+        self.links_file, self.total, self.baseline = links_file, total, baseline
+        self.options = options or {}
+        self.started = time.time()
+        self.finished: float | None = None
+        self.complete = False
+        self.counts: Counter[str] = Counter()
+        self.by_code: Counter[str] = Counter()
+        self.groups = Groups()
+        self.new_groups, self.fixed_groups = Groups(), Groups()
+        self.changes: Counter[str] = Counter()
+        self.reached = 0  # links whose first host answered (at least one hop)
+
+    def add(self, record: LinkRecord) -> None:
+        """Count ``record`` (and compare it with the baseline, which sets its new / fixed codes)."""
+        row = record.row
+        self.counts["rows"] += 1
+        self.counts[record.status] += 1
+        if record.status not in ("bad-input", "duplicate"):
+            self.counts["checked"] += 1
+            if not record.findings or any(f.code not in UNREACHED for f in record.findings):
+                self.reached += 1
+        for f in record.findings:
+            self.by_code[f.code] += 1
+            self.groups.add(f, row.line, row.link)
+        if self.baseline is None:
+            return
+        fixed = self.baseline.compare(record)
+        if record.status == "duplicate":
+            return
+        for f in record.broken:
+            if f.code in record.new:
+                self.new_groups.add(f, row.line, row.link)
+        for b in fixed:
+            self.fixed_groups.add(b, row.line, row.link, "fail")
+        self.changes["new"] += len(record.new)
+        self.changes["new_links"] += bool(record.new)
+        self.changes["fixed"] += len(fixed)
+        self.changes["fixed_links"] += bool(fixed)
+        self.changes["still_broken_links"] += bool(record.broken) and row.id in self.baseline.broken
+        self.changes["unverified"] += self.baseline.unverified(record)
+
+    def finish(self, complete: bool) -> None:
+        self.complete, self.finished = complete, time.time()
+        if self.baseline is not None:
+            self.not_in_sweep = self.baseline.not_checked() if complete else []
+            self.changes["not_in_sweep"] = sum(len(b) for *_, b in self.not_in_sweep)
+            if not complete:  # the links the stopped sweep did not reach are not "gone"
+                self.changes["not_reached"] = sum(1 for rid in self.baseline.broken if rid not in self.baseline.seen)
+
+    @property
+    def elapsed(self) -> float:
+        return (self.finished or time.time()) - self.started
+
+    @property
+    def broken_links(self) -> int:
+        return self.counts["broken"] + self.counts["bad-input"] + self.counts["error"]
+
+    @property
+    def nothing_reached(self) -> bool:
+        """Links were checked and not one host answered: the network, not the links."""
+        return self.counts["checked"] > 0 and self.reached == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON's closing keys."""
+        out: dict[str, Any] = {
+            "finished": _iso(self.finished), "complete": self.complete, "elapsed_s": round(self.elapsed, 2),
+            "counts": {k: self.counts[k] for k in ("rows", "checked", "ok", "warn", "broken", "bad-input",
+                                                  "duplicate", "error")},
+            "by_code": dict(sorted(self.by_code.items())),
+            "groups": [g.to_dict() for g in self.groups.ranked()],
+            "changes": None,
+        }
+        if self.baseline is not None:
+            out["changes"] = {
+                "baseline": self.baseline.describe(),
+                **{k: self.changes[k] for k in ("new", "new_links", "fixed", "fixed_links", "still_broken_links",
+                                                "unverified", "not_in_sweep", "not_reached")},
+                "new_groups": [g.to_dict() for g in self.new_groups.ranked()],
+                "fixed_groups": [g.to_dict() for g in self.fixed_groups.ranked()],
+                "not_in_sweep_links": [{"line": line, "link": link, "codes": [b.code for b in bs]}
+                                       for _, line, link, bs in getattr(self, "not_in_sweep", [])],
+            }
+        return out
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso(ts: float | None) -> str | None:
+    return _iso(ts)
+
+
+# -- the terminal ---------------------------------------------------------------------------------
+
+def _examples(g: Group) -> str:
+    """A few links by line and address; only line numbers when there are more."""
+    if g.count <= 3:
+        return "; ".join(f"line {line}: {link}" for line, link in g.examples)
+    return "lines " + ", ".join(str(line) for line, _ in g.examples) + (" …" if g.count > len(g.examples) else "")
+
+
+def _group_table(groups: list[Group], limit: int) -> str:
+    from diagnose.report.terminal import table
+
+    rows = [[g.count, what(g), g.cause, _examples(g)] for g in groups[:limit]]
+    text = table(rows, ["links", "what", "cause", "e.g."])
+    if len(groups) > limit:
+        text += f"\n… {len(groups) - limit} more groups (all of them in --json / --html)"
+    return text
+
+
+def render_terminal(s: SweepSummary, files: dict[str, str] | None = None, limit: int = 20) -> str:
+    c = s.counts
+    total = f" of {s.total}" if s.total is not None and not s.complete else ""
+    head = (f"Sweep of {s.links_file}: {c['rows']}{total} rows in {s.elapsed:.1f} s: {c['ok']} ok, "
+            f"{c['warn']} with warnings, {c['broken']} broken, {c['bad-input']} bad input"
+            + (f", {c['duplicate']} duplicates" if c["duplicate"] else "")
+            + (f", {c['error']} checks failed" if c["error"] else ""))
+    out = [head]
+    if not s.complete:
+        out.append("The sweep was stopped: the rows it did not reach are not in the results.")
+    if s.nothing_reached:
+        out.append("No link's first host answered: is this machine's network up?")
+    if s.baseline is None:
+        broken = s.groups.ranked(BROKEN)
+        if broken:
+            out += ["", f"Broken, by cause ({s.broken_links} links, {len(broken)} causes):",
+                    _group_table(broken, limit)]
+        warnings = s.groups.ranked(("warn",))
+        if warnings:
+            out += ["", f"Warnings ({len(warnings)} causes):", _group_table(warnings, min(limit, 10))]
+    else:
+        ch = s.changes
+        b = s.baseline.describe()
+        out += ["", f"Since the baseline ({b['file']}, {b['started'] or 'date unknown'}, {b['links']} links): "
+                    f"{ch['new']} new breakages on {ch['new_links']} links, {ch['fixed']} fixed on "
+                    f"{ch['fixed_links']} links, {ch['still_broken_links']} links still broken"
+                    + (f", {ch['unverified']} not re-checked (their check could not run)" if ch["unverified"] else "")
+                    + (f", {ch['not_in_sweep']} on links no longer in the list" if ch["not_in_sweep"] else "")
+                    + (f", {ch['not_reached']} not reached before the stop" if ch["not_reached"] else "") + "."]
+        new, fixed = s.new_groups.ranked(), s.fixed_groups.ranked()
+        if new:
+            out += ["", "New breakages:", _group_table(new, limit)]
+        if fixed:
+            out += ["", "Fixed:", _group_table(fixed, limit)]
+        if not new and not fixed:
+            out += ["", "Nothing changed."]
+    for name, path in (files or {}).items():
+        out.append(f"{name}: {path}")
+    return "\n".join(out)
