@@ -402,3 +402,35 @@ def test_a_window_page_outside_its_range_is_an_error(rsps, client):
     rsps.add("GET", BASE + "customers", json=envelope({"items": [{"key": "c1", "created_at": 5_000_000}], "has_more": False}))
     with pytest.raises(ApiError, match="with a customer created at 5000000: the window cannot be read in slices"):
         list(client.customers_window(1000, 2000, concurrency=2))
+
+
+# -- found by a new-user test against a server of their own ----------------------------------------
+
+
+def test_more_promised_but_an_empty_page_is_an_error_not_the_end(rsps, client):
+    rsps.get(BASE + "customers", json=envelope({"items": [{"key": "c1"}], "has_more": True}))
+    rsps.get(BASE + "customers", json=envelope({"items": [], "has_more": True}))
+    with pytest.raises(ApiError, match="says there is more but sent an empty page"):
+        list(client.paginate("customers"))
+
+
+def test_an_item_repeated_on_the_next_page_is_yielded_once(rsps, client):
+    rsps.get(BASE + "customers", json=envelope({"items": [{"key": "c1"}, {"key": "c2"}], "has_more": True}))
+    rsps.get(BASE + "customers", json=envelope({"items": [{"key": "c2"}, {"key": "c3"}], "has_more": False}))
+    assert [c["key"] for c in client.paginate("customers")] == ["c1", "c2", "c3"]
+
+
+def test_a_404_page_that_is_not_partnerstacks_is_a_wrong_url_not_not_found(rsps, client):
+    rsps.get(BASE + "partnerships/jane", body="<html><h1>Not Found</h1></html>", status=404,
+             content_type="text/html")
+    with pytest.raises(ApiError, match="check the API base URL") as caught:
+        client.partnership("jane")
+    assert not isinstance(caught.value, ApiNotFound)
+
+
+def test_an_email_filter_that_matches_exactly_falls_back_to_paging(rsps, client):
+    jane = {"key": "p1", "partner_key": "jane", "email": "Jane@Partners.Example"}
+    rsps.get(BASE + "partnerships", json=envelope({"items": [], "has_more": False}),
+             match=[responses.matchers.query_param_matcher({"email": "jane@partners.example", "limit": "250"})])
+    rsps.get(BASE + "partnerships", json=envelope({"items": [jane], "has_more": False}))
+    assert client.find_partnership_by_email("jane@partners.example")["partner_key"] == "jane"

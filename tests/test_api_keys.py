@@ -105,7 +105,7 @@ def test_the_default_file_is_checked_too(home):
     (f"public_key = {PUBLIC}\nsecret_key = {SECRET}\n", "not valid TOML"),
     (f'public_key = "{PUBLIC}"\n', "has no secret_key"),
     (f'secret_key = "{SECRET}"\n', "has no public_key"),
-    (keys_toml() + 'secret = "x"\n', "unknown setting 'secret'"),
+    (keys_toml() + 'secret = "x"\n', r"1 unknown setting\(s\)"),
     (f'public_key = 12\nsecret_key = "{SECRET}"\n', "public_key must be a string"),
     ("", "has no public_key and secret_key"),
 ], ids=["unquoted", "no-secret", "no-public", "unknown", "number", "empty"])
@@ -169,3 +169,13 @@ def test_a_config_path_may_start_with_a_tilde(tmp_path, home, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     write(tmp_path / "keys.toml", keys_toml())
     assert load_credentials("~/keys.toml", env=home).source == str(tmp_path / "keys.toml")
+
+
+def test_a_secret_pasted_as_a_setting_name_is_not_printed(tmp_path):
+    """Found by a new-user test: the unknown setting's name was echoed."""
+    path = tmp_path / "partnerstack.toml"
+    path.write_text(keys_toml() + 'sk_live_PastedAsAName = "x"\n', encoding="utf-8")
+    path.chmod(0o600)
+    with pytest.raises(BadInput) as caught:
+        load_credentials(path, env={})
+    assert "PastedAsAName" not in str(caught.value) and "unknown setting" in str(caught.value)

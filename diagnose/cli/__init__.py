@@ -218,6 +218,7 @@ def _register() -> None:
                     tickets.demo, api.partner, api.fix, batch):
         cli.add_command(command)
     cli.add_command(__import__("diagnose.cli.sweep", fromlist=["sweep"]).sweep)
+    cli.add_command(__import__("diagnose.cli.reply", fromlist=["reply"]).reply)
 
 
 _register()

@@ -107,6 +107,11 @@ def api_options(fn):
                   help="Requests in flight at once when paging a date window (backs off on 429).")
     @functools.wraps(fn)
     def wrapper(*args: Any, api_config: str | None, api_base: str | None, api_concurrency: int, **kwargs: Any):
+        if api_base is not None and not api_base.strip():  # an unset shell variable must not mean production
+            from diagnose.core.errors import BadInput
+
+            raise BadInput("--api-base is empty: give the API's URL, or leave the option out for PartnerStack's")
+
         def make_client():
             from diagnose.web.partnerstack_api import DEFAULT_BASE, PartnerStackClient, load_credentials
 

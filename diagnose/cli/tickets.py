@@ -36,12 +36,15 @@ def show_report(report, as_json: bool, html_file: Path | None) -> int:
 @click.option("--api", "use_api", is_flag=True,
               help="Also ask the PartnerStack API: is the partner (and the link's key) a partner of the program; "
                    "with dashboard: partnerstack the customer is read from it too.")
+@click.option("--reply", "reply_path", is_flag=False, flag_value="", default=None, metavar="[FILE]",
+              help="Also write the reply to the partner (default reports/<date>-<customer>-reply.txt; Markdown "
+                   "when FILE ends in .md); always from the redacted report.")
 @api_options
 @net_options
 @report_options
 def ticket(ticket_file: str | None, save_evidence: str | None, no_browser: bool, browser_path: str | None,
-           screenshot_dir: str, use_api: bool, api, policy, as_json: bool, html_path: str | None, redact: bool,
-           **facts: Any) -> int:
+           screenshot_dir: str, use_api: bool, reply_path: str | None, api, policy, as_json: bool,
+           html_path: str | None, redact: bool, **facts: Any) -> int:
     """Diagnose a partner's missed-referral ticket: run the checks its facts allow, then the rules.
 
     TICKET_FILE is YAML or JSON with any of the keys below (all optional; dashboard and internal
@@ -54,6 +57,7 @@ def ticket(ticket_file: str | None, save_evidence: str | None, no_browser: bool,
     from diagnose.pipeline.gather import GatherOptions
     from diagnose.pipeline.run import run_ticket
     from diagnose.report.model import build_report, redacted
+    from diagnose.report.reply import reply_target, write_reply
 
     base = tickets.load(ticket_file) if ticket_file else tickets.Ticket()
     t = tickets.with_overrides(base, facts)
@@ -62,7 +66,9 @@ def ticket(ticket_file: str | None, save_evidence: str | None, no_browser: bool,
         writable_dir(screenshot_dir, "--screenshot-dir")
     evidence_file = writable_file(save_evidence, "--save-evidence") if save_evidence else None
     html_file = html_target(html_path, t, redact) if html_path is not None else None
-    distinct_outputs({"--save-evidence": evidence_file, "--html": html_file}, [ticket_file, t.dashboard, t.internal])
+    reply_file = reply_target(reply_path, t, redact) if reply_path is not None else None
+    distinct_outputs({"--save-evidence": evidence_file, "--html": html_file, "--reply": reply_file},
+                     [ticket_file, t.dashboard, t.internal])
     client = api() if use_api or t.dashboard == tickets.API_DASHBOARD else None
     options = GatherOptions(policy=policy, use_browser=not no_browser, browser_path=browser_path,
                             screenshot_dir=screenshot_dir, api=client, api_concurrency=api.concurrency)
@@ -75,6 +81,8 @@ def ticket(ticket_file: str | None, save_evidence: str | None, no_browser: bool,
         report = redacted(report)
     if evidence_file is not None:
         save(evidence_file, report.ticket, report.evidence)
+    if reply_file is not None:
+        click.echo(f"Reply to the partner: {write_reply(report, reply_file)}", err=True)
     return show_report(report, as_json, html_file)
 
 

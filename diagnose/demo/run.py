@@ -113,6 +113,7 @@ def run_demo(out_dir: str | Path = "reports/demo", *, browser_path: str | None =
     from diagnose.pipeline.gather import GatherOptions
     from diagnose.web.fetch import NetPolicy
     from diagnose.report import html, render
+    from diagnose.report.reply import write_reply
     from diagnose.core.ticket import from_mapping
 
     out = Path(out_dir)
@@ -142,6 +143,7 @@ def run_demo(out_dir: str | Path = "reports/demo", *, browser_path: str | None =
                 path.write_text(render("html", report), encoding="utf-8")
                 _write_ticket(out / "tickets" / f"{sc.name}.yaml", facts)
                 fixed = run_fix(sc, ticket, evidence, client, out) if sc.fix is not None else None
+                write_reply(report, out / f"{sc.name}-reply.txt", out / "fix-audit.jsonl" if fixed else None)
                 top = report.top
                 row = DemoRow(sc.name, sc.expect, top.id, top.title, str(top.verdict),
                               top.id == sc.expect and str(top.verdict) in ("confirmed", "likely")
@@ -156,7 +158,8 @@ def run_demo(out_dir: str | Path = "reports/demo", *, browser_path: str | None =
     index = out / "index.html"
     index.write_text(html.render_index(
         [{"ticket": r.ticket, "id": r.id, "title": r.title, "verdict": r.verdict, "expected": r.expected,
-          "ok": r.ok, "href": Path(r.report).name, "kind": r.kind} for r in rows],
+          "ok": r.ok, "href": Path(r.report).name, "kind": r.kind,
+          "reply": Path(r.report).stem + "-reply.txt"} for r in rows],
         f"diagnose demo – {dt.date.today().isoformat()}"), encoding="utf-8")
     return DemoSummary(tuple(rows), str(index), browser)
 

@@ -15,6 +15,11 @@ STEPS_ADD_CUSTOMER = (
     "in bulk.",
 )
 
+# What the partner is told the company does about a fault in its own integration (the same words for all
+# of them, so that two faults found together say it once).
+REPLY_FIXING = ("This was a fault on our side; neither you nor the customer did anything wrong. We are fixing "
+                "our tracking now, so that referrals through your link are recorded again.")
+
 
 def webkit(f: Facts) -> bool | None:
     """Did the customer use Safari / an iOS browser? None when the ticket doesn't say."""

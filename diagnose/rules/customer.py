@@ -10,7 +10,7 @@ import re
 
 from diagnose.core.partnerstack import PARTNERSTACK, SAFARI_SCRIPT_COOKIE_DAYS
 from diagnose.rules.common import STEPS_ADD_CUSTOMER, days_click_to_signup, declined, tracked_for_partner, webkit
-from diagnose.rules.engine import Facts, Outcome, Verdict, rule
+from diagnose.rules.engine import Facts, Outcome, Reply, Verdict, rule
 
 C, L, P, R, T = Verdict.CONFIRMED, Verdict.LIKELY, Verdict.POSSIBLE, Verdict.RULED_OUT, Verdict.CANNOT_TELL
 
@@ -34,6 +34,16 @@ def _tracked(f: Facts) -> Outcome | None:
     priority=36,
     user_side=True,
     question="On what date did the customer first click the partner's link?",
+    reply=Reply(
+        found=f"The customer signed up after your referral had run out in their browser. A click on your link "
+        f"is remembered for {PARTNERSTACK.cookie_days} days (Safari, and any browser on an iPhone or iPad, may "
+        f"forget it after {SAFARI_SCRIPT_COOKIE_DAYS:g} days or sooner), and more time than that passed between "
+        "the click and the signup.",
+        partner_can="Customers who sign up soon after clicking are the most reliably tracked. If someone comes "
+        "back to us much later, sending them your link again starts the count afresh.",
+        ask="When did the customer first click your link?",
+        credit=True,
+    ),
 )
 def case_5(f: Facts) -> Outcome:
     tracked = _tracked(f)
@@ -75,6 +85,15 @@ def case_5(f: Facts) -> Outcome:
     priority=34,
     user_side=True,
     question="Did the customer sign up in the same browser, on the same device, as they clicked the link?",
+    reply=Reply(
+        found="The customer clicked your link in one browser or on one device, and signed up in another. Your "
+        "referral is remembered only by the browser in which the link was opened, so the signup reached us "
+        "without it.",
+        partner_can="When you can, ask the people you refer to sign up in the same browser, on the same device, "
+        "that they opened your link with.",
+        ask="Did the customer sign up in the same browser, and on the same device, where they clicked your link?",
+        credit=True,
+    ),
 )
 def case_6(f: Facts) -> Outcome:
     tracked = _tracked(f)
@@ -121,6 +140,15 @@ def _words(text: str) -> set[str]:
     priority=92,
     user_side=True,
     question="Does the customer's browser block cookies, or did they decline the site's cookie banner?",
+    reply=Reply(
+        found="The customer's browser did not keep cookies from our website: it blocks them, or the customer "
+        "turned them down in our cookie banner. Referral tracking depends on a cookie, so their visit through "
+        "your link could not be remembered.",
+        partner_can="Many visitors, in the EU especially, turn cookies down. If much of your audience is there, "
+        "it helps to mention that accepting cookies on our website is what lets us credit the referral to you.",
+        ask="Does the customer's browser block cookies, or did they decline the cookie banner on our website?",
+        credit=True,
+    ),
 )
 def case_3(f: Facts) -> Outcome:
     tracked = _tracked(f)
@@ -149,6 +177,14 @@ def case_3(f: Facts) -> Outcome:
     priority=95,
     user_side=True,
     question="Did the customer clear their browser's cookies or history between clicking and signing up?",
+    reply=Reply(
+        found="The customer cleared their browser's cookies between clicking your link and signing up. That "
+        "also wiped the note of your referral, so the signup reached us without it.",
+        partner_can="If you are in touch with someone before they sign up, suggest they do it soon after "
+        "clicking your link, in the same browser, without clearing their cookies in between.",
+        ask="Did the customer clear their browser's cookies or history between clicking your link and signing up?",
+        credit=True,
+    ),
 )
 def case_2(f: Facts) -> Outcome:
     return _tracked(f) or _stated(
@@ -169,6 +205,15 @@ def case_2(f: Facts) -> Outcome:
     priority=32,
     user_side=True,
     question="Did the customer click the partner's link, or type the site's address (or search for it)?",
+    reply=Reply(
+        found="The customer came to our website by typing our address (or by searching for us), not through "
+        "your referral link. Only a visit through the link itself tells us who referred someone, so the signup "
+        "reached us without your details.",
+        partner_can="Encourage the people you refer to go to our website through your link itself, and to sign "
+        "up in that same browser window.",
+        ask="Did the customer click your link, or did they type our address (or search for us) instead?",
+        credit=True,
+    ),
 )
 def case_10(f: Facts) -> Outcome:
     return _tracked(f) or _stated(

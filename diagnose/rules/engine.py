@@ -56,6 +56,28 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Reply:
+    """What the partner is told when the rule is confirmed or likely, in the partner's terms and in the
+    rule's own fixed words (never a value from the evidence, so a reply cannot leak one):
+    ``found`` what happened, ``we_do`` what the company does about it, ``partner_can`` what the
+    partner can do (next time, or to help now), ``ask`` the rule's ``question`` put to the partner.
+    ``likely`` replaces ``found`` when the verdict is only likely (default: ``found``, hedged for a
+    cause). ``credit``: a referral missed this way is credited by hand (True), must not be (False: it
+    is another partner's, declined, already there...), or no say (None). ``opens``: the paragraph
+    sums up what happened, so it comes before the causes. ``alone``: confirmed, it answers the ticket by
+    itself and the reply gives no other finding (no signup: no cause of a missed one applies)."""
+
+    found: str
+    likely: str | None = None
+    we_do: str | None = None
+    partner_can: str | None = None
+    ask: str | None = None
+    credit: bool | None = None
+    opens: bool = False
+    alone: bool = False
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     case: int | None
@@ -69,6 +91,7 @@ class Rule:
     user_side: bool = False  # a cause on the customer's side (cases 2, 3, 5, 6, 10)
     question: str | None = None  # what to ask to tell this case apart
     settles: bool = True  # confirmed, it answers the ticket (nothing left to ask)
+    reply: Reply | None = None  # what the partner is told (report/reply.py)
 
 
 RULES: dict[str, Rule] = {}
@@ -87,15 +110,18 @@ def rule(
     user_side: bool = False,
     question: str | None = None,
     settles: bool | None = None,
+    reply: Reply | None = None,
 ):
     """Register a rule function ``fn(facts) -> Outcome``. ``settles``: a confirmed verdict answers the
-    ticket, so no questions are asked (default: causes do, statuses don't)."""
+    ticket, so no questions are asked (default: causes do, statuses don't). ``reply``: what the
+    partner is told when the rule holds (every cause and status has one: tests/test_reply.py)."""
 
     def register(fn: Callable[["Facts"], Outcome]) -> Callable[["Facts"], Outcome]:
         if id in RULES:
             raise ValueError(f"rule {id!r} is defined twice")
         RULES[id] = Rule(id, case, title, explanation, tuple(next_steps), tuple(requires), fn,
-                         priority, kind, user_side, question, kind == "cause" if settles is None else settles)
+                         priority, kind, user_side, question, kind == "cause" if settles is None else settles,
+                         reply)
         return fn
 
     return register

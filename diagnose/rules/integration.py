@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from diagnose.core.partnerstack import is_test_partner, key_status
-from diagnose.rules.common import asking_partner, key_lost_before_page, snippet_ran, static_snippet_missing, webkit
-from diagnose.rules.engine import Facts, Outcome, Verdict, rule
+from diagnose.rules.common import (REPLY_FIXING, asking_partner, key_lost_before_page, snippet_ran,
+                                   static_snippet_missing, webkit)
+from diagnose.rules.engine import Facts, Outcome, Reply, Verdict, rule
 
 C, L, P, R, T = Verdict.CONFIRMED, Verdict.LIKELY, Verdict.POSSIBLE, Verdict.RULED_OUT, Verdict.CANNOT_TELL
 
@@ -21,6 +22,15 @@ C, L, P, R, T = Verdict.CONFIRMED, Verdict.LIKELY, Verdict.POSSIBLE, Verdict.RUL
     ),
     requires=("link",),
     priority=40,
+    reply=Reply(
+        found="The link the customer used is not one of your referral links: it does not carry your partner "
+        "details (it belongs to another partner account, or was changed on its way to the customer), so the "
+        "signup could not be credited to you.",
+        partner_can="Please share your links exactly as they appear under Links in your PartnerStack dashboard, "
+        "without editing them. If you know how the customer came across the link they used, tell us and we "
+        "will take another look.",
+        credit=False,
+    ),
 )
 def wrong_partner_link(f: Facts) -> Outcome:
     partner = asking_partner(f)
@@ -59,6 +69,12 @@ _BROKEN_LINK = {
     ),
     requires=("link",),
     priority=45,
+    reply=Reply(
+        found="Your referral link does not open our website at the moment: it ends on an error instead of our "
+        "page, so nobody arriving through it could be tracked.",
+        we_do=REPLY_FIXING + " We will let you know as soon as the link works again.",
+        credit=True,
+    ),
 )
 def link_broken(f: Facts) -> Outcome:
     for code, words in _BROKEN_LINK.items():
@@ -83,6 +99,12 @@ def link_broken(f: Facts) -> Outcome:
     ),
     requires=("link",),
     priority=50,
+    reply=Reply(
+        found="On its way to our website, your link passes through a redirect of ours that strips off your "
+        "referral details, so our tracking never saw them.",
+        we_do=REPLY_FIXING,
+        credit=True,
+    ),
 )
 def params_dropped(f: Facts) -> Outcome:
     if f.problem("link", "params-dropped"):
@@ -110,6 +132,14 @@ def params_dropped(f: Facts) -> Outcome:
     ),
     requires=("snippet|cookie",),
     priority=55,
+    reply=Reply(
+        found="The customer used Safari, or a browser on an iPhone or iPad. Those browsers keep a referral only "
+        "when our tracking code runs on the page your link opens, and that page is missing it.",
+        we_do=REPLY_FIXING,
+        partner_can="Until that is done, links to our main landing page are the safer choice for visitors on "
+        "Safari, iPhone and iPad.",
+        credit=True,
+    ),
 )
 def case_9(f: Facts) -> Outcome:
     safari = webkit(f)
@@ -141,6 +171,12 @@ def case_9(f: Facts) -> Outcome:
     ),
     requires=("snippet|cookie",),
     priority=60,
+    reply=Reply(
+        found="Our tracking code was not working on the page your link opens, so the customer's visit through "
+        "your link was never recorded.",
+        we_do=REPLY_FIXING,
+        credit=True,
+    ),
 )
 def case_4(f: Facts) -> Outcome:
     if f.available("cookie"):
@@ -184,6 +220,12 @@ def case_4(f: Facts) -> Outcome:
     ),
     requires=("snippet|cookie",),
     priority=65,
+    reply=Reply(
+        found="The tracking code on the page your link opens was missing a setting it needs, so the visits it "
+        "saw could not be connected to our program, or to you.",
+        we_do=REPLY_FIXING,
+        credit=True,
+    ),
 )
 def case_8(f: Facts) -> Outcome:
     def got(key, status: str) -> str:  # what _initialize received, in words: never a bare None
@@ -234,6 +276,12 @@ def case_8(f: Facts) -> Outcome:
     ),
     requires=("snippet|cookie",),
     priority=70,
+    reply=Reply(
+        found="Another script on our website overwrote the referral details our tracking code had just stored, "
+        "so the signup was sent on without them.",
+        we_do=REPLY_FIXING,
+        credit=True,
+    ),
 )
 def case_7(f: Facts) -> Outcome:
     if f.available("cookie") and f.get("cookie", "growsumo.loaded"):
@@ -271,6 +319,12 @@ def case_7(f: Facts) -> Outcome:
     ),
     requires=("cookie",),
     priority=75,
+    reply=Reply(
+        found="Your link opens one part of our website, but customers sign up on another part, where the "
+        "referral stored on arrival cannot be read. The signup therefore reached us without your details.",
+        we_do=REPLY_FIXING,
+        credit=True,
+    ),
 )
 def cookie_not_readable(f: Facts) -> Outcome:
     if f.fact("signup_url") is None and f.get("cookie", "signup") is None:
@@ -300,6 +354,10 @@ def cookie_not_readable(f: Facts) -> Outcome:
     requires=("link", "cookie"),
     priority=100,
     kind="status",
+    reply=Reply(
+        found="We followed the link ourselves, and our tracking works: the link opens our website, and the "
+        "referral details it carries are stored as they should be.",
+    ),
 )
 def integration_healthy(f: Facts) -> Outcome:
     failing = []

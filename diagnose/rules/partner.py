@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diagnose.rules.engine import Facts, Outcome, Verdict, rule
+from diagnose.rules.engine import Facts, Outcome, Reply, Verdict, rule
 
 C, L, P, R, T = Verdict.CONFIRMED, Verdict.LIKELY, Verdict.POSSIBLE, Verdict.RULED_OUT, Verdict.CANNOT_TELL
 
@@ -19,6 +19,15 @@ C, L, P, R, T = Verdict.CONFIRMED, Verdict.LIKELY, Verdict.POSSIBLE, Verdict.RUL
     ),
     requires=("partner",),
     priority=5,
+    reply=Reply(
+        found="We could not find a partner account in our program matching the details in your message, so "
+        "nothing can be credited to it here. Usually this means you joined our program with a different email "
+        "address, or the account belongs to another program.",
+        partner_can="Could you send us the email address you joined our program with? We will check again "
+        "as soon as we have it.",
+        credit=False,
+        alone=True,
+    ),
 )
 def partner_not_in_program(f: Facts) -> Outcome:
     found = f.get("partner", "found")
@@ -41,6 +50,12 @@ def partner_not_in_program(f: Facts) -> Outcome:
     ),
     requires=("partner",),
     priority=6,
+    reply=Reply(
+        found="Your partnership in our program is currently archived. While it is archived, new customers are "
+        "not credited to it, which is why this one does not show.",
+        we_do="We are checking whether that is intended. If it is not, we will reactivate your partnership and "
+        "add the customers you referred in the meantime.",
+    ),
 )
 def partner_archived(f: Facts) -> Outcome:
     if not f.get("partner", "found"):

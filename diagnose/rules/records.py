@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from diagnose.core.partnerstack import STATUS_PENDING, dashboard_status_class
 from diagnose.rules.common import asking_partner, customer_record, declined, tracked_for_partner
-from diagnose.rules.engine import Facts, Outcome, Verdict, rule
+from diagnose.rules.engine import Facts, Outcome, Reply, Verdict, rule
 
 C, L, P, R, T = Verdict.CONFIRMED, Verdict.LIKELY, Verdict.POSSIBLE, Verdict.RULED_OUT, Verdict.CANNOT_TELL
 
@@ -28,6 +28,16 @@ def _no_customer(f: Facts) -> Outcome | None:
     ),
     requires=("reconcile",),
     priority=10,
+    reply=Reply(
+        found="We could not find anyone who signed up with us under the email address you gave. Nothing has "
+        "gone wrong with the tracking of this referral, then: the customer has either not signed up yet, or "
+        "signed up with a different email address.",
+        we_do="For now there is nothing for us to correct.",
+        partner_can="If the customer used another email address, send it to us with the approximate date they "
+        "signed up, and we will look again.",
+        credit=False,
+        alone=True,
+    ),
 )
 def no_signup_found(f: Facts) -> Outcome:
     missing = _no_customer(f)
@@ -52,6 +62,13 @@ def no_signup_found(f: Facts) -> Outcome:
     ),
     requires=("reconcile",),
     priority=20,
+    reply=Reply(
+        found="Your referral did reach us and is tracked. It is waiting for us to approve it (or, for an order, "
+        "to fulfil it), and until then it does not show in your dashboard.",
+        we_do="We are reviewing it now. Once it is approved, or the order is fulfilled, the customer will "
+        "appear in your dashboard along with any commission it earns.",
+        credit=False,
+    ),
 )
 def company_action_pending(f: Facts) -> Outcome:
     missing = _no_customer(f)
@@ -77,6 +94,13 @@ def company_action_pending(f: Facts) -> Outcome:
     ),
     requires=("reconcile",),
     priority=30,
+    reply=Reply(
+        found="After clicking your link, the customer clicked another partner's link before signing up. A "
+        "signup is credited to the last referral link clicked before it, so this one was not credited to you.",
+        we_do="We decide cases like this one by one. We will look at this referral and let you know what we "
+        "decide.",
+        credit=False,
+    ),
 )
 def case_1(f: Facts) -> Outcome:
     missing = _no_customer(f)
@@ -109,6 +133,14 @@ def case_1(f: Facts) -> Outcome:
     ),
     requires=("reconcile",),
     priority=25,
+    reply=Reply(
+        found="Good news: the customer is already in your PartnerStack account, credited to you.",
+        likely="Good news: the customer is already in PartnerStack and, as far as we can tell, credited to you.",
+        partner_can="If you cannot spot them, check that no filter is set on your customer list. Some programs "
+        "show only part of each customer's email address, so looking them up by signup date can be easier.",
+        credit=False,
+        opens=True,
+    ),
 )
 def already_tracked(f: Facts) -> Outcome:
     missing = _no_customer(f)
@@ -143,6 +175,13 @@ def already_tracked(f: Facts) -> Outcome:
     ),
     requires=("reconcile",),
     priority=22,
+    reply=Reply(
+        found="The customer is in our PartnerStack program, but the referral was declined on our side, so it "
+        "does not count as a referral for you.",
+        we_do="We are checking why it was declined. If that was a mistake, we will approve it so that the "
+        "commission reaches you; if not, we will let you know the reason.",
+        credit=False,
+    ),
 )
 def referral_declined(f: Facts) -> Outcome:
     missing = _no_customer(f)
@@ -169,6 +208,12 @@ def referral_declined(f: Facts) -> Outcome:
     ),
     requires=("reconcile",),
     priority=22,
+    reply=Reply(
+        found="A detail that connects the customer to our payment system was missing from their PartnerStack "
+        "record, so their payments were not being passed on to you as commissions.",
+        we_do="We are adding the missing detail on our side, and we will record the payments that were missed "
+        "so that their commissions reach you.",
+    ),
 )
 def webhook_keys_missing(f: Facts) -> Outcome:
     missing = _no_customer(f)
@@ -203,6 +248,12 @@ def webhook_keys_missing(f: Facts) -> Outcome:
     requires=("reconcile",),
     priority=101,
     kind="status",
+    reply=Reply(
+        found="The customer did sign up with us, but the signup never reached PartnerStack, which is why they "
+        "are not in your account.",
+        credit=True,
+        opens=True,
+    ),
 )
 def missed_referral(f: Facts) -> Outcome:
     missing = _no_customer(f)

@@ -153,7 +153,9 @@ def _from_file(path: Path) -> Credentials:
     unknown = sorted({*table, *document} - {*CONFIG_KEYS, CONFIG_TABLE} if table is not document
                      else set(table) - set(CONFIG_KEYS))
     if unknown:
-        raise BadInput(f"config file {shown}: unknown setting {unknown[0]!r} (expected {' and '.join(CONFIG_KEYS)})")
+        # the unknown setting's name is not shown: a secret pasted as a name would be printed
+        raise BadInput(f"config file {shown}: {len(unknown)} unknown setting(s) (expected only "
+                       f"{' and '.join(CONFIG_KEYS)}, at the top or under [{CONFIG_TABLE}])")
     values = {}
     for name in CONFIG_KEYS:
         value = table.get(name)

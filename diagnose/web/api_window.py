@@ -56,6 +56,16 @@ class _Stopped(Exception):
     pass
 
 
+def _first_time(item: dict, seen: set[str]) -> bool:
+    key = item.get("key")
+    if not isinstance(key, str) or not key:
+        return True
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
+
+
 def created_ms(item: dict) -> int | None:
     """An item's created_at in epoch ms (a number, a numeric string or an ISO date), or None."""
     value = item.get("created_at")
@@ -188,13 +198,17 @@ class _Window:
     def fetch(self, piece: Slice) -> None:
         params = {**self.filters, "min_created": piece.lo - 1, "max_created": piece.hi, "limit": self.limit}
         cursor, first = None, True
+        seen: set[str] = set()  # a slice's items repeated on its next page (a list that moved) count once
         while True:
             if self.stop.is_set():
                 raise _Stopped
             if cursor is not None:
                 params["starting_after"] = cursor
             items, has_more = self.client.page("customers", params)
-            keep = [item for item in items if self.mine(item, piece)]
+            if has_more and not items:
+                raise ApiError("PartnerStack's list at /customers says there is more but sent an empty page: "
+                               "the listing cannot go on (nothing was left out silently)")
+            keep = [item for item in items if self.mine(item, piece) and _first_time(item, seen)]
             if len(keep) < len(items):
                 self.check_filtered(items, piece)
             if first and has_more and self.should_split(piece):

@@ -215,6 +215,10 @@ class PartnerStackClient:
         if status < 400 and isinstance(answer, dict) and isinstance(answer.get("status"), int) \
                 and answer["status"] >= 400 and "data" not in answer:
             status = answer["status"]  # an error envelope sent with HTTP 200
+        if status == 404 and not isinstance(answer, dict):
+            # PartnerStack's own "not found" is a JSON envelope; a page that is not is a wrong URL
+            raise ApiError(f"{shown} answered HTTP 404 without PartnerStack's JSON envelope: check the API "
+                           f"base URL ({self.base_url})", status)
         if status >= 400:
             fields = tuple((params or {}).keys()) + tuple(body.keys() if isinstance(body, dict) else ())
             raise error_for(status, method, self._scrub(path), answer, self.credentials.public_hint,
@@ -242,13 +246,23 @@ class PartnerStackClient:
         query = {k: v for k, v in (params or {}).items() if v is not None}
         query["limit"] = check_limit(limit)
         cursor = None
+        seen: set[str] = set()  # an item repeated on the next page (a list that moved) is yielded once
         while True:
             if cursor is not None:
                 query["starting_after"] = cursor
             items, has_more = self.page(path, query)
-            yield from items
-            if not has_more or not items:
+            for item in items:
+                key = item.get("key")
+                if isinstance(key, str) and key:
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                yield item
+            if not has_more:
                 return
+            if not items:
+                raise ApiError(f"PartnerStack's list at /{path.lstrip('/')} says there is more but sent an empty "
+                               "page: the listing cannot go on (nothing was left out silently)")
             cursor = next_cursor(items, cursor, path)
 
     # -- resources ----------------------------------------------------------------------------
@@ -272,6 +286,8 @@ class PartnerStackClient:
         try:
             found = self._first_email(self.partnerships(email=email.strip()), wanted)
         except ApiInvalid:  # the server refuses the unknown filter: page through everything
+            found = None
+        if found is None:  # the filter, undocumented, may match exactly (case-sensitively): page through all
             found = self._first_email(self.partnerships(), wanted)
         return found
 
