@@ -412,7 +412,7 @@ def test_write_reply_is_what_batch_calls(tmp_path):
     assert "k***@" in txt.read_text(encoding="utf-8") and replies.CREDIT_WILL in txt.read_text(encoding="utf-8")
 
 
-def test_the_demo_writes_a_reply_beside_each_report(tmp_path, browser_session):  # noqa: F811
+def test_the_demo_writes_a_reply_beside_each_report(tmp_path, browser_session):
     from diagnose.demo.run import run_demo
 
     names = ["healthy-integration", "wrong-partner-link", "missed-referral-fixed-through-the-api"]
