@@ -25,8 +25,10 @@ The server also counts the requests it has in flight per host: the sweep must ne
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -126,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hosts", type=int, default=8)
     ap.add_argument("--per-host", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=1, help="runs of each; the best is compared")
+    ap.add_argument("--processes", type=int, default=0, help="diagnose sweep --processes (0: its automatic choice)")
     args = ap.parse_args(argv)
     jobs = args.hosts * args.per_host
     hosts = [f"127.0.0.{i + 1}" for i in range(args.hosts)]
@@ -144,24 +147,30 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "diagnose", "sweep", str(links), "--allow-private-network", "--jobs", str(jobs),
            "--per-host", str(args.per_host), "--expect-key", PK, "--csv", str(work / "sweep.csv"),
-           "--save", str(work / "sweep.json")]
+           "--save", str(work / "sweep.json"), "--processes", str(args.processes)]
     print(f"{args.links} links x {HOPS} hops, {args.latency_ms:g} ms per hop, {args.hosts} hosts x "
-          f"{args.per_host} per host = concurrency {jobs}; floor {floor:.2f} s")
+          f"{args.per_host} per host = concurrency {jobs}; floor {floor:.2f} s; {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}")
     try:
         sweeps, bares = [], []
         for _ in range(args.repeat):
             for i in range(args.hosts):
                 peaks[i] = 0
+            cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             done = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True)
             sweeps.append(time.perf_counter() - started)
+            cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
             seen = max(peaks[:])
             if done.returncode != 0:
                 print(done.stdout[-2000:], done.stderr[-2000:])
                 print(f"FAILED: diagnose sweep exited {done.returncode} (expected 0: every link is healthy)")
                 return 1
-            print(f"  sweep: {sweeps[-1]:.2f} s ({sweeps[-1] / floor:.2f}x the floor); most requests in flight "
-                  f"on one host: {seen} (cap {args.per_host})")
+            inside = json.loads((work / "sweep.json").read_text())["elapsed_s"]
+            print(f"  sweep: {sweeps[-1]:.2f} s ({sweeps[-1] / floor:.2f}x the floor; {inside:.2f} s after start-up); "
+                  f"{cpu:.2f} s of CPU ({cpu / args.links * 1000:.1f} ms per link); most requests in flight on one "
+                  f"host: {seen} (cap {args.per_host}); load average {os.getloadavg()[0]:.1f}")
             if seen > args.per_host:
                 print("FAILED: a host saw more requests at once than --per-host")
                 return 1

@@ -330,6 +330,13 @@ def test_a_check_that_could_not_run_is_not_fixed(site, tmp_path):
     site.add("/pricing", Page("down", 503))  # now the page cannot be read: its snippet is not "fixed"
     doc = json.loads(run(str(links), "--baseline", str(base), "--json").output)
     assert doc["changes"]["fixed"] == 0 and doc["changes"]["unverified"] == 1 and doc["changes"]["new"] == 1
+    site.add("/go/a", redirect("/go/a"))  # a loop now; then the site is gone: the loop is not "fixed" either
+    run(str(links), "--save", str(base))
+    site.close()
+    doc = json.loads(run(str(links), "--baseline", str(base), "--json").output)
+    (rec,) = doc["links"]
+    assert (rec["new"], rec["fixed"]) == (["connection-error"], [])
+    assert doc["changes"]["unverified"] == 1
 
 
 def test_baseline_reformatted_or_wrong(site, tmp_path):
@@ -384,15 +391,19 @@ def test_ctrl_c_keeps_the_results(site, tmp_path):
     saved = tmp_path / "s.json"
     env = {**os.environ, "DIAGNOSE_ALLOW_PRIVATE_NETWORK": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "diagnose", "sweep", str(links), "--jobs", "2", "--save", str(saved),
-                             "--csv", str(tmp_path / "o.csv")], env=env, stdout=subprocess.PIPE,
+                             "--csv", str(tmp_path / "o.csv"), "--json"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    time.sleep(2.0)
+    header = proc.stdout.readline()  # --json streams: the header, then a line per finished link
+    first = proc.stdout.readline()
+    assert header.startswith('{"format"') and first.startswith('{"id"'), (header, first)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, (out, err)
     assert "interrupted after" in err and "Traceback" not in err
+    streamed = json.loads(header + first + out)  # the stream is closed properly too
     doc = json.loads(saved.read_text())
-    assert doc["complete"] is False and 0 < doc["counts"]["rows"] < 60
+    assert doc["complete"] is False and streamed["complete"] is False
+    assert 0 < doc["counts"]["rows"] < 60 and len(streamed["links"]) == doc["counts"]["rows"]
     assert len(list(csv.DictReader((tmp_path / "o.csv").open()))) == doc["counts"]["rows"]
     assert Baseline.load(saved).complete is False
 
@@ -409,3 +420,17 @@ def test_cookie_in_the_browser(browser_session, ps_site):
     assert good.cookie_set is True and "cookie" in good.checks and good.status == "ok", good.findings
     assert bare.cookie_set is False
     assert {"no-snippet", "no-partner-cookie"} <= {f.code for f in bare.findings}
+
+
+def test_groups_keep_counts_and_a_few_examples_within_a_bound(monkeypatch):
+    from diagnose.pipeline.sweep_check import Finding
+    from diagnose.report import sweep as report
+
+    monkeypatch.setattr(report, "MAX_GROUPS", 3)
+    groups = report.Groups()
+    for i in range(50):  # 50 links on 10 pages: 3 groups of their own, the rest "(other places)"
+        groups.add(Finding("no-snippet", "fail", "snippet", "no snippet", f"https://acme.example/p{i % 10}"), i, f"l{i}")
+    ranked = groups.ranked()
+    assert len(groups) == 4 and sum(g.count for g in ranked) == 50
+    assert ranked[0].where == "(other places)" and ranked[0].count == 35
+    assert all(len(g.examples) <= report.EXAMPLES for g in ranked)

@@ -146,7 +146,8 @@ def check_row(row: LinkRow, policy: NetPolicy, gate=None, session: Any = None,
     link: CheckResult = outcome.result
     ev = link.evidence
     findings = [Finding(p.code, str(p.severity), "link", p.message, _link_where(p, ev)) for p in link.problems]
-    checks = ["link"]
+    # the checks that ran to a conclusion: a baseline problem of a check that did not is not "fixed"
+    checks = ["link"] if link.ran else []
     carries_key = any(h.params for h in ev.hops)
     if len(ev.hops) == 1 and not carries_key:  # a landing page given as such: no partner key expected
         findings = [f for f in findings if f.code != "no-partner-key"]
@@ -170,7 +171,7 @@ def check_row(row: LinkRow, policy: NetPolicy, gate=None, session: Any = None,
 
             add(check_gspk(key_url, row.partner_key), landing)
             checks.append("gspk")
-    reached = page is not None and page.status_code < 400
+    reached = page is not None and 200 <= page.status_code < 300
     if reached:
         from diagnose.checks.snippet import check_snippet_html
 
@@ -181,7 +182,8 @@ def check_row(row: LinkRow, policy: NetPolicy, gate=None, session: Any = None,
         checks.append("snippet")
     if reached and session is not None and key_along_chain(h.url for h in ev.hops):
         record.cookie_set = _cookie(row, policy, session, browser_gate, gate, ev, add, landing)
-        checks.append("cookie")
+        if record.cookie_set is not None:
+            checks.append("cookie")
     record.checks = tuple(checks)
     record.status = status_of(findings)
     record.elapsed_ms = int((time.monotonic() - started) * 1000)
