@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from diagnose.checks.partner import check_partner
 from diagnose.cli import cli
-from diagnose.core.ticket import API_DASHBOARD, Ticket
+from diagnose.core.ticket import API_DASHBOARD, Ticket, from_mapping
 from diagnose.demo.api_seed import BOB, JANE, OTTO, seed
 from diagnose.demo.api_standin import ApiStandIn
 from diagnose.pipeline.fix_apply import CREATED, DONE_BEFORE, EXISTS, apply_plan
@@ -193,3 +193,70 @@ def test_reconcile_from_the_api_equals_reconcile_from_the_export(api, monkeypatc
     assert a["counts"] == e["counts"] and a["counts"]["pending"] == 1 and a["counts"]["other_partner"] == 1
     assert [r["customer_key"] for r in a["missing_from_dashboard"]] == [r["customer_key"] for r in e["missing_from_dashboard"]]
     assert a["dashboard_file"] == "PartnerStack API (127.0.0.1)" and SECRET not in from_api.output
+
+
+# -- found by a new-user test against a server of their own ----------------------------------------
+
+
+def _cora_plan(client, sale=Sale(2000, "USD")):
+    ticket = Ticket(partner_key=JANE, customer_email="cora.cleared@example.com", cleared_cookies=True,
+                    internal=str(DATA / "internal.csv"), dashboard=API_DASHBOARD)
+    evidence, _ = _diagnosis(ticket, client)
+    return plan_from_ticket("e.json", ticket, evidence, sale)
+
+
+def test_a_customer_already_credited_to_another_partner_is_left_alone(api, client, tmp_path):
+    plan = _cora_plan(client)
+    api.add_customer("cus_cora", "cora.cleared@example.com", OTTO)  # meanwhile, under Otto
+    results = apply_plan(plan, client, tmp_path / "a.jsonl")
+    assert [r.outcome for r in results] == ["failed", "not-sent"] and OTTO in results[0].message
+    assert not api.transactions
+
+
+def test_no_sale_is_recorded_on_a_customer_that_was_there_before(api, client, tmp_path):
+    plan = _cora_plan(client)
+    api.add_customer("cus_cora", "cora.cleared@example.com", JANE)  # added by hand meanwhile, same partner
+    assert [r.outcome for r in apply_plan(plan, client, tmp_path / "a.jsonl")] == [EXISTS, "not-sent"]
+    assert not api.transactions
+
+
+def test_an_audit_log_of_another_program_proves_nothing(api, client, tmp_path):
+    plan = _cora_plan(client)
+    audit = tmp_path / "a.jsonl"
+    with ApiStandIn("pk_live_otherprogram", SECRET) as other:
+        seed(other)
+        with PartnerStackClient(Credentials("pk_live_otherprogram", SECRET), base_url=other.url) as elsewhere:
+            assert [r.outcome for r in apply_plan(plan, elsewhere, audit)] == [CREATED, CREATED]
+    assert [r.outcome for r in apply_plan(plan, client, audit)] == [CREATED, CREATED]  # not "done-before"
+
+
+def test_refused_keys_stop_the_run(api, tmp_path):
+    with PartnerStackClient(Credentials(PUBLIC, "sk_live_wrong"), base_url=api.url) as wrong:
+        plan = _cora_plan(PartnerStackClient(Credentials(PUBLIC, SECRET), base_url=api.url))
+        results = apply_plan(plan, wrong, tmp_path / "a.jsonl")
+    assert [r.outcome for r in results] == ["failed", "not-sent"] and "stopped" in results[1].message
+
+
+def test_the_internal_records_key_and_date_find_a_customer_the_ticket_cannot(api, client, tmp_path):
+    """A customer whose API item has no e-mail, and one created long before the ticket's window: the
+    internal record's customer_key finds both (they are not missed referrals)."""
+    internal = tmp_path / "internal.csv"
+    internal.write_text("customer_key,email,created_at\ncus_nomail,nomail@example.com,2026-10-01\n"
+                        "cus_april,april@example.com,2026-04-01\n", encoding="utf-8")
+    api.add_customer("cus_nomail", None, JANE)
+    api.add_customer("cus_april", "april@example.com", JANE, created_at=1775044800000)  # 2026-04-01
+    for email in ("nomail@example.com", "april@example.com"):
+        ticket = from_mapping({"partner_key": JANE, "customer_email": email, "internal": str(internal),
+                               "dashboard": "PartnerStack"})  # any case
+        evidence, verdicts = _diagnosis(ticket, client)
+        assert evidence["reconcile"].evidence.customer.found_dashboard, email
+        assert verdicts["missed-referral"] == "ruled-out" and verdicts["already-tracked"] == "confirmed"
+
+
+def test_reconcile_json_still_prints_when_the_api_fails(api, monkeypatch):
+    monkeypatch.setenv("PARTNERSTACK_PUBLIC_KEY", PUBLIC)
+    monkeypatch.setenv("PARTNERSTACK_SECRET_KEY", "sk_live_wrong")
+    r = CliRunner().invoke(cli, ["reconcile", "--dashboard", "partnerstack", "--internal", str(DATA / "internal.csv"),
+                                 "--api-base", api.url, "--json"])
+    assert r.exit_code == 3 and json.loads(r.stdout)["status"] == "error"
+    assert "sk_live_wrong" not in r.output

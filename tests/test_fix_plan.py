@@ -26,6 +26,7 @@ def _ticket_plan(email: str, sale: Sale | None = None, **ticket):
 
 @pytest.mark.parametrize("amount, currency, cents, code", [
     ("49.90", "usd", 4990, "USD"), ("0", None, 0, "USD"), ("1,200", "EUR", 120000, "EUR"), (" 7 ", "gbp", 700, "GBP"),
+    ("1,234,567.89", "usd", 123456789, "USD"),
 ])
 def test_amounts_are_sent_in_cents(amount, currency, cents, code):
     assert parse_amount(amount, currency) == Sale(cents, code)
@@ -33,7 +34,7 @@ def test_amounts_are_sent_in_cents(amount, currency, cents, code):
 
 @pytest.mark.parametrize("amount, currency, words", [
     ("abc", None, "not an amount"), ("-1", None, "0 or more"), ("1.234", None, "two decimals"),
-    ("nan", None, "0 or more"), ("1e30", None, "at most"), ("5", "dollars", "3-letter"), (None, "USD", "needs --amount"),
+    ("nan", None, "0 or more"), ("49,90", None, "with a dot"), ("1,5", None, "with a dot"), ("1,2345", None, "dot"), ("1e30", None, "at most"), ("5", "dollars", "3-letter"), (None, "USD", "needs --amount"),
 ])
 def test_bad_amounts_are_one_line_errors(amount, currency, words):
     with pytest.raises(BadInput, match=words):

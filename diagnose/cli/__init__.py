@@ -118,7 +118,11 @@ def reconcile(dashboard_file: str, internal_file: str, partner: str | None, cust
     from dataclasses import replace
     from types import SimpleNamespace
 
+    import json
+
     from diagnose.checks.reconcile import ReconcileOptions, reconcile_files, stages
+    from diagnose.core.errors import CannotComplete
+    from diagnose.core.reading import clean_text
     from diagnose.core.ticket import API_DASHBOARD
 
     mapping: dict[str, str] = {}
@@ -135,7 +139,7 @@ def reconcile(dashboard_file: str, internal_file: str, partner: str | None, cust
         plus_tag=not no_plus_tag, gmail_dots=not no_gmail_dots, rows=False, missed_out=missed_out,
     )
     with contextlib.ExitStack() as stack:
-        if dashboard_file == API_DASHBOARD:  # the customers of the window, read from the API into an export
+        if dashboard_file.strip().lower() == API_DASHBOARD:  # the window's customers, from the API into an export
             from diagnose.checks.reconcile.api_source import API_WINDOW_DAYS, label, window_export
 
             last = options.until or dt.date.today()
@@ -143,7 +147,14 @@ def reconcile(dashboard_file: str, internal_file: str, partner: str | None, cust
             options = replace(options, since=first, until=last)
             client = stack.enter_context(api())
             options = replace(options, dashboard_label=label(client))
-            dashboard_file = str(stack.enter_context(window_export(client, first, last, api.concurrency)))
+            try:
+                dashboard_file = str(stack.enter_context(window_export(client, first, last, api.concurrency)))
+            except CannotComplete as exc:  # --json still prints: one result with status error
+                if as_json:
+                    click.echo(json.dumps({"check": "reconcile", "status": "error", "dashboard_file": label(client),
+                                           "problems": [{"code": "api-error", "severity": "error",
+                                                         "message": clean_text(str(exc))}]}, indent=2))
+                raise
         # the bar never shares the screen with the JSON: with --json, drawn only when it goes into a file
         with StageBar(len(stages(missed_out=bool(missed_out), json_out=as_json)),
                       draw=not as_json or StageBar.stdout_is_a_file()) as bar:

@@ -82,10 +82,9 @@ def fix(evidence_file: str | None, missed_file: str | None, partner_key: str | N
     if client is not None:
         plan = replace(plan, test_keys=client.credentials.test)
     try:
-        if not apply_ or not plan.steps:
+        if not apply_ or not plan.steps or not _confirm(plan, client.base_url, yes):
             report = FixReport(plan)
         else:
-            _confirm(plan, client.base_url, yes)
             from diagnose.pipeline.fix_apply import apply_plan
 
             report = FixReport(plan, tuple(apply_plan(plan, client, audit)), str(audit))
@@ -106,10 +105,14 @@ def _client(api, required: bool) -> Any:
         return None
 
 
-def _confirm(plan, base_url: str, yes: bool) -> None:
+def _confirm(plan, base_url: str, yes: bool) -> bool:
+    """Ask before sending (--yes: don't); a no prints the plan as a dry run, nothing sent."""
     if yes:
-        return
+        return True
     if not sys.stdin.isatty():
         raise BadInput("--apply asks before sending; not at a terminal, add --yes to send without asking")
     test = " (TEST keys)" if plan.test_keys else ""
-    click.confirm(f"Send {len(plan.steps)} request(s) to {base_url}{test}?", abort=True, err=True)
+    if click.confirm(f"Send {len(plan.steps)} request(s) to {base_url}{test}?", err=True):
+        return True
+    click.echo("Nothing sent.", err=True)
+    return False

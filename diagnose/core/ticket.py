@@ -149,6 +149,8 @@ def coerce(key: str, value: Any) -> Any:
         from diagnose.core.partnerstack import parse_public_key
 
         text = parse_public_key(text, "ticket key 'expected_public_key':")
+    if key == "dashboard" and text.lower() == API_DASHBOARD:
+        text = API_DASHBOARD
     if key in ("link", "signup_url"):
         from diagnose.core.urls import normalise_url
 

@@ -2,10 +2,12 @@
 already exists, and log every step to an audit log (JSON Lines: the request without credentials,
 the HTTP status, the key of what was created, the outcome).
 
-A re-run creates nothing twice: a step already logged as done is not sent again (resume after a
-partial failure), and a step whose object already exists in PartnerStack is logged as ``exists``
-instead of sent. When creating a customer fails, that customer's sale is not sent (it would fail
-too); the other customers go on.
+A re-run creates nothing twice: a step already logged as done against the same API and keys is not
+sent again (resume after a partial failure), and a step whose object already exists in PartnerStack
+is logged as ``exists`` instead of sent. A customer PartnerStack already has under another partner is
+a failure (nothing is changed). When creating a customer fails, or the customer was already there
+before this plan, its sale is not sent (it would fail, or may be tracked already); the other
+customers go on. Refused keys stop the run at once.
 """
 
 from __future__ import annotations
@@ -39,8 +41,15 @@ class StepResult:
                 "response_key": self.response_key, "message": self.message}
 
 
-def done_before(audit_path: Path) -> set[tuple[str, str]]:
-    """The (action, key) pairs an earlier run logged as created or found existing."""
+def api_identity(api: Any) -> str:
+    """Which program an audit-log entry was sent to: the base URL and the public key's first characters."""
+    hint = getattr(getattr(api, "credentials", None), "public_hint", "")
+    return f"{getattr(api, 'base_url', '')} {hint}".strip()
+
+
+def done_before(audit_path: Path, identity: str) -> set[tuple[str, str]]:
+    """The (action, key) pairs an earlier run against the same API and keys logged as created or
+    found existing (another program's log entries prove nothing here)."""
     if not audit_path.exists():
         return set()
     if not audit_path.is_file():
@@ -54,7 +63,8 @@ def done_before(audit_path: Path) -> set[tuple[str, str]]:
                 entry = json.loads(line)
             except ValueError:
                 continue  # a line cut short by a crash: that step is read back again
-            if isinstance(entry, dict) and entry.get("outcome") in (CREATED, EXISTS, DONE_BEFORE):
+            if isinstance(entry, dict) and entry.get("outcome") in (CREATED, EXISTS, DONE_BEFORE) \
+                    and entry.get("api") == identity:
                 done.add((str(entry.get("action")), str(entry.get("key"))))
     return done
 
@@ -82,18 +92,22 @@ def apply_plan(plan: Plan, api: Any, audit_path: str | Path,
                on_step: Callable[[StepResult], None] | None = None) -> list[StepResult]:
     """Carry out ``plan`` with ``api`` (a PartnerStackClient), logging each step to ``audit_path``."""
     audit = Path(audit_path)
-    earlier = done_before(audit)
-    failed_customers: set[str] = set()
+    earlier = done_before(audit, api_identity(api))
+    failed_customers: set[str] = set()  # customers whose sale is not to be sent: failed, or there before
     results: list[StepResult] = []
     try:
         log = open(audit, "a", encoding="utf-8")
     except OSError as exc:
         raise BadInput(f"--audit-log {audit}: cannot write ({exc.strerror or exc})") from None
     with log:
+        refused = None
         for step in plan.steps:
-            result = _one(api, step, earlier, failed_customers)
-            if result.outcome == FAILED and step.action == CREATE_CUSTOMER:
+            result = StepResult(step, NOT_SENT, message=f"stopped: {refused}") if refused else \
+                _one(api, step, earlier, failed_customers)
+            if result.outcome in (FAILED, EXISTS) and step.action == CREATE_CUSTOMER:
                 failed_customers.add(step.key)
+            if result.outcome == FAILED and result.status in (401, 403):
+                refused = "PartnerStack refused the API keys"
             log.write(json.dumps(_entry(api, result), ensure_ascii=False) + "\n")
             log.flush()
             results.append(result)
@@ -105,12 +119,20 @@ def apply_plan(plan: Plan, api: Any, audit_path: str | Path,
 def _one(api: Any, step: Step, earlier: set[tuple[str, str]], failed_customers: set[str]) -> StepResult:
     if (step.action, step.key) in earlier:
         return StepResult(step, DONE_BEFORE, message="logged as done by an earlier run")
-    if step.action == RECORD_SALE and step.body.get("customer_external_key") in failed_customers:
-        return StepResult(step, NOT_SENT, message="the customer could not be created")
+    held = step.action == RECORD_SALE and step.body.get("customer_external_key") in failed_customers
     try:
         found = _existing(api, step)
         if found is not None:
+            owner = found.get("partner_key") if step.action == CREATE_CUSTOMER else None
+            if step.action == CREATE_CUSTOMER and owner != step.partner_key:
+                return StepResult(step, FAILED, response_key=_key(found),
+                                  message=f"PartnerStack already has this customer, credited to "
+                                          f"{shorten(owner, 40) if owner else 'no partner'}: nothing changed "
+                                          "(change the attribution by hand if it should be this partner's)")
             return StepResult(step, EXISTS, response_key=_key(found), message="already in PartnerStack")
+        if held:
+            return StepResult(step, NOT_SENT, message="not sent: the customer was not created by this plan (failed, "
+                                                      "or already in PartnerStack, whose sales may be tracked already)")
         created = _send(api, step)
     except DiagnoseError as exc:
         return StepResult(step, FAILED, getattr(exc, "status", None), message=clean_text(str(exc))[:500])
@@ -125,6 +147,7 @@ def _entry(api: Any, result: StepResult) -> dict[str, Any]:
     """One audit-log line: the request as sent (no credentials: those live in the client's session)."""
     step = result.step
     base = getattr(api, "base_url", "")
-    return {"time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "action": step.action,
+    return {"time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "api": api_identity(api),
+            "action": step.action,
             "method": step.method, "url": f"{base.rstrip('/')}/{step.path}" if base else step.path,
             "key": step.key, "body": step.body, **result.to_dict()}

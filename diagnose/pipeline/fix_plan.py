@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -69,8 +70,14 @@ def parse_amount(amount: str | None, currency: str | None) -> Sale | None:
         if currency:
             raise BadInput("--currency needs --amount (the sale's amount, e.g. 49.90)")
         return None
+    text = str(amount).strip()
+    if "," in text:  # thousands separators only: "49,90" is not 4990 dollars
+        if not re.fullmatch(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?", text):
+            raise BadInput(f"--amount {shorten(amount)}: write decimals with a dot (49.90); a comma may only "
+                           "separate thousands (1,200.00)")
+        text = text.replace(",", "")
     try:
-        value = Decimal(str(amount).strip().replace(",", ""))
+        value = Decimal(text)
     except InvalidOperation:
         raise BadInput(f"--amount {shorten(amount)} is not an amount (e.g. 49.90)") from None
     if not value.is_finite() or value < 0 or value > Decimal(10) ** 10:

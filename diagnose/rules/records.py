@@ -110,6 +110,8 @@ def case_1(f: Facts) -> Outcome:
         return Outcome(R, "the customer is not in the dashboard under any partner")
     partner = asking_partner(f)
     attributed = f.get("reconcile", "customer.dashboard_partner_key")
+    if not attributed:
+        return Outcome(T, "the dashboard has the customer but names no partner for it")
     if f.get("reconcile", "customer.bucket") == "other_partner" or (
         partner and attributed and attributed != partner
     ):

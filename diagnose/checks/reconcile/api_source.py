@@ -99,21 +99,37 @@ def window_customers(api: Any, since: dt.date, until: dt.date, concurrency: int)
     yield from api.customers_window(epoch_ms(since), epoch_ms(until + dt.timedelta(days=1)), concurrency=concurrency)
 
 
-def ticket_candidates(api: Any, customer_key: str | None, email: str | None, since: dt.date, until: dt.date,
+def ticket_candidates(api: Any, keys: list[str], email: str | None, since: dt.date, until: dt.date,
                       concurrency: int) -> list[dict[str, Any]]:
-    """The API's customers that may be the ticket's: by customer_key first (one request), else those
-    in the window whose e-mail is the ticket's by the reconcile check's loosest e-mail rules."""
+    """The API's customers that may be the ticket's: by its customer_keys first (one request each),
+    else those in the window whose customer_key is one of them or whose e-mail is the ticket's by the
+    reconcile check's loosest e-mail rules."""
     from diagnose.checks.reconcile.emails import normalise_email
 
-    if customer_key:
-        found = api.customer(customer_key)
-        if found is not None:
-            return [found]
-    if not email:
-        return []
-    wanted = normalise_email(email)
+    found = [c for c in (api.customer(key) for key in keys) if c is not None]
+    if found or not (email or keys):
+        return found
+    wanted = normalise_email(email) if email else None
     return [c for c in window_customers(api, since, until, concurrency)
-            if isinstance(c.get("email"), str) and normalise_email(c["email"]) == wanted]
+            if c.get("customer_key") in keys
+            or (wanted and isinstance(c.get("email"), str) and normalise_email(c["email"]) == wanted)]
+
+
+def internal_record(ticket: Any, query: str) -> Any:
+    """The ticket's customer as the internal records have it (its customer_key and signup date tell
+    the API lookup where to look), or None."""
+    from diagnose.checks.reconcile.check import reconcile_files
+
+    with api_export((), lambda c: "") as nothing:
+        answer = reconcile_files(nothing, ticket.internal, customer=query, rows=False).evidence.customer
+    return answer if answer is not None and answer.found_internal else None
+
+
+def _day_of(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text[:10]) if text else None
+    except ValueError:
+        return None
 
 
 API_LABEL = "PartnerStack API"
@@ -131,7 +147,10 @@ def api_export(customers: Iterable[dict[str, Any]], status: Callable[[dict[str, 
 def label(api: Any) -> str:
     """How the API is named as the dashboard side: 'PartnerStack API (api.partnerstack.com)'."""
     host = urlsplit(getattr(api, "base_url", "") or "").hostname
-    return f"{API_LABEL} ({host})" if host else API_LABEL
+    about = [host] if host else []
+    if getattr(getattr(api, "credentials", None), "test", False):
+        about.append("TEST keys")
+    return f"{API_LABEL} ({', '.join(about)})" if about else API_LABEL
 
 
 @contextlib.contextmanager
@@ -151,10 +170,13 @@ def reconcile_ticket(api: Any, ticket: Any, concurrency: int) -> CheckResult[Any
     from diagnose.checks.reconcile.check import reconcile_files
     from diagnose.checks.reconcile.model import ReconcileCounts, ReconcileEvidence
 
-    since, until = ticket_window(ticket.click_date, ticket.signup_date or ticket.purchase_date)
     query = ticket.customer_email or ticket.customer_key or ticket.customer_name
+    ours = internal_record(ticket, query)  # its key and signup date, when the ticket lacks them
+    keys = list(dict.fromkeys(k for k in (ticket.customer_key, ours and ours.customer_key) if k))
+    signup = ticket.signup_date or ticket.purchase_date or (ours and _day_of(ours.signup_date))
+    since, until = ticket_window(ticket.click_date, signup)
     try:
-        found = ticket_candidates(api, ticket.customer_key, ticket.customer_email, since, until, concurrency)
+        found = ticket_candidates(api, keys, ticket.customer_email, since, until, concurrency)
         with api_export(found, lambda c: customer_status(api, c)) as path:
             result = reconcile_files(path, ticket.internal, partner=ticket.partner_key, customer=query, rows=False,
                                      dashboard_label=label(api))
