@@ -434,3 +434,19 @@ def test_groups_keep_counts_and_a_few_examples_within_a_bound(monkeypatch):
     assert len(groups) == 4 and sum(g.count for g in ranked) == 50
     assert ranked[0].where == "(other places)" and ranked[0].count == 35
     assert all(len(g.examples) <= report.EXAMPLES for g in ranked)
+
+
+def test_a_browser_finding_explained_by_a_page_finding_is_not_a_cause_of_its_own():
+    from diagnose.pipeline.sweep_check import Finding, LinkRecord
+    from diagnose.pipeline.sweep_input import LinkRow
+    from diagnose.report.sweep import SweepSummary
+
+    landing = "https://www.acme.example/pricing"
+    nosnippet = Finding("no-snippet", "fail", "snippet", "no snippet", landing)
+    nocookie = Finding("no-partner-cookie", "fail", "cookie", "no cookie", landing)
+    summary = SweepSummary("links.csv")
+    summary.add(LinkRecord(LinkRow(2, "a", "https://a.example/"), "broken", [nosnippet, nocookie]))
+    summary.add(LinkRecord(LinkRow(3, "b", "https://b.example/"), "broken", [nocookie]))  # a runtime cause
+    groups = {(g.code, g.count) for g in summary.groups.ranked()}
+    assert groups == {("no-snippet", 1), ("no-partner-cookie", 1)}
+    assert summary.by_code["no-partner-cookie"] == 2  # still counted per link

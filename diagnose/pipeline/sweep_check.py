@@ -25,9 +25,6 @@ from diagnose.pipeline.sweep_input import LinkRow
 from diagnose.web.policy import NetPolicy
 
 BROKEN = ("fail", "error")  # severities that make a link broken (a warning never does)
-# Problems of the other checks that repeat one the link check already names.
-_REPEATS = {"invalid-gspk", "params-disagree", "test-partner", "private-network", "http-error", "body-truncated",
-            "growsumo-data-overwritten", "no-partner-key"}
 _HOST_CODES = {"timeout", "connection-error", "private-network"}  # a host's fault: grouped by host
 
 
@@ -159,7 +156,7 @@ def check_row(row: LinkRow, policy: NetPolicy, gate=None, session: Any = None,
 
     def add(result: CheckResult, where: str | None) -> None:
         for p in result.problems:
-            if p.code not in seen and p.code not in _REPEATS:
+            if p.code not in seen:  # the same problem from a later check (invalid-gspk, ...) is named once
                 seen.add(p.code)
                 findings.append(Finding(p.code, str(p.severity), result.check,
                                         p.message, ev.partner_key if p.code == "partner-mismatch" else where))

@@ -27,9 +27,9 @@ KINDS = {
                     "connection-error"),
     "params-dropped": ("params-dropped", "no-partner-key", "params-disagree", "invalid-gspk", "no-click-id"),
     "wrong-partner-key": ("partner-mismatch", "test-partner", "not-a-partner-key"),
-    "no-snippet": ("no-snippet", "snippet-commented-out", "snippet-inert-type", "snippet-not-in-head"),
+    "no-snippet": ("no-snippet", "snippet-commented-out", "snippet-inert-type"),
     "public-key": ("public-key-missing", "public-key-placeholder", "public-key-malformed", "public-key-mismatch",
-                   "public-key-unresolved", "multiple-keys", "secret-key-exposed", "growsumo-data-overwritten"),
+                   "public-key-unresolved", "multiple-keys", "secret-key-exposed"),
     "bad-input": ("bad-input",),
     "check-failed": ("check-failed",),
 }
@@ -62,13 +62,22 @@ CAUSES = {
     "private-network": "{where} is not a public address",
     "partner-mismatch": "the links carry partner key {where}, not their row's partner",
     "test-partner": "links land on {where} with the test partner gstest",
+    "no-partner-cookie": "landing page {where} sets no partner cookie",
+    "cookie-value-mismatch": "landing page {where} stores another partner key in the cookie",
+    "snippet-not-loaded": "landing page {where}: PartnerStackJS does not load in the browser",
+    "snippet-script-failed": "landing page {where}: the PartnerStackJS script fails to load",
+    "initialized-with-other-key": "landing page {where} initialises PartnerStack with another public key",
+    "initialized-with-invalid-key": "landing page {where} initialises PartnerStack with an invalid key",
+    "consent-gated": "landing page {where}: a consent manager holds the partner cookie back",
+    "cookie-lifetime-short": "landing page {where}: the partner cookie expires too soon",
     "bad-input": "rows that are not usable links: {where}",
     "check-failed": "the check failed ({where})",
 }
 
 
 def kind_of(code: str, check: str = "") -> str:
-    return _KIND_OF.get(code) or ("cookie-not-set" if check == "cookie" else "other")
+    """The issue's word for what is broken (a cookie problem is cookie-not-set); else the code itself."""
+    return _KIND_OF.get(code) or ("cookie-not-set" if check == "cookie" else code)
 
 
 def what(f: Finding | Breakage) -> str:
@@ -129,6 +138,14 @@ class Groups:
         return len(self._groups)
 
 
+def _explained(f: Finding | Breakage, among: list) -> bool:
+    """A browser finding on a link whose pages already show a broken cause (no snippet, dropped
+    parameters, a placeholder key, ...) is that cause's consequence: listed with the link, not a
+    group of its own, so each cause is named once."""
+    return f.check == "cookie" and any(g.check != "cookie" and getattr(g, "severity", "fail") in BROKEN
+                                       for g in among)
+
+
 class SweepSummary:
     """Everything the end of a sweep reports, built one record at a time (``add``)."""
 
@@ -157,17 +174,19 @@ class SweepSummary:
                 self.reached += 1
         for f in record.findings:
             self.by_code[f.code] += 1
-            self.groups.add(f, row.line, row.link)
+            if not _explained(f, record.findings):
+                self.groups.add(f, row.line, row.link)
         if self.baseline is None:
             return
         fixed = self.baseline.compare(record)
         if record.status == "duplicate":
             return
         for f in record.broken:
-            if f.code in record.new:
+            if f.code in record.new and not _explained(f, [g for g in record.broken if g.code in record.new]):
                 self.new_groups.add(f, row.line, row.link)
         for b in fixed:
-            self.fixed_groups.add(b, row.line, row.link, "fail")
+            if not _explained(b, fixed):
+                self.fixed_groups.add(b, row.line, row.link, "fail")
         self.changes["new"] += len(record.new)
         self.changes["new_links"] += bool(record.new)
         self.changes["fixed"] += len(fixed)
