@@ -434,3 +434,12 @@ def test_an_email_filter_that_matches_exactly_falls_back_to_paging(rsps, client)
              match=[responses.matchers.query_param_matcher({"email": "jane@partners.example", "limit": "250"})])
     rsps.get(BASE + "partnerships", json=envelope({"items": [jane], "has_more": False}))
     assert client.find_partnership_by_email("jane@partners.example")["partner_key"] == "jane"
+
+
+def test_an_answer_over_the_cap_is_refused_unread(rsps, client, monkeypatch):
+    from diagnose.web import partnerstack_api
+
+    monkeypatch.setattr(partnerstack_api, "MAX_ANSWER_BYTES", 1 << 20)
+    rsps.get(BASE + "customers", body=b'{"data": {"items": [' + b" " * (2 << 20) + b"]}}")
+    with pytest.raises(ApiError, match="is over 1 MB"):
+        list(client.paginate("customers"))

@@ -55,6 +55,7 @@ from diagnose.web.api_keys import Credentials, load_credentials, scrub  # noqa: 
 
 DEFAULT_BASE = API_BASE
 DEFAULT_CONCURRENCY = API_DEFAULT_CONCURRENCY
+MAX_ANSWER_BYTES = 32 << 20  # an answer bigger than this is refused unread (a full page is ~1 MB)
 MAX_RETRY_AFTER = 60.0  # seconds: a longer Retry-After gives up at once, saying how long to wait
 MAX_BACKOFF = 30.0
 USER_AGENT = "diagnose/0.1 (PartnerStack API client)"
@@ -162,7 +163,7 @@ class PartnerStackClient:
             try:
                 resp = self.session.request(
                     method, url, params=params, json=body, timeout=self.timeout, allow_redirects=False,
-                    auth=self._sign)
+                    auth=self._sign, stream=True)  # streamed: the body is read up to MAX_ANSWER_BYTES
             except requests.exceptions.RequestException as exc:
                 why, never_sent = reason(exc, self.timeout)
                 log.debug("%s: %s (attempt %d)", shown, why, attempt)
@@ -173,6 +174,8 @@ class PartnerStackClient:
                 maybe = "" if retry_all or never_sent else "; it may or may not have been applied: read it back before sending it again"
                 raise ApiError(self._scrub(f"could not reach PartnerStack at {host}{tries} on {shown}: {why}{maybe}")) from None
             status = resp.status_code
+            if status == 429 or status >= 500:
+                resp.close()  # not read: give the connection back
             log.debug("%s -> HTTP %d in %d ms (attempt %d)", shown, status,
                       (time.perf_counter() - started) * 1000, attempt)
             if status == 429:
@@ -197,13 +200,35 @@ class PartnerStackClient:
                                "been applied: read it back before sending it again", status)
             return self._unwrap(resp, method, path, shown, params, body)
 
+    @staticmethod
+    def _read_capped(resp: Any, shown: str) -> bytes:
+        """The answer's body, at most MAX_ANSWER_BYTES (a bigger answer is an error, never read whole)."""
+        import requests
+
+        chunks, size = [], 0
+        try:
+            for chunk in resp.iter_content(1 << 16):
+                size += len(chunk)
+                if size > MAX_ANSWER_BYTES:
+                    raise ApiError(f"PartnerStack's answer to {shown} is over {MAX_ANSWER_BYTES >> 20} MB: not read "
+                                   "(a page of 250 items is far smaller; check the API base URL)", resp.status_code)
+                chunks.append(chunk)
+        except requests.exceptions.RequestException as exc:
+            raise ApiError(f"PartnerStack's answer to {shown} was cut off while being read "
+                           f"({type(exc).__name__})", resp.status_code) from None
+        finally:
+            resp.close()
+        return b"".join(chunks)
+
     def _unwrap(self, resp: Any, method: str, path: str, shown: str, params: Any, body: Any) -> Any:
         status = resp.status_code
         if 300 <= status < 400:
+            resp.close()
             target = self._scrub(short(resp.headers.get("Location") or "nowhere", 80))
             raise ApiError(f"PartnerStack answered {shown} with a redirect (HTTP {status}) to {target}: "
                            "check the API base URL", status)
-        text = self._scrub(resp.content.decode("utf-8", "replace")) if resp.content else ""
+        content = self._read_capped(resp, shown)
+        text = self._scrub(content.decode("utf-8", "replace")) if content else ""
         try:
             answer = json.loads(text) if text.strip() else None
         except ValueError:
