@@ -30,6 +30,16 @@ def test_jsonl_with_huge_integers_and_escaped_surrogates_is_read(tmp_path):
     assert table.rejected["line"].to_list() == [2] and "Exceeds the limit" in table.rejected["reason"][0]
 
 
+def test_a_jsonl_line_nested_too_deeply_is_a_rejected_line(tmp_path):
+    """json.loads raises RecursionError, not ValueError, past ~1,000 levels (exit 3 before)."""
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"email": "a@x.com"}\n' + "[" * 5000 + "]" * 5000 + '\n{"email": "b@x.com", "x": [[1]]}\n',
+                    encoding="utf-8")
+    table = read_table(path, "dashboard")
+    assert table.total == 3 and table.rows["email"].to_list() == ["a@x.com", "b@x.com"]
+    assert table.rejected["line"].to_list() == [2] and "nested too deeply" in table.rejected["reason"][0]
+
+
 def test_the_reconcile_json_stream_never_fails_to_encode(tmp_path):
     (tmp_path / "d.csv").write_text("email,name\na@x.com,Ann\n", encoding="utf-8")
     (tmp_path / "i.csv").write_text("email,name\nb@x.com,Bob\n", encoding="utf-8")

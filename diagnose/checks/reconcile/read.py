@@ -229,6 +229,9 @@ def _read_jsonl(data: bytes):
         except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
             bad.append((no, f"not valid JSON ({getattr(exc, 'msg', None) or shorten(str(exc), 80)})", line[:MAX_RAW]))
             continue
+        except RecursionError:
+            bad.append((no, "not valid JSON (nested too deeply)", line[:MAX_RAW]))
+            continue
         if not isinstance(obj, dict):
             bad.append((no, f"a JSON {type(obj).__name__}, not an object", line[:MAX_RAW]))
             continue
