@@ -9,7 +9,7 @@ tests/fuzzing.py (a SIGALRM watchdog at TIME_LIMIT seconds, RLIMIT_AS at the pro
 MEMORY_LIMIT, and the example's peak resident memory); in addition this parent kills a worker whose
 input outlives three times the limit (a hang in native code, which no signal handler interrupts) or
 notices one that died (a native abort, e.g. an allocation refused in polars), records that input as
-a hang or a failure, and starts a new worker.
+a hang or a failure, starts a new worker and hands out the rest of that chunk with another seed.
 
 Prints per target: inputs, input errors (the one-line BadInput, an allowed outcome), failures (with
 the first failing input shortened), hangs, memory, wrong row counts, and the slowest input with its
@@ -76,7 +76,7 @@ def _worker(tasks, results, holding, current, started, done, stop) -> None:
             continue
         if name is None:
             return
-        holding.value = name.encode()
+        holding.value = f"{name}|{chunk_seed}|{n}".encode()
         if name not in warmed:
             TARGETS[name].warm()
             warmed.add(name)
@@ -88,8 +88,10 @@ def _worker(tasks, results, holding, current, started, done, stop) -> None:
 
 def _chunk(name: str, chunk_seed: int, n: int, results, current, started, done, stop) -> None:
     """One hypothesis run of ``n`` inputs of one target (generation only: nothing raises, nothing shrinks)."""
+    import faulthandler
+
     from fuzz_targets import TARGETS
-    from fuzzing import attempt, shorten
+    from fuzzing import TIME_LIMIT, attempt, shorten
     from hypothesis import HealthCheck, Phase, given, seed, settings
 
     target = TARGETS[name]
@@ -105,7 +107,10 @@ def _chunk(name: str, chunk_seed: int, n: int, results, current, started, done, 
         text = shorten(example, 400)
         current.value = text.encode("utf-8", "backslashreplace")[:1999]
         started.value = time.monotonic()
+        # past the parent's kill time, every thread's stack goes to stderr first: where it was stuck
+        faulthandler.dump_traceback_later(3 * TIME_LIMIT - 1)
         outcome = attempt(target, example)
+        faulthandler.cancel_dump_traceback_later()
         started.value = 0.0
         done.value += 1
         keep = outcome.kind not in ("ok", "input-error") or outcome.seconds > slowest[0]
@@ -119,7 +124,7 @@ def _chunk(name: str, chunk_seed: int, n: int, results, current, started, done, 
 @dataclass
 class Worker:
     process: mp.Process
-    holding: object  # the target of the chunk it holds (empty: none)
+    holding: object  # the chunk it holds: "target|seed|inputs" (empty: none)
     current: object  # the input it runs, shortened
     started: object  # when that input started (0: between inputs)
     done: object  # inputs of the chunk done
@@ -191,7 +196,8 @@ def main() -> int:
                 stuck = w.started.value and now - w.started.value > hard
                 if stuck or not w.process.is_alive():
                     text = bytes(w.current.value).decode("utf-8", "replace")
-                    name = bytes(w.holding.value).decode() or None
+                    name, _, rest = bytes(w.holding.value).decode().partition("|")
+                    name = name or None
                     if stuck:
                         w.process.kill()
                         w.process.join()
@@ -201,7 +207,12 @@ def main() -> int:
                         stats[name].add("hang" if stuck else "failure", now - (w.started.value or now), 0.0, None, text,
                                         reason)
                     print(f"  worker {i}: {reason}; input: {text}", flush=True)
-                    outstanding -= name is not None  # its chunk is given up; the inputs it ran are counted
+                    if name is not None:  # the rest of its chunk, with another seed
+                        seed, n = map(int, rest.split("|"))
+                        left = n - w.done.value - 1
+                        outstanding -= 1
+                        if left > 0:
+                            pending.insert(0, (name, seed + 500_000_000, left))
                     workers[i] = _start(ctx, tasks, results, stop)
             if now - last_note > 30:
                 done = sum(s.inputs for s in stats.values())
