@@ -49,19 +49,25 @@ def gather(ticket: Ticket, options: GatherOptions | None = None, session: Any = 
             context.evidence.update(check.run(ticket, context))
     finally:
         if own_session is not None:
-            if launcher is not None:
-                launcher.join()
-            own_session.close()
+            _close_in_background(own_session, launcher)
     found = context.evidence
     return {k: found[k] for k in EVIDENCE_ORDER if k in found}
 
 
 def _launch_in_background(browser_path: str | None) -> tuple[Any, threading.Thread]:
+    """The session, and the thread launching it. Returns once Playwright is imported: the imports of
+    the other checks would otherwise share the interpreter with it, and the launch waits on it."""
     from diagnose.web.browser import BrowserSession, BrowserUnavailable
 
     session = BrowserSession(browser_path)
+    imported = threading.Event()
 
     def start() -> None:
+        try:
+            import playwright.async_api  # noqa: F401
+        except ImportError:
+            pass  # the launch says so
+        imported.set()
         try:
             session.start()
         except BrowserUnavailable:
@@ -69,4 +75,17 @@ def _launch_in_background(browser_path: str | None) -> tuple[Any, threading.Thre
 
     thread = threading.Thread(target=start, name="diagnose-browser-launch", daemon=True)
     thread.start()
+    imported.wait(10)
     return session, thread
+
+
+def _close_in_background(session: Any, launcher: threading.Thread | None) -> None:
+    """Close the ticket's own browser while its report is built and shown: a non-daemon thread,
+    so the process still ends only once the browser is closed (also after Ctrl-C)."""
+
+    def close() -> None:
+        if launcher is not None:
+            launcher.join()
+        session.close()
+
+    threading.Thread(target=close, name="diagnose-browser-close", daemon=False).start()
