@@ -195,7 +195,7 @@ def test_standard_input_and_bad_files(site, tmp_path):
     site.add("/ok", page(partnerstack_snippet(f"'{PK}'")))
     r = run("-", stdin=site.url("/ok?" + q("jane")) + "\n")
     assert r.exit_code == 0, r.output
-    assert "1 rows" in r.output and "1 ok" in r.output
+    assert "1 row in" in r.output and "1 ok" in r.output
     nocol = tmp_path / "x.csv"
     nocol.write_text("name,partner\njane,jane\n")
     noheader = tmp_path / "y.csv"
@@ -390,14 +390,18 @@ def test_ctrl_c_keeps_the_results(site, tmp_path):
     links.write_text("".join(site.url(f"/slow?{q(f'p{i}')}") + "\n" for i in range(60)))
     saved = tmp_path / "s.json"
     env = {**os.environ, "DIAGNOSE_ALLOW_PRIVATE_NETWORK": "1"}
+    errors = (tmp_path / "stderr").open("w+")
     proc = subprocess.Popen([sys.executable, "-m", "diagnose", "sweep", str(links), "--jobs", "2", "--save", str(saved),
                              "--csv", str(tmp_path / "o.csv"), "--json"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=errors, text=True)
     header = proc.stdout.readline()  # --json streams: the header, then a line per finished link
     first = proc.stdout.readline()
     assert header.startswith('{"format"') and first.startswith('{"id"'), (header, first)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=20)
+    out = proc.stdout.read()  # the same buffered reader (communicate() would skip what it holds)
+    proc.wait(20)
+    errors.seek(0)
+    err = errors.read()
     assert proc.returncode == 130, (out, err)
     assert "interrupted after" in err and "Traceback" not in err
     streamed = json.loads(header + first + out)  # the stream is closed properly too

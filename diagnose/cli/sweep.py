@@ -54,6 +54,46 @@ class SweepBar:
             self.progress = None
 
 
+class _CtrlCBetweenRecords:
+    """Ctrl-C while a record is being written takes effect once it is written everywhere (the
+    summary, the CSV, the JSON), so that every output holds the same links. The SIGINT handler is put
+    in place for the sweep (main thread only) and the previous one restored at the end."""
+
+    def __init__(self) -> None:
+        self.inside = self.pending = False
+
+    def _handler(self, signum, frame) -> None:
+        if self.inside:
+            self.pending = True
+        else:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def installed(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = signal.signal(signal.SIGINT, self._handler)
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    @contextlib.contextmanager
+    def record(self):
+        self.inside = True
+        try:
+            yield
+        finally:
+            self.inside = False
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+
 def _stdout_is_a_file() -> bool:
     import stat
 
@@ -149,9 +189,12 @@ def sweep(links: str, expect_key: str | None, use_browser: bool, browser_path: s
         out = SweepOutputs(summary, writers)
         bar = SweepBar(total, draw=not as_json or _stdout_is_a_file())
 
+        ctrl_c = stack.enter_context(_CtrlCBetweenRecords().installed())
+
         def on_record(record) -> None:
-            out.add(record)
-            bar.update(summary.counts["rows"], summary.broken_links)
+            with ctrl_c.record():  # a record is in the summary and in every file, or in none
+                out.add(record)
+                bar.update(summary.counts["rows"], summary.broken_links)
 
         if not processes:
             processes = 1 if use_browser or total < AUTO_PROCESSES_FROM else min(os.cpu_count() or 1, MAX_AUTO_PROCESSES)

@@ -37,7 +37,12 @@ class StripedGate:
 
 
 def _child(todo: Any, done: Any, options: SweepOptions, semaphores: list[Any]) -> None:
+    import sys
+
+    from diagnose.pipeline.sweep_defaults import SWITCH_INTERVAL
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.setswitchinterval(SWITCH_INTERVAL)
     gate = StripedGate(semaphores)
 
     def work() -> None:

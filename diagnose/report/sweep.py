@@ -269,13 +269,19 @@ def _group_table(groups: list[Group], limit: int) -> str:
     return text
 
 
+def _n(count: int, word: str) -> str:
+    """``1 link``, ``2 links``, ``0 new breakages``."""
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def render_terminal(s: SweepSummary, files: dict[str, str] | None = None, limit: int = 20) -> str:
     c = s.counts
     total = f" of {s.total}" if s.total is not None and not s.complete else ""
-    head = (f"Sweep of {s.links_file}: {c['rows']}{total} rows in {s.elapsed:.1f} s: {c['ok']} ok, "
+    rows = _n(c["rows"], "row")
+    head = (f"Sweep of {s.links_file}: {rows.replace(' ', total + ' ', 1)} in {s.elapsed:.1f} s: {c['ok']} ok, "
             f"{c['warn']} with warnings, {c['broken']} broken, {c['bad-input']} bad input"
-            + (f", {c['duplicate']} duplicates" if c["duplicate"] else "")
-            + (f", {c['error']} checks failed" if c["error"] else ""))
+            + (f", {_n(c['duplicate'], 'duplicate')}" if c["duplicate"] else "")
+            + (f", {_n(c['error'], 'check')} failed" if c["error"] else ""))
     out = [head]
     if not s.complete:
         out.append("The sweep was stopped: the rows it did not reach are not in the results.")
@@ -284,17 +290,17 @@ def render_terminal(s: SweepSummary, files: dict[str, str] | None = None, limit:
     if s.baseline is None:
         broken = s.groups.ranked(BROKEN)
         if broken:
-            out += ["", f"Broken, by cause ({s.broken_links} links, {len(broken)} causes):",
+            out += ["", f"Broken, by cause ({_n(s.broken_links, 'link')}, {_n(len(broken), 'cause')}):",
                     _group_table(broken, limit)]
         warnings = s.groups.ranked(("warn",))
         if warnings:
-            out += ["", f"Warnings ({len(warnings)} causes):", _group_table(warnings, min(limit, 10))]
+            out += ["", f"Warnings ({_n(len(warnings), 'cause')}):", _group_table(warnings, min(limit, 10))]
     else:
         ch = s.changes
         b = s.baseline.describe()
-        out += ["", f"Since the baseline ({b['file']}, {b['started'] or 'date unknown'}, {b['links']} links): "
-                    f"{ch['new']} new breakages on {ch['new_links']} links, {ch['fixed']} fixed on "
-                    f"{ch['fixed_links']} links, {ch['still_broken_links']} links still broken"
+        out += ["", f"Since the baseline ({b['file']}, {b['started'] or 'date unknown'}, {_n(b['links'], 'link')}): "
+                    f"{_n(ch['new'], 'new breakage')} on {_n(ch['new_links'], 'link')}, {ch['fixed']} fixed on "
+                    f"{_n(ch['fixed_links'], 'link')}, {_n(ch['still_broken_links'], 'link')} still broken"
                     + (f", {ch['unverified']} not re-checked (their check could not run)" if ch["unverified"] else "")
                     + (f", {ch['not_in_sweep']} on links no longer in the list" if ch["not_in_sweep"] else "")
                     + (f", {ch['not_reached']} not reached before the stop" if ch["not_reached"] else "") + "."]
