@@ -224,14 +224,17 @@ class LinkSource:
             yield from self._text_rows(default_key)
 
     def count(self) -> int:
-        return sum(1 for _ in self.rows())
+        """The number of rows (for the progress bar): the same rows as :meth:`rows`, not validated."""
+        if self.mode == "csv":
+            return sum(1 for _ in self._csv_rows(None, validate=False))
+        return sum(1 for _, text in self._lines() if text.strip() and not text.lstrip().startswith("#"))
 
     def _text_rows(self, default_key: str | None) -> Iterator[LinkRow]:
         for number, text in self._lines():
             stripped = text.strip()
             if not stripped or stripped.startswith("#"):
                 continue
-            if stripped == _TOO_LONG.strip():
+            if text.startswith(_TOO_LONG):
                 yield LinkRow(number, "", error=f"line {number} is longer than {MAX_LINE // 1024} KB")
                 continue
             first, *more = stripped.split(None, 1)
@@ -246,7 +249,7 @@ class LinkSource:
                 continue
             yield _row(number, first, None, None, default_key, labels)
 
-    def _csv_rows(self, default_key: str | None) -> Iterator[LinkRow]:
+    def _csv_rows(self, default_key: str | None, validate: bool = True) -> Iterator[LinkRow | None]:
         feed = _Feed(self._lines())
         reader = csv.reader(feed, delimiter=self.delimiter)
         header_seen = False
@@ -269,13 +272,13 @@ class LinkSource:
             if not header_seen:
                 header_seen = True
                 continue
-            yield self._csv_row(start, feed.number, cells, default_key)
+            yield self._csv_row(start, feed.number, cells, default_key) if validate else None
 
     def _csv_row(self, start: int, end: int, cells: list[str], default_key: str | None) -> LinkRow:
         def cell(i: int | None) -> str:
             return cells[i].strip() if i is not None and i < len(cells) else ""
 
-        if any(c.strip() == _TOO_LONG.strip() for c in cells):
+        if any(_TOO_LONG in c for c in cells):
             return LinkRow(start, "", error=f"line {start} is longer than {MAX_LINE // 1024} KB")
         labels = {name: cell(i)[:MAX_LABEL] for i, name in enumerate(self.columns)
                   if i not in (self.link_column, self.partner_column, self.key_column)}
