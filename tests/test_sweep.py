@@ -454,3 +454,16 @@ def test_a_browser_finding_explained_by_a_page_finding_is_not_a_cause_of_its_own
     groups = {(g.code, g.count) for g in summary.groups.ranked()}
     assert groups == {("no-snippet", 1), ("no-partner-cookie", 1)}
     assert summary.by_code["no-partner-cookie"] == 2  # still counted per link
+
+
+def test_lists_as_people_make_them(tmp_path):
+    excel = tmp_path / "export.csv"  # a spreadsheet's export: ';', CRLF, no scheme, empty trailing columns
+    excel.write_bytes(b'Partner Name;Partner Link;Partner Key;;\r\nJane;acme.partnerlinks.io/jane;jane;;\r\n'
+                      b'Bob;"https://acme.partnerlinks.io/bob";bob;;\r\n')
+    pasted = tmp_path / "pasted.txt"  # links pasted from a document or a mail
+    pasted.write_bytes(b'"https://a.example/x"\r\n<https://b.example/y>\r\n\r\n# done\r\n')
+    rows = list(LinkSource(str(excel)).rows())
+    assert [(r.url, r.partner_key, r.labels) for r in rows] == [
+        ("https://acme.partnerlinks.io/jane", "jane", {"Partner Name": "Jane"}),
+        ("https://acme.partnerlinks.io/bob", "bob", {"Partner Name": "Bob"})]
+    assert [r.url for r in LinkSource(str(pasted)).rows()] == ["https://a.example/x", "https://b.example/y"]

@@ -97,7 +97,7 @@ class LinkSource:
         self.path = self._regular_file(given, stdin)
         self.encoding = self._encoding()
         header = self._first_line()
-        self.mode, self.delimiter, self.columns = "text", ",", []
+        self.mode, self.delimiter, self.columns, self.unnamed = "text", ",", [], set()
         self.link_column = self.partner_column = self.key_column = None
         if header is not None:
             self._detect(header)
@@ -204,6 +204,7 @@ class LinkSource:
         if self.link_column is not None:
             self.mode = "csv"
             self.columns = [clean_text(c.strip().lstrip("\ufeff")) or f"column {i + 1}" for i, c in enumerate(cells)]
+            self.unnamed = {i for i, c in enumerate(cells) if not c.strip().lstrip("\ufeff")}
         elif Path(self.given).suffix.lower() in (".csv", ".tsv") and len(cells) > 1:
             if re.match(r"\s*https?://", cells[0], re.IGNORECASE):
                 raise BadInput(f"LINKS {shorten(self.given, 200)} looks like a CSV without a header row: add one "
@@ -247,6 +248,8 @@ class LinkSource:
                               error="more than one value on the line (a text list holds one URL per line; "
                                     "use a CSV with a link column for more)")
                 continue
+            if len(first) > 2 and (first[0], first[-1]) in (('"', '"'), ("'", "'"), ("<", ">")):
+                first = first[1:-1].strip()  # "https://…", <https://…>: as pasted from a document or a mail
             yield _row(number, first, None, None, default_key, labels)
 
     def _csv_rows(self, default_key: str | None, validate: bool = True) -> Iterator[LinkRow | None]:
@@ -281,7 +284,8 @@ class LinkSource:
         if any(_TOO_LONG in c for c in cells):
             return LinkRow(start, "", error=f"line {start} is longer than {MAX_LINE // 1024} KB")
         labels = {name: cell(i)[:MAX_LABEL] for i, name in enumerate(self.columns)
-                  if i not in (self.link_column, self.partner_column, self.key_column)}
+                  if i not in (self.link_column, self.partner_column, self.key_column)
+                  and (cell(i) or i not in self.unnamed)}  # a spreadsheet's empty trailing columns are no labels
         if len(cells) > len(self.columns) and any(c.strip() for c in cells[len(self.columns):]):
             labels["extra cells"] = self.delimiter.join(cells[len(self.columns):])[:MAX_LABEL]
         link = cell(self.link_column)
