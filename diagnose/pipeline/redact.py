@@ -39,10 +39,13 @@ _AT_RE = re.compile(r"@|\uff20|\ufe6b|%(?:25)?40|\\u0040|\\x40|&#0*64;|&#x0*40;"
 _LOCAL_PUNCT = frozenset("!#$%&'*+/=?^_`{|}~.-\\;")
 _URL_DELIMS = frozenset("/?&=#;")  # inside a URL these separate its parts (an address's own are encoded)
 _DOMAIN_CHAR = (r"(?:[^\W_]|[-\u00ad\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u200b-\u200d\u2060\ufe20-\ufe2f\ufeff]"
-                r"|%(?!40|2[Ee])[0-9A-Fa-f]{2})")
+                r"|%(?!40|2[Ee])[0-9A-Fa-f]{2}|\\u(?!0040)[0-9A-Fa-f]{4}|\\x(?!40)[0-9A-Fa-f]{2}"
+                r"|&#(?!0*64;)[0-9]{1,7};|&#[xX](?!0*40;)[0-9A-Fa-f]{1,6};)")
 _DOMAIN_RE = re.compile(rf"\[[^\]\s]{{1,64}}\]|{_DOMAIN_CHAR}+(?:(?:\.|%2[Ee]|[\u3002\uff0e\uff61]){_DOMAIN_CHAR}+)*")
+_REF_END = re.compile(r"&(#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,9});$")
 _DOMAIN_SPAN = 1024  # characters a domain is read in, at most
 _URL_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]{0,30}://\S*")
+_A_URL = re.compile(r"[a-z][a-z0-9+.\-]{0,30}://")  # a whole value that is a URL (canonical: lower case)
 
 
 def _is_local(c: str, in_url: bool) -> bool:
@@ -61,8 +64,22 @@ def _local_start(text: str, end: int, floor: int, in_url: bool) -> int:
             return start
     i = end
     while i > floor and _is_local(text[i - 1], in_url):
+        if text[i - 1] == ";":  # an HTML reference: '&#235;' and '&amp;' can be part of an address, '&lt;' not
+            ref = _REF_END.search(text, max(floor, i - 12), i)
+            if ref is not None:
+                if not _is_local(_referenced(ref.group(1)), in_url):
+                    break
+                i = ref.start() + 1
         i -= 1
     return i
+
+
+def _referenced(name: str) -> str:
+    """The character an HTML reference stands for (a letter for a named one this does not know)."""
+    if name[:1] != "#":
+        return {"lt": "<", "gt": ">", "quot": '"', "nbsp": " ", "amp": "&", "apos": "'"}.get(name.lower(), "a")
+    code = int(name[1:].lstrip("xX"), 16 if name[1:2] in "xX" else 10)
+    return chr(code) if code <= 0x10FFFF else "a"
 
 
 def _domain_ok(domain: str) -> bool:
@@ -167,7 +184,7 @@ class _Collector:
         if not isinstance(value, str) or not value.strip() or kind not in _PRIORITY:
             return
         value = value.strip()
-        if value == self.own_partner or "://" in canonical(value).text:
+        if value == self.own_partner or _A_URL.match(canonical(value).text):
             return  # the asking partner's own key is theirs to see; a URL is no opaque value (what
             # is private in it - an address, another partner's key - is hidden on its own)
         if kind == "partner":
