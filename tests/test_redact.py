@@ -416,3 +416,12 @@ def test_redaction_stays_linear_on_hostile_strings():
     redacted = redact_data(data)
     assert time.monotonic() - start < 3.0
     assert len(redacted["evidence"]["cookie"]["js_errors"]) == len(hostile)
+
+
+def test_a_redacted_report_embeds_no_screenshot():
+    """Pixels cannot be redacted: the landing page's screenshot stays out of a report that leaves."""
+    from diagnose.report.model import TicketReport, redacted
+
+    report = TicketReport.from_dict({"ticket": {}, "evidence": {}, "diagnosis": [], "questions": []},
+                                    {"cookie": "data:image/png;base64,AAAA"})
+    assert report.attachments and redacted(report).attachments == {}
