@@ -73,7 +73,8 @@ def report_options(fn):
     @click.option("--html", "html_path", is_flag=False, flag_value="", default=None, metavar="[PATH]",
                   help="Also write a self-contained HTML report (default reports/<date>-<customer>.html).")
     @click.option("--redact", is_flag=True, help="For a report that leaves the company: mask e-mails, cookie values, the customer's name and "
-                       "payment id, name no other partner, drop other customers' rows.")
+                       "payment id and secret API keys wherever they appear, name no other partner, drop other "
+                       "customers' rows and the screenshot.")
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any):
         return fn(*args, **kwargs)
