@@ -198,10 +198,11 @@ def main() -> int:
                     text = bytes(w.current.value).decode("utf-8", "replace")
                     name, _, rest = bytes(w.holding.value).decode().partition("|")
                     name = name or None
+                    state = _state(w.process.pid) if stuck else ""
                     if stuck:
                         w.process.kill()
                         w.process.join()
-                    reason = (f"still running after {hard:g} s (killed)" if stuck
+                    reason = (f"still running after {hard:g} s (killed; {state})" if stuck
                               else f"the worker died (exit code {w.process.exitcode})")
                     if name is not None:
                         stats[name].add("hang" if stuck else "failure", now - (w.started.value or now), 0.0, None, text,
@@ -227,6 +228,16 @@ def main() -> int:
             if w.process.is_alive():
                 w.process.kill()
     return report(stats, time.monotonic() - began)
+
+
+def _state(pid: int) -> str:
+    """Where the kernel holds each thread of a stuck worker (Linux): state and wait channel."""
+    try:
+        threads = sorted(Path(f"/proc/{pid}/task").iterdir())
+        return ", ".join(f"{t.name}: {(t / 'stat').read_text().rsplit(')', 1)[1].split()[0]} "
+                         f"{(t / 'wchan').read_text() or '-'}" for t in threads[:8])
+    except OSError:
+        return "state unknown"
 
 
 def report(stats: dict[str, Stats], wall: float) -> int:

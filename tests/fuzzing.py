@@ -18,8 +18,10 @@ Limits, per example (:func:`attempt`):
   limit in native code, where no signal handler runs.
 * memory: the address-space limit (RLIMIT_AS) is lowered to the process's current size plus
   :data:`MEMORY_LIMIT` for the example (a blow-up becomes a MemoryError, not a swapping machine),
-  and the example's peak resident memory is measured (VmHWM, reset before each example through
-  /proc/self/clear_refs); a peak over the limit fails the example even when the code survived it.
+  and how far the example raised the process's peak resident memory is recorded (ru_maxrss: a
+  high-water mark, so a lower bound of the example's own peak; resetting it through
+  /proc/self/clear_refs takes the process's mmap lock for writing, which froze whole workers for
+  15 s on a loaded machine); a raise over the limit fails the example even when the code survived.
 """
 
 from __future__ import annotations
@@ -91,25 +93,9 @@ def _vm_bytes() -> int | None:
         return None
 
 
-def _peak_rss() -> int | None:
-    """VmHWM in bytes (peak resident memory since the last reset), or None off Linux."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    return None
-
-
-def _reset_peak_rss() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
+def _max_rss() -> int:
+    """The process's peak resident memory so far, in bytes (a high-water mark: it never goes down)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 @dataclass
@@ -117,7 +103,7 @@ class Outcome:
     kind: str  # ok, input-error, known, failure, hang, memory, wrong-rows
     seconds: float  # on the clock
     cpu: float  # CPU seconds of the process (every thread) during the example
-    peak: int | None  # bytes of resident memory the example added at its peak (None: not measured)
+    peak: int | None  # bytes by which the example raised the process's peak resident memory (None: a hang)
     detail: str = ""
 
     @property
@@ -132,7 +118,7 @@ def attempt(target: Target, example: Any, *, seconds: float = TIME_LIMIT, memory
     timer = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
     old_handler = signal.signal(signal.SIGALRM, _on_alarm) if timer else None
     old_as = resource.getrlimit(resource.RLIMIT_AS)
-    kind, detail, base = "ok", "", None
+    kind, detail, base, peak = "ok", "", None, None
     cpu_started = time.process_time()
     started = time.perf_counter()
     try:
@@ -144,7 +130,7 @@ def attempt(target: Target, example: Any, *, seconds: float = TIME_LIMIT, memory
             if vm is not None:
                 soft = vm + memory if old_as[1] == resource.RLIM_INFINITY else min(vm + memory, old_as[1])
                 resource.setrlimit(resource.RLIMIT_AS, (soft, old_as[1]))
-            base = _peak_rss() if _reset_peak_rss() else None
+            base = _max_rss()
             target.run(example)
         except Hang:
             raise
@@ -158,7 +144,7 @@ def attempt(target: Target, example: Any, *, seconds: float = TIME_LIMIT, memory
             kind, detail = _classify(exc)
         finally:
             resource.setrlimit(resource.RLIMIT_AS, old_as)
-            peak = (_peak_rss() or 0) - base if base is not None else None
+            peak = _max_rss() - base if base is not None else None
             _armed = False
     except Hang:
         kind, detail, peak = "hang", f"still running after {2 * seconds:g} s", None
@@ -178,7 +164,7 @@ def attempt(target: Target, example: Any, *, seconds: float = TIME_LIMIT, memory
         if cpu > seconds:
             kind, detail = "hang", f"took {cpu:.1f} s of CPU (limit {seconds:g} s)"
         elif peak is not None and peak > memory:
-            kind, detail = "memory", f"peak resident memory +{peak >> 20} MB (limit {memory >> 20} MB)"
+            kind, detail = "memory", f"peak resident memory raised by {peak >> 20} MB (limit {memory >> 20} MB)"
     return Outcome(kind, elapsed, cpu, peak, detail)
 
 
