@@ -203,6 +203,7 @@ def test_standard_input_and_bad_files(site, tmp_path):
     for args, needle in [((str(nocol),), "no column named link or url"),
                          ((str(noheader),), "without a header row"),
                          ((str(tmp_path),), "is a directory"),
+                         (("/dev/zero",), "is not a regular file"),
                          ((str(tmp_path / "missing.txt"),), "cannot read LINKS"),
                          (("-",), "holds no links"),
                          ((str(nocol), "--expect-key", "pk_x"), "not a public key")]:

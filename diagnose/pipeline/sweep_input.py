@@ -31,7 +31,7 @@ from diagnose.core.urls import normalise_url
 MAX_LINE = 64 * 1024  # bytes of one physical line
 MAX_URL = 8192  # characters of one link
 MAX_LABEL = 2000  # characters kept of one label cell
-SPOOL_LIMIT = 1024 ** 3  # standard input / a pipe: at most 1 GB
+SPOOL_LIMIT = 256 * 1024 ** 2  # standard input / a pipe: at most 256 MB (10^6 links are ~100 MB)
 _TOO_LONG = "\x1ediagnose-line-too-long\x1e"
 
 # Column names, compared after lower-casing and folding spaces / dashes to '_'; the first found wins.
@@ -112,6 +112,8 @@ class LinkSource:
             raise BadInput(f"cannot read LINKS {shorten(given, 200)}: {getattr(exc, 'strerror', None) or exc}") from None
         if stat.S_ISDIR(info.st_mode):
             raise BadInput(f"LINKS {shorten(given, 200)} is a directory, not a file")
+        if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode)):  # /dev/zero, a socket, ...
+            raise BadInput(f"LINKS {shorten(given, 200)} is not a regular file (use - to read standard input)")
         if stat.S_ISREG(info.st_mode):
             try:
                 with open(given, "rb"):
@@ -119,7 +121,7 @@ class LinkSource:
             except OSError as exc:
                 raise BadInput(f"cannot read LINKS {shorten(given, 200)}: {exc.strerror or exc}") from None
             return given
-        try:  # a pipe (<(...)), a device: copied once, up to the cap
+        try:  # a pipe (<(...)): copied once, up to the cap
             with open(given, "rb") as fh:
                 return self._spool(fh, shorten(given, 200))
         except OSError as exc:
@@ -133,7 +135,7 @@ class LinkSource:
                 total += len(chunk)
                 if total > SPOOL_LIMIT:
                     self.close()
-                    raise BadInput(f"LINKS ({what}) is larger than {SPOOL_LIMIT // 1024 ** 3} GB")
+                    raise BadInput(f"LINKS ({what}) is larger than {SPOOL_LIMIT // 1024 ** 2} MB")
                 out.write(chunk)
         return self._tmp
 
