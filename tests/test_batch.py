@@ -336,6 +336,14 @@ def test_the_cache_reads_a_changed_file_again(tmp_path):
             with pytest.raises(ValueError):
                 cached_read(g, "internal", {}, fail)
         assert cache.reads == 5
+    with shared_reads(max_entries=2) as small:  # the least recently used goes first
+        files = []
+        for i in range(3):
+            files.append(tmp_path / f"f{i}.csv")
+            files[-1].write_text(f"email\n{i}@example.com\n", encoding="utf-8")
+        for p in (*files, files[2], files[0]):
+            cached_read(p, "internal", {}, lambda p=p: p.read_text(encoding="utf-8"))
+        assert small.reads == 4 and small.hits == 1
 
 
 def test_at_most_per_host_tickets_at_once_on_one_host(demo, tmp_path):
@@ -452,3 +460,20 @@ def test_a_browser_crash_is_recorded_and_the_batch_goes_on(demo, tmp_path, monke
     # the ticket the browser died under ran again on a new browser: every diagnosis as without the crash
     assert [(row["finding_id"], row["status"]) for row in rows] == [("case-7", "problem")] * 3
     assert pids["t0"] and pids["t2"] and not pids["t0"] & pids["t2"]  # a new browser
+
+
+def test_a_worker_that_cannot_even_record_a_failure_ends_the_batch_with_its_error(demo, tmp_path):
+    from diagnose.pipeline.batch import BatchOptions, run_batch
+    from diagnose.pipeline.batch_input import plan
+    from diagnose.pipeline.gather import GatherOptions
+
+    q = queue(tmp_path / "q", {f"t{i}": {"customer_email": "x@example.com"} for i in range(5)})
+
+    def disk_full(gathered):
+        raise OSError(28, "No space left on device")
+
+    began = time.monotonic()
+    with pytest.raises(OSError, match="No space left"):
+        run_batch(plan([str(q)]).items(), BatchOptions(GatherOptions(use_browser=False), jobs=1),
+                  disk_full, lambda outcome: None)
+    assert time.monotonic() - began < 10  # no worker left waiting

@@ -90,7 +90,7 @@ def run_batch(items: Iterable[Item], options: BatchOptions, finish: Callable[[Ga
     gate = HostGate(options.per_host)
     gather_options = replace(options.gather)
     run = BatchRun()
-    feeder_failed: list[BaseException] = []
+    failed: list[BaseException] = []  # the feeder's (a table changed meanwhile) or a worker's (a full disk)
 
     def feed() -> None:
         try:
@@ -104,28 +104,32 @@ def run_batch(items: Iterable[Item], options: BatchOptions, finish: Callable[[Ga
                 if stop.is_set():
                     return
         except BaseException as exc:  # noqa: BLE001 - a table that changed meanwhile: reported by the caller
-            feeder_failed.append(exc)
+            failed.append(exc)
         finally:
             for _ in range(_workers(options)):
                 _put(todo, None, stop)
 
     def work() -> None:
-        while not stop.is_set():
-            try:
-                item = todo.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            if item is None:
-                done.put(None)
-                return
-            gathered = _gather_one(item, options, gather_options, session, gate)
-            if stop.is_set():
-                return
-            try:
-                outcome = finish(gathered)
-            except Exception as exc:  # noqa: BLE001 - writing its files failed: the ticket fails, the batch goes on
-                outcome = finish(replace(gathered, evidence=None, error=_one_line(exc)))
-            done.put(outcome)
+        try:
+            while not stop.is_set():
+                try:
+                    item = todo.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                if item is None:
+                    return
+                gathered = _gather_one(item, options, gather_options, session, gate)
+                if stop.is_set():
+                    return
+                try:
+                    outcome = finish(gathered)
+                except Exception as exc:  # noqa: BLE001 - its files could not be written: it fails, the batch goes on
+                    outcome = finish(replace(gathered, evidence=None, error=_one_line(exc)))
+                done.put(outcome)
+        except BaseException as exc:  # noqa: BLE001 - not even a failure could be written: said by the caller
+            failed.append(exc)
+        finally:
+            done.put(None)  # this worker has ended
 
     threads = [threading.Thread(target=feed, name="diagnose-batch-feed", daemon=True)]
     threads += [threading.Thread(target=work, name=f"diagnose-batch-{i}", daemon=True) for i in range(_workers(options))]
@@ -146,21 +150,23 @@ def run_batch(items: Iterable[Item], options: BatchOptions, finish: Callable[[Ga
                 run.recorded += 1
         finally:
             stop.set()
-            while True:  # every ticket already finished is kept, also on Ctrl-C
-                try:
-                    outcome = done.get_nowait()
-                except queue.Empty:
-                    break
-                if outcome is not None:
-                    record(outcome)
-                    run.recorded += 1
-            if session is not None:
-                session.close()
-            deadline = time.monotonic() + 2  # a ticket still running is dropped (daemon threads)
-            for t in threads:
-                t.join(max(0.0, deadline - time.monotonic()))
-    if feeder_failed:
-        raise feeder_failed[0]
+            try:
+                while True:  # every ticket already finished is kept, also on Ctrl-C
+                    try:
+                        outcome = done.get_nowait()
+                    except queue.Empty:
+                        break
+                    if outcome is not None:
+                        record(outcome)
+                        run.recorded += 1
+            finally:
+                if session is not None:
+                    session.close()
+                deadline = time.monotonic() + 2  # a ticket still running is dropped (daemon threads)
+                for t in threads:
+                    t.join(max(0.0, deadline - time.monotonic()))
+    if failed:
+        raise failed[0]
     if session is not None:
         run.browser_error = session.error
         run.peak_contexts = session.peak

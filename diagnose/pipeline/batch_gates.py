@@ -61,6 +61,7 @@ class GatedSession:
         self._slots = threading.BoundedSemaphore(max(1, jobs))
         self._launched = threading.Event()
         self._error: Exception | None = None
+        self._closed = False
         self.jobs = max(1, jobs)
         self.in_use = self.peak = 0  # contexts asked for at once (tests, benchmarks)
         self._count = threading.Lock()
@@ -97,6 +98,12 @@ class GatedSession:
 
     def run_many(self, coros: list[Any], concurrency: int = 4) -> list[Any]:
         with self._slots:
+            if self._closed:  # the batch is stopping (Ctrl-C): these visits will not be made
+                from diagnose.web.browser import BrowserUnavailable
+
+                for coro in coros:
+                    coro.close()
+                raise BrowserUnavailable("the batch was stopped")
             with self._count:
                 self.in_use += 1
                 self.peak = max(self.peak, self.in_use)
@@ -107,6 +114,7 @@ class GatedSession:
                     self.in_use -= 1
 
     def close(self) -> None:
+        self._closed = True
         self._launched.wait(10)  # a launch under way ends first (closing mid-launch could leave it behind)
         self._session.close()
 

@@ -105,7 +105,7 @@ def finish_ticket(gathered: Any, files: BatchFiles, redact: bool = False) -> Bat
     if gathered.error is not None:
         for path in (html, evidence):
             path.unlink(missing_ok=True)
-        return failed_row(item, gathered.ticket, gathered.error, gathered.seconds)
+        return failed_row(item, None if redact else gathered.ticket, gathered.error, gathered.seconds)
     report = build_report(gathered.ticket, gathered.evidence, embed_screenshots=True)
     if redact:
         report = redacted(report)
@@ -155,7 +155,7 @@ class BatchFiles:
         """The latest result of each ticket in results.jsonl (a line that cannot be read is skipped:
         a batch killed mid-line; that ticket runs again on --resume)."""
         latest: dict[str, BatchRow] = {}
-        if not self.results.exists():
+        if not self.results.is_file():
             return []
         with open(self.results, encoding="utf-8", errors="replace") as fh:
             for line in fh:
@@ -284,7 +284,8 @@ class BatchSummary:
 
 def render_text(summary: BatchSummary) -> str:
     done = sum(summary.counts.values())
-    lines = [f"{done} ticket(s) in {summary.out}: " + ", ".join(f"{n} {s}" for s, n in summary.counts.items() if n)
+    counts = ", ".join(f"{n} {s}" for s, n in summary.counts.items() if n) or "none finished"
+    lines = [f"{done} ticket(s) in {summary.out}: {counts}"
              + (f" ({summary.skipped} done before, skipped)" if summary.skipped else "")]
     if summary.findings:
         lines.append("top findings: " + ", ".join(f"{k} x{n}" for k, n in list(summary.findings.items())[:8]))

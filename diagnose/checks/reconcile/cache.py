@@ -5,7 +5,8 @@ A read is known by the file (its resolved path, size and modification time in na
 changed meanwhile is read again), the side and the column mapping. Several threads asking for the
 same file at once wait for the one read. A read that fails is not kept (each asker gets its error
 and a later ticket tries again). Tables are kept up to ``max_bytes`` (polars' estimate of their
-size), the least recently used dropped first. Outside :func:`shared_reads` nothing is cached: a
+size) and ``max_entries`` (a ticket answered from the API reconciles a temporary file of its own),
+the least recently used dropped first. Outside :func:`shared_reads` nothing is cached: a
 single ``diagnose ticket`` or ``reconcile`` reads its files as always.
 """
 
@@ -22,11 +23,13 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+DEFAULT_MAX_ENTRIES = 64
 
 
 @dataclass
 class ExportCache:
     max_bytes: int = DEFAULT_MAX_BYTES
+    max_entries: int = DEFAULT_MAX_ENTRIES
     reads: int = 0  # files actually read
     hits: int = 0  # reads saved
     _entries: OrderedDict = field(default_factory=OrderedDict)  # key -> Future of the table
@@ -62,7 +65,8 @@ class ExportCache:
             if key not in self._entries:
                 return
             self._sizes[key] = _size_of(table)
-            while sum(self._sizes.values()) > self.max_bytes and len(self._entries) > 1:
+            while (sum(self._sizes.values()) > self.max_bytes or len(self._entries) > self.max_entries) \
+                    and len(self._entries) > 1:
                 oldest = next(iter(self._entries))
                 if oldest == key:
                     break
@@ -84,11 +88,11 @@ _active_lock = threading.Lock()
 
 
 @contextlib.contextmanager
-def shared_reads(max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[ExportCache]:
+def shared_reads(max_bytes: int = DEFAULT_MAX_BYTES, max_entries: int = DEFAULT_MAX_ENTRIES) -> Iterator[ExportCache]:
     """Within the block, every reconcile reads each export once (process-wide, all threads)."""
     global _active
     with _active_lock:
-        previous, _active = _active, ExportCache(max_bytes)
+        previous, _active = _active, ExportCache(max_bytes, max_entries)
         cache = _active
     try:
         yield cache
