@@ -5,15 +5,18 @@ YAML / JSON, saved evidence JSON), in worker processes on every core.
 Each target and strategy is the one the test suite's small profile uses (tests/fuzz_targets.py, run by
 tests/test_fuzz.py); here hypothesis generates them in chunks of --chunk inputs (generation only, no
 shrinking), each chunk with its own seed. Every input runs under the per-example limits of
-tests/fuzzing.py (a SIGALRM watchdog at TIME_LIMIT seconds, RLIMIT_AS at the process's size plus
-MEMORY_LIMIT, and the example's peak resident memory); in addition this parent kills a worker whose
+tests/fuzzing.py (TIME_LIMIT seconds of CPU with a SIGALRM watchdog at twice that on the clock,
+RLIMIT_AS at the process's size plus MEMORY_LIMIT, the raise of the peak resident memory); in
+addition this parent kills a worker whose
 input outlives three times the limit (a hang in native code, which no signal handler interrupts) or
 notices one that died (a native abort, e.g. an allocation refused in polars), records that input as
 a hang or a failure, starts a new worker and hands out the rest of that chunk with another seed.
 
 Prints per target: inputs, input errors (the one-line BadInput, an allowed outcome), failures (with
-the first failing input shortened), hangs, memory, wrong row counts, and the slowest input with its
-time; exits 1 if anything but a result or an input error happened.
+the first failing input shortened), hangs, memory, wrong row counts, stalls, and the slowest input
+with its time; exits 1 if anything but a result, an input error or a stall happened. A worker stuck
+on an input is killed and that input run again in a fresh process: it is a hang only if it hangs
+(or fails) there too, else a "stall" of the machine (seen at load averages of 15-30 on 2 cores).
 
     python benchmarks/fuzz.py [--examples 100000] [--seconds S] [--workers 2] [--targets a,b] [--seed 0]
 """
@@ -24,7 +27,9 @@ import argparse
 import multiprocessing as mp
 import os
 import queue
+import shutil
 import sys
+import tempfile
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -33,8 +38,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-KINDS = ("ok", "input-error", "known", "failure", "hang", "memory", "wrong-rows")
-BAD = KINDS[2:]  # "known": a failure already reported (tests/fuzzing.py KNOWN), still a failure here
+# "stall": a worker stuck on an input that then ran normally in a fresh process (a loaded machine)
+KINDS = ("ok", "input-error", "stall", "known", "failure", "hang", "memory", "wrong-rows")
+BAD = KINDS[3:]  # "known": a failure already reported (tests/fuzzing.py KNOWN), still a failure here
 
 
 @dataclass
@@ -60,7 +66,7 @@ class Stats:
 # -- worker -------------------------------------------------------------------------------------------
 
 
-def _worker(tasks, results, holding, current, started, done, stop) -> None:
+def _worker(scratch, tasks, results, holding, current, started, done, stop) -> None:
     """Take (target, seed, n) chunks until told to stop; report every input."""
     import warnings
 
@@ -81,21 +87,23 @@ def _worker(tasks, results, holding, current, started, done, stop) -> None:
             TARGETS[name].warm()
             warmed.add(name)
         done.value = 0
-        _chunk(name, chunk_seed, n, results, current, started, done, stop)
+        _chunk(name, chunk_seed, n, scratch, results, current, started, done, stop)
         holding.value = b""
         results.put((name, "chunk-done", chunk_seed, done.value, None, None, ""))
 
 
-def _chunk(name: str, chunk_seed: int, n: int, results, current, started, done, stop) -> None:
-    """One hypothesis run of ``n`` inputs of one target (generation only: nothing raises, nothing shrinks)."""
-    import faulthandler
+def _chunk(name: str, chunk_seed: int, n: int, scratch: str, results, current, started, done, stop) -> None:
+    """One hypothesis run of ``n`` inputs of one target (generation only: nothing raises, nothing shrinks).
+    Each input is saved first (pickled), so that the parent can run it again in a fresh process."""
+    import pickle
 
     from fuzz_targets import TARGETS
-    from fuzzing import TIME_LIMIT, attempt, shorten
+    from fuzzing import attempt, shorten
     from hypothesis import HealthCheck, Phase, given, seed, settings
 
     target = TARGETS[name]
     slowest = [0.0]
+    saved = _saved(scratch, os.getpid())
 
     @seed(chunk_seed)
     @settings(max_examples=n, deadline=None, database=None, phases=[Phase.generate],
@@ -106,11 +114,10 @@ def _chunk(name: str, chunk_seed: int, n: int, results, current, started, done, 
             return  # hypothesis may call once more than asked; a stop skips the rest
         text = shorten(example, 400)
         current.value = text.encode("utf-8", "backslashreplace")[:1999]
+        with open(saved, "wb") as fh:
+            pickle.dump((name, example), fh, protocol=pickle.HIGHEST_PROTOCOL)
         started.value = time.monotonic()
-        # past the parent's kill time, every thread's stack goes to stderr first: where it was stuck
-        faulthandler.dump_traceback_later(3 * TIME_LIMIT - 1)
         outcome = attempt(target, example)
-        faulthandler.cancel_dump_traceback_later()
         started.value = 0.0
         done.value += 1
         keep = outcome.kind not in ("ok", "input-error") or outcome.seconds > slowest[0]
@@ -130,10 +137,10 @@ class Worker:
     done: object  # inputs of the chunk done
 
 
-def _start(ctx, tasks, results, stop) -> Worker:
+def _start(ctx, scratch, tasks, results, stop) -> Worker:
     shared = (ctx.Array("c", 64, lock=False), ctx.Array("c", 2000, lock=False), ctx.Value("d", 0.0, lock=False),
               ctx.Value("i", 0, lock=False))
-    process = ctx.Process(target=_worker, args=(tasks, results, *shared, stop), daemon=True)
+    process = ctx.Process(target=_worker, args=(scratch, tasks, results, *shared, stop), daemon=True)
     process.start()
     return Worker(process, *shared)
 
@@ -152,7 +159,10 @@ def main() -> int:
     parser.add_argument("--targets", default=",".join(TARGETS), help=f"comma-separated, of: {', '.join(TARGETS)}")
     parser.add_argument("--chunk", type=int, default=250, help="inputs per hypothesis run (one seed each)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--replay", metavar="FILE", help=argparse.SUPPRESS)  # one saved input, in this process
     args = parser.parse_args()
+    if args.replay:
+        return _replay_here(args.replay)
     names = [n.strip() for n in args.targets.split(",") if n.strip()]
     unknown = [n for n in names if n not in TARGETS]
     if unknown:
@@ -161,13 +171,14 @@ def main() -> int:
     want = {n: max(1, round(args.examples * TARGETS[n].weight / weight)) for n in names}
 
     ctx = mp.get_context("spawn")
+    scratch = tempfile.mkdtemp(prefix="diagnose-fuzz-run-")
     tasks, results, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
     chunks = {n: [(n, args.seed * 1_000_003 + zlib.crc32(n.encode()) % 100_000 * 1000 + k, min(args.chunk, want[n] - at))
                   for k, at in enumerate(range(0, want[n], args.chunk))] for n in names}
     # interleaved, the cheap targets' many chunks spread over the run, so that --seconds cuts every target alike
     pending = [c for _, c in sorted((k / len(cs), c) for cs in chunks.values() for k, c in enumerate(cs))]
     stats = {n: Stats() for n in names}
-    workers = [_start(ctx, tasks, results, stop) for _ in range(max(1, args.workers))]
+    workers = [_start(ctx, scratch, tasks, results, stop) for _ in range(max(1, args.workers))]
     began = time.monotonic()
     outstanding = 0
     hard = 3 * TIME_LIMIT
@@ -204,9 +215,13 @@ def main() -> int:
                         w.process.join()
                     reason = (f"still running after {hard:g} s (killed; {state})" if stuck
                               else f"the worker died (exit code {w.process.exitcode})")
+                    kind = "hang" if stuck else "failure"
+                    if stuck and name is not None:  # a hang is an input that hangs again in a fresh process
+                        kind, again = _replay(_saved(scratch, w.process.pid))
+                        kind = "stall" if kind in ("ok", "input-error") else kind
+                        reason += f"; run again in a fresh process: {again}"
                     if name is not None:
-                        stats[name].add("hang" if stuck else "failure", now - (w.started.value or now), 0.0, None, text,
-                                        reason)
+                        stats[name].add(kind, now - (w.started.value or now), 0.0, None, text, reason)
                     print(f"  worker {i}: {reason}; input: {text}", flush=True)
                     if name is not None:  # the rest of its chunk, with another seed
                         seed, n = map(int, rest.split("|"))
@@ -214,7 +229,7 @@ def main() -> int:
                         outstanding -= 1
                         if left > 0:
                             pending.insert(0, (name, seed + 500_000_000, left))
-                    workers[i] = _start(ctx, tasks, results, stop)
+                    workers[i] = _start(ctx, scratch, tasks, results, stop)
             if now - last_note > 30:
                 done = sum(s.inputs for s in stats.values())
                 print(f"  {done} inputs, {now - began:.0f} s", flush=True)
@@ -227,7 +242,41 @@ def main() -> int:
             w.process.join(timeout=5)
             if w.process.is_alive():
                 w.process.kill()
+        shutil.rmtree(scratch, ignore_errors=True)
     return report(stats, time.monotonic() - began)
+
+
+def _saved(scratch: str, pid: int) -> str:
+    return os.path.join(scratch, f"input-{pid}.pickle")
+
+
+def _replay(path: str) -> tuple[str, str]:
+    """(kind, what happened) of the saved input run again in a fresh process under the same limits."""
+    import subprocess
+
+    from fuzzing import TIME_LIMIT
+
+    try:
+        proc = subprocess.run([sys.executable, __file__, "--replay", path], capture_output=True, text=True,
+                              timeout=3 * TIME_LIMIT + 60, check=False)
+    except subprocess.TimeoutExpired:
+        return "hang", "stuck again"
+    kind, _, detail = (proc.stdout.strip().splitlines() or ["failure\tno answer"])[-1].partition("\t")
+    return (kind, f"{kind} in {detail}") if kind in KINDS else ("failure", f"exit {proc.returncode}: {proc.stderr[-300:]}")
+
+
+def _replay_here(path: str) -> int:
+    import pickle
+
+    from fuzz_targets import TARGETS
+    from fuzzing import attempt
+
+    with open(path, "rb") as fh:
+        name, example = pickle.load(fh)
+    TARGETS[name].warm()
+    outcome = attempt(TARGETS[name], example)
+    print(f"{outcome.kind}\t{outcome.seconds:.3f} s ({outcome.cpu:.3f} s of CPU) {outcome.detail}")
+    return 0
 
 
 def _state(pid: int) -> str:
@@ -241,21 +290,21 @@ def _state(pid: int) -> str:
 
 
 def report(stats: dict[str, Stats], wall: float) -> int:
-    heads = ("target", "inputs", "input errors", "failures", "known", "hangs", "memory", "wrong rows", "slowest s",
-             "peak MB")
+    heads = ("target", "inputs", "input errors", "failures", "known", "hangs", "memory", "wrong rows", "stalls",
+             "slowest s", "peak MB")
     rows = []
     for name, s in stats.items():
         rows.append((name, s.inputs, s.kinds["input-error"], s.kinds["failure"], s.kinds["known"], s.kinds["hang"],
-                     s.kinds["memory"], s.kinds["wrong-rows"], f"{s.slowest[0]:.3f}", f"{s.peak / 2**20:.0f}"))
+                     s.kinds["memory"], s.kinds["wrong-rows"], s.kinds["stall"], f"{s.slowest[0]:.3f}",
+                     f"{s.peak / 2**20:.0f}"))
     total = Stats()
     for s in stats.values():
         total.inputs += s.inputs
         for k in KINDS:
             total.kinds[k] += s.kinds[k]
     rows.append(("total", total.inputs, total.kinds["input-error"], total.kinds["failure"], total.kinds["known"],
-                 total.kinds["hang"],
-                 total.kinds["memory"], total.kinds["wrong-rows"], f"{max(s.slowest[0] for s in stats.values()):.3f}",
-                 f"{max(s.peak for s in stats.values()) / 2**20:.0f}"))
+                 total.kinds["hang"], total.kinds["memory"], total.kinds["wrong-rows"], total.kinds["stall"],
+                 f"{max(s.slowest[0] for s in stats.values()):.3f}", f"{max(s.peak for s in stats.values()) / 2**20:.0f}"))
     widths = [max(len(str(r[i])) for r in (heads, *rows)) for i in range(len(heads))]
     print()
     for r in (heads, *rows):
@@ -267,7 +316,8 @@ def report(stats: dict[str, Stats], wall: float) -> int:
             print(f"{name}: first {kind}: {text}")
     bad = sum(total.kinds[k] for k in BAD)
     print(f"\n{total.inputs} inputs in {wall:.0f} s: {bad} failures, hangs, memory or row-count errors "
-          f"({total.kinds['known']} of them known, reported), {total.kinds['input-error']} one-line input errors")
+          f"({total.kinds['known']} of them known, reported), {total.kinds['input-error']} one-line input errors, "
+          f"{total.kinds['stall']} stalled workers whose input then ran normally")
     if total.kinds["known"]:
         from fuzzing import KNOWN
 
