@@ -76,6 +76,9 @@ def test_a_folder_of_tickets_gives_every_result_file(demo, tmp_path):
         assert report.is_file() and "<html" in report.read_text(encoding="utf-8")
         evidence = json.loads((out / "tickets" / f"{row['ticket']}.evidence.json").read_text(encoding="utf-8"))
         assert evidence["format"] == "diagnose-evidence/1" and "link" in evidence["evidence"]
+        reply = (out / row["reply"]).read_text(encoding="utf-8")  # the partner's reply beside the report
+        assert reply.startswith("Hello,") and "ben.other@example.com" not in reply
+    assert "another partner's link" in (out / rows["case-1"]["reply"]).read_text(encoding="utf-8")
     assert {r["ticket"] for r in results(out)} == set(rows)
     assert "3 ticket(s)" in r.output and "2 problem" in r.output and "1 ok" in r.output
 

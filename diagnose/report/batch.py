@@ -31,7 +31,7 @@ from diagnose.core.reading import clean_text
 
 STATUSES = ("ok", "problem", "incomplete", "failed")  # nothing found; a problem found; evidence missing; not run
 SUMMARY_COLUMNS = ("ticket", "customer", "top_finding", "finding_id", "verdict", "case", "next_step", "status",
-                   "report", "error", "source")
+                   "report", "reply", "error", "source")
 RESULTS, SUMMARY, INDEX, TICKETS, SCREENSHOTS = "results.jsonl", "summary.csv", "index.html", "tickets", "screenshots"
 
 
@@ -51,6 +51,7 @@ class BatchRow:
     case: int | None = None
     next_step: str | None = None
     report: str | None = None  # relative to the batch's folder
+    reply: str | None = None  # the partner's reply, relative to the batch's folder
     evidence: str | None = None
     error: str | None = None
     seconds: float = 0.0
@@ -70,7 +71,8 @@ class BatchRow:
         return {"ok": ExitCode.OK, "problem": ExitCode.PROBLEM}.get(self.status, ExitCode.INCOMPLETE)
 
 
-def row_from_report(item: Any, report: Any, code: int, html: str, evidence: str, seconds: float) -> BatchRow:
+def row_from_report(item: Any, report: Any, code: int, html: str, evidence: str, seconds: float,
+                    reply: str | None = None) -> BatchRow:
     """A diagnosed ticket's row (``code``: its exit code as ``diagnose ticket`` would end)."""
     t, top = report.ticket, report.top
     steps = report.next_steps(limit=1)
@@ -82,7 +84,7 @@ def row_from_report(item: Any, report: Any, code: int, html: str, evidence: str,
                     customer=t.customer_email or t.customer_name or t.customer_key,
                     finding_id=top.id if top else None, top_finding=top.title if top else None,
                     verdict=str(top.verdict) if top else None, kind=top.kind if top else None,
-                    case=top.case if top else None, next_step=step, report=html, evidence=evidence,
+                    case=top.case if top else None, next_step=step, report=html, reply=reply, evidence=evidence,
                     seconds=round(seconds, 2))
 
 
@@ -100,10 +102,13 @@ def finish_ticket(gathered: Any, files: BatchFiles, redact: bool = False) -> Bat
     from diagnose.report import render
     from diagnose.report.model import build_report, exit_code, redacted
 
+    from diagnose.report.reply import write_reply
+
     item = gathered.item
     html, evidence = files.paths(item.name)
+    reply = html.with_name(f"{item.name}-reply.txt")
     if gathered.error is not None:
-        for path in (html, evidence):
+        for path in (html, evidence, reply):
             path.unlink(missing_ok=True)
         return failed_row(item, None if redact else gathered.ticket, gathered.error, gathered.seconds)
     report = build_report(gathered.ticket, gathered.evidence, embed_screenshots=True)
@@ -111,8 +116,9 @@ def finish_ticket(gathered: Any, files: BatchFiles, redact: bool = False) -> Bat
         report = redacted(report)
     save_evidence(evidence, report.ticket, report.evidence)
     write_atomic(html, render("html", report))
+    write_reply(report, reply)  # always from the redacted view, whatever --redact says
     return row_from_report(item, report, exit_code(report), f"{TICKETS}/{html.name}", f"{TICKETS}/{evidence.name}",
-                           gathered.seconds)
+                           gathered.seconds, f"{TICKETS}/{reply.name}")
 
 
 class BatchFiles:
