@@ -222,14 +222,12 @@ class StageBar:
 
 
 def _register() -> None:
-    from diagnose.cli import api, checks, tickets
+    from diagnose.cli import api, checks, reply, sweep, tickets
     from diagnose.cli.batch import batch
 
     for command in (checks.link, checks.gspk, checks.snippet, checks.cookie, tickets.ticket, tickets.explain,
-                    tickets.demo, api.partner, api.fix, batch):
+                    tickets.demo, batch, sweep.sweep, reply.reply, api.partner, api.fix):
         cli.add_command(command)
-    cli.add_command(__import__("diagnose.cli.sweep", fromlist=["sweep"]).sweep)
-    cli.add_command(__import__("diagnose.cli.reply", fromlist=["reply"]).reply)
 
 
 _register()
