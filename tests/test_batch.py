@@ -160,7 +160,7 @@ def test_a_csv_table_of_tickets(demo, tmp_path):
                     "exports/internal.csv", ""])
         w.writerow(["T-101", PARTNER, demo.url("/go/jane"), "tess.tracked@example.com", "exports/dashboard.csv",
                     "exports/internal.csv", "not a date"])
-        w.writerow(["", PARTNER, "", "=HYPERLINK(\"x\")", "exports/dashboard.csv", "exports/internal.csv", ""])
+        w.writerow(["", PARTNER, "", "=HYPERLINK(\"x\")@example.com", "exports/dashboard.csv", "exports/internal.csv", ""])
         w.writerow([])
     out = tmp_path / "out"
     r = run(str(table), "--out", str(out), "--no-browser", "--allow-private-network")
@@ -169,7 +169,7 @@ def test_a_csv_table_of_tickets(demo, tmp_path):
     assert [row["ticket"] for row in rows] == ["t-100", "t-101", "queue-3"]
     assert rows[0]["finding_id"] == "case-1" and rows[0]["source"] == "queue.csv row 1"
     assert rows[1]["status"] == "failed" and "'click_date'" in rows[1]["error"]  # a bad row, not a crash
-    assert rows[2]["customer"] == "'=HYPERLINK(\"x\")"  # spreadsheet-safe
+    assert rows[2]["customer"] == "'=HYPERLINK(\"x\")@example.com"  # spreadsheet-safe
     evidence = json.loads((out / "tickets" / "t-100.evidence.json").read_text(encoding="utf-8"))
     assert evidence["ticket"]["dashboard"] == str((exports / "dashboard.csv").resolve())  # relative to the table
 

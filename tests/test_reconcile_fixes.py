@@ -200,3 +200,20 @@ def test_a_damaged_workbook_whatever_the_engine_says(tmp_path, monkeypatch):
 def test_help_mentions_excel():
     text = " ".join(run("--help").output.split())
     assert "export (CSV, JSON Lines or Excel)" in text and "records (CSV, JSON Lines or Excel)" in text
+
+
+@pytest.mark.parametrize("name", ["/dev/zero", "fifo", "z" * 300 + ".csv"])
+def test_an_export_that_is_no_regular_file_is_bad_input_at_once(tmp_path, name):
+    """Found by a new-user test: /dev/zero filled memory, a FIFO hung, a long name was exit 3."""
+    import os
+
+    from diagnose.checks.reconcile import reconcile_files
+    from diagnose.core.errors import BadInput
+
+    if name == "fifo":
+        name = str(tmp_path / "fifo.csv")
+        os.mkfifo(name)
+    internal = tmp_path / "i.csv"
+    internal.write_text("email\na@x.com\n", encoding="utf-8")
+    with pytest.raises(BadInput, match="regular file|too long"):
+        reconcile_files(name, internal)

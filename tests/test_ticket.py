@@ -213,3 +213,28 @@ def test_a_refused_private_link_is_cannot_tell_not_broken(demo_site):
     assert verdicts["case-4"] == "cannot-tell"
     assert verdicts["integration-healthy"] == "cannot-tell"
     assert result.exit_code == 3
+
+
+# -- found by a new-user test with inputs of their own ----------------------------------------------
+
+
+@pytest.mark.parametrize("pasted", ["pat%2Epercent%40example.com", "mailto:pat.percent@example.com",
+                                    "Pat Percent <pat.percent@example.com>", " pat.percent@example.com "])
+def test_an_email_as_people_paste_it_is_the_address(pasted):
+    from diagnose.core.ticket import coerce
+
+    assert coerce("customer_email", pasted) == "pat.percent@example.com"
+
+
+def test_a_customer_email_without_an_address_is_bad_input():
+    from diagnose.core.errors import BadInput
+    from diagnose.core.ticket import coerce
+
+    with pytest.raises(BadInput, match="not an e-mail address"):
+        coerce("customer_email", "Pat Percent")
+
+
+def test_a_lone_surrogate_in_a_ticket_value_cannot_reach_the_checks():
+    from diagnose.core.ticket import coerce
+
+    assert coerce("customer_email", "\ud800@example.com") == "\ufffd@example.com"

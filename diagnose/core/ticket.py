@@ -14,7 +14,7 @@ from typing import Any
 
 from diagnose.core.errors import BadInput
 from diagnose.core.evidence import sensitive, shorten
-from diagnose.core.reading import TICKET_LIMIT, parse_json, parse_yaml, read_text
+from diagnose.core.reading import TICKET_LIMIT, clean_text, parse_json, parse_yaml, read_text
 
 INTEGRATIONS = ("js-snippet", "api", "webhook")
 API_DASHBOARD = "partnerstack"  # dashboard: read the customers from the PartnerStack API, not an export
@@ -149,6 +149,9 @@ def coerce(key: str, value: Any) -> Any:
         from diagnose.core.partnerstack import parse_public_key
 
         text = parse_public_key(text, "ticket key 'expected_public_key':")
+    text = clean_text(text)  # a lone surrogate ("\\ud800" in JSON/YAML) cannot reach a file or polars
+    if key in ("customer_email", "partner_email") and text:
+        text = _email_of(key, text)
     if key == "dashboard" and text.lower() == API_DASHBOARD:
         text = API_DASHBOARD
     if key in ("link", "signup_url"):
@@ -168,6 +171,24 @@ def _resolve(key: str, path: Path) -> str:
     except (OSError, ValueError) as exc:  # ValueError: a NUL; UnicodeEncodeError: a lone surrogate
         raise BadInput(f"ticket key {key!r}: {shorten(str(path))} cannot be a file name "
                        f"({getattr(exc, 'strerror', None) or type(exc).__name__})") from None
+
+
+def _email_of(key: str, text: str) -> str:
+    """The address in an e-mail as people paste it: 'mailto:a@x.com', 'Ann Lee <a@x.com>',
+    'a%40x.com' (from a URL) all give 'a@x.com'; a value with no '@' is refused (BadInput)."""
+    import re
+    from urllib.parse import unquote
+
+    value = text[7:] if text[:7].lower() == "mailto:" else text
+    angled = re.search(r"<([^<>]*)>\s*$", value)
+    if angled:
+        value = angled.group(1)
+    if "@" not in value and "%" in value:
+        value = unquote(value)
+    value = value.strip()
+    if value.count("@") < 1 or value.startswith("@") or value.endswith("@"):
+        raise BadInput(f"ticket key {key!r}: {shorten(text)} is not an e-mail address")
+    return value
 
 
 def from_mapping(data: Any, base_dir: Path | None = None) -> Ticket:

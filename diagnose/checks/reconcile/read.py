@@ -56,11 +56,21 @@ class Table:
 
 
 def _existing_file(path: str | Path, side: str) -> Path:
+    """``path`` if it is a regular file: a device (/dev/zero), a FIFO or a socket would hang the read
+    or fill memory, a name too long for the file system is bad input too (exit 2, never 3)."""
+    import stat
+
     p = Path(path)
-    if not p.exists():
-        raise BadInput(f"{side} file {path} does not exist")
-    if p.is_dir():
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        raise BadInput(f"{side} file {path} does not exist") from None
+    except OSError as exc:
+        raise BadInput(f"{side} file {shorten(str(path), 80)}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
         raise BadInput(f"{side} file {path} is a directory, not a file")
+    if not stat.S_ISREG(mode):
+        raise BadInput(f"{side} file {path} is not a regular file (a device, a pipe or a socket)")
     return p
 
 
