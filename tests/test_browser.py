@@ -84,6 +84,13 @@ def gone(procs):
         except psutil.Error:
             return True
 
+    # a process already without its command line may still be exiting: on a loaded machine (CI's
+    # 2 cores at a load of 25) that takes more than a moment, so wait up to 10 s for it
+    import time
+
+    deadline = time.monotonic() + 10
+    while not all(dead(p) for p in procs) and time.monotonic() < deadline:
+        time.sleep(0.1)
     return all(dead(p) for p in procs)
 
 
