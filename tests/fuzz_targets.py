@@ -565,7 +565,7 @@ def jsonl_rows(text: str) -> tuple[int, int]:
     for line in lines:
         try:
             bad += not isinstance(json.loads(line), dict)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past ~1,000 levels
             bad += 1
     return len(lines), bad
 

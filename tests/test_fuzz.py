@@ -107,7 +107,7 @@ def test_the_row_oracles_count_as_the_csv_and_json_modules():
     text = '\n  \nemail,name\r\na@x.com,"Ann\nLee"\n""\n\nb@x.com,Bob\rc@x.com,"open\n'
     assert csv_rows(text, ",") == 4  # a quoted empty field is a row; blank lines are not
     assert len(list(csv.reader(io.StringIO(text, newline="")))) == 8
-    assert jsonl_rows('{"a": 1}\n\n{"a": "x\u2028y"}\r\n[1]\n{bad\n') == (4, 2)
+    assert jsonl_rows('{"a": 1}\n\n{"a": "x\u2028y"}\r\n[1]\n{bad\n' + "[" * 5000 + "]" * 5000) == (5, 3)
 
 
 # -- found by the fuzz in files owned elsewhere, fixed there: through the fuzz targets -------------------
