@@ -149,7 +149,8 @@ def coerce(key: str, value: Any) -> Any:
         from diagnose.core.partnerstack import parse_public_key
 
         text = parse_public_key(text, "ticket key 'expected_public_key':")
-    text = clean_text(text)  # a lone surrogate ("\\ud800" in JSON/YAML) cannot reach a file or polars
+    if key not in PATH_FIELDS:  # a lone surrogate ("\\ud800" in JSON/YAML) cannot reach polars (paths: refused below)
+        text = clean_text(text)
     if key in ("customer_email", "partner_email") and text:
         text = _email_of(key, text)
     if key == "dashboard" and text.lower() == API_DASHBOARD:
