@@ -174,6 +174,17 @@ def test_a_csv_table_of_tickets(demo, tmp_path):
     assert evidence["ticket"]["dashboard"] == str((exports / "dashboard.csv").resolve())  # relative to the table
 
 
+def test_a_table_as_a_spreadsheet_saves_it(demo, tmp_path):
+    table = tmp_path / "queue.csv"  # a byte-order mark, ';' between cells, headers as people write them
+    table.write_bytes(("\ufeffTicket;Customer Email;Partner Key;Dashboard;Internal\r\n"
+                       f"A-1;ben.other@example.com;{PARTNER};{DATA / 'dashboard.csv'};{DATA / 'internal.csv'}\r\n")
+                      .encode())
+    out = tmp_path / "out"
+    r = run(str(table), "--out", str(out), "--no-browser")
+    assert r.exit_code == 1, r.output
+    assert [(row["ticket"], row["finding_id"]) for row in summary(out)] == [("a-1", "case-1")]
+
+
 def test_a_table_with_an_unknown_column_is_refused_before_any_ticket(demo, tmp_path):
     table = tmp_path / "queue.csv"
     table.write_text(f"link,colour,customer_emial\n{demo.url('/go/jane')},blue,a@example.com\n", encoding="utf-8")

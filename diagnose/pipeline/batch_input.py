@@ -206,7 +206,10 @@ def _open_text(table: Path) -> io.TextIOWrapper:
 def _csv_rows(table: Path) -> Iterator[tuple[dict[str, Any] | None, str | None]]:
     with _open_text(table) as handle:
         try:
-            reader = csv.reader(handle)
+            first = handle.readline()
+            handle.seek(0)
+            delimiter = max((",", ";", "\t"), key=first.count)  # Excel writes ';' where ',' is a decimal mark
+            reader = csv.reader(handle, delimiter=delimiter)
             header = [_column(h) for h in next(reader, [])]
             if not header:
                 raise BadInput(f"{table.name}: empty table (no header row)")

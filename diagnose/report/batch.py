@@ -101,7 +101,6 @@ def finish_ticket(gathered: Any, files: BatchFiles, redact: bool = False) -> Bat
     from diagnose.pipeline.evidence_io import save_evidence
     from diagnose.report import render
     from diagnose.report.model import build_report, exit_code, redacted
-
     from diagnose.report.reply import write_reply
 
     item = gathered.item
