@@ -177,6 +177,7 @@ def main() -> int:
                   for k, at in enumerate(range(0, want[n], args.chunk))] for n in names}
     # interleaved, the cheap targets' many chunks spread over the run, so that --seconds cuts every target alike
     pending = [c for _, c in sorted((k / len(cs), c) for cs in chunks.values() for k, c in enumerate(cs))]
+    asked: dict[int, int] = {}  # seed of a chunk handed out -> inputs asked of it
     stats = {n: Stats() for n in names}
     workers = [_start(ctx, scratch, tasks, results, stop) for _ in range(max(1, args.workers))]
     began = time.monotonic()
@@ -192,12 +193,17 @@ def main() -> int:
             if timed_out and pending:
                 pending.clear()
             while pending and outstanding < 2 * len(workers):
-                tasks.put(pending.pop(0))
+                task = pending.pop(0)
+                asked[task[1]] = task[2]
+                tasks.put(task)
                 outstanding += 1
             try:
                 name, kind, seconds, cpu, peak, text, detail = results.get(timeout=0.5)
                 if kind == "chunk-done":
                     outstanding -= 1
+                    short = asked.pop(seconds, 0) - cpu  # (its seed, inputs run): hypothesis may stop early
+                    if short > 0 and cpu > 0 and not timed_out:
+                        pending.insert(0, (name, seconds + 700_000_000, short))
                 else:
                     stats[name].add(kind, seconds, cpu, peak, text, detail)
             except queue.Empty:
