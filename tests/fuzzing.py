@@ -58,13 +58,9 @@ PACKAGE = str(ROOT / "diagnose") + os.sep
 # exits 1 while any occur); the small profile lets them pass, so that the suite stays green meanwhile.
 # Add a repro to tests/test_fuzz.py with the entry; delete the entry once it is fixed. (The first three,
 # in web/fetch.py - charsets that are no text codec, ASCII read as Shift_JIS, 5,000-digit character
-# references - were fixed in commit 1aac7eb.)
-KNOWN: dict[str, tuple[str, re.Pattern[str]]] = {
-    "fetch-surrogate": (("web/fetch.py: a page decoded with a charset that yields lone surrogates (utf-7 '+2AA-', "
-                        "unicode_escape) and holding no '<' makes BeautifulSoup raise UnicodeEncodeError (its "
-                        "looks-like-a-file-name check encodes the markup): decode_html could replace them (clean_text)"),
-                        re.compile(r"^UnicodeEncodeError at fetch\.py:\d+: .*surrogates not allowed")),
-}
+# references - were fixed in commit 1aac7eb; lone surrogates from utf-7 or unicode_escape
+# pages (fetch-surrogate) in decode_html/parse_html.)
+KNOWN: dict[str, tuple[str, re.Pattern[str]]] = {}
 
 
 # -- limits --------------------------------------------------------------------------------------

@@ -121,11 +121,9 @@ FIXED_ELSEWHERE = [
 ]
 
 
-@pytest.mark.xfail(reason="reported: web/fetch.py (tests/fuzzing.py KNOWN fetch-surrogate)", strict=False)
 @pytest.mark.parametrize("example", [("page", "x\ud800", "utf-7", "utf-7", None, None),
                                      ("page", "x\\ud800", "utf-8", "unicode_escape", None, None)])
-def test_known_fetch_surrogate(example):
-    assert "fetch-surrogate" in KNOWN
+def test_a_page_decoding_to_lone_surrogates_is_read(example):
     outcome = attempt(TARGETS["page-html"], example)
     assert outcome.kind == "ok", f"{outcome.kind}: {outcome.detail}"
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from diagnose.core.reading import clean_text
 from diagnose.core.urls import is_ip, normalise_url, url_problem  # noqa: F401  (net.normalise_url, ...)
 from diagnose.web import policy as policy_module
 from diagnose.web.policy import (  # noqa: F401  (the policy, as the checks name it: net.NetPolicy, ...)
@@ -56,7 +57,13 @@ _SNIFF_BYTES = 4096  # a <meta charset> must sit in the first 1024 bytes; the se
 
 def decode_html(body: bytes, charset: str | None) -> str:
     """Page bytes as text: the header's charset, else a byte-order mark or <meta charset> (looked for
-    in the first bytes only: bs4's own search of 5 % of the page is quadratic), else UTF-8, else a guess."""
+    in the first bytes only: bs4's own search of 5 % of the page is quadratic), else UTF-8, else a guess.
+    Some codecs (utf-7 ``+2AA-``, unicode_escape) decode to lone surrogates, which no parser or writer
+    can encode: they become U+FFFD here, once, for every reader of the text."""
+    return clean_text(_decode(body, charset))
+
+
+def _decode(body: bytes, charset: str | None) -> str:
     if charset:
         try:
             return body.decode(charset, errors="replace")
@@ -93,7 +100,7 @@ def parse_html(text: str):
 
     # A numeric character reference longer than any code point (&#999...; with thousands of digits)
     # makes html.unescape raise (Python's limit on int() of long strings): it stands for U+FFFD anyway.
-    text = _HUGE_CHARREF_RE.sub("&#xFFFD;", text)
+    text = _HUGE_CHARREF_RE.sub("&#xFFFD;", clean_text(text))  # a browser's DOM may hold lone surrogates too
     try:
         return BeautifulSoup(text, "html.parser")
     except Exception:  # bs4's ParserRejectedMarkup (html.parser's AssertionError inside)
