@@ -52,8 +52,6 @@ def among(column: str, values: list[Any]) -> Any:
 def answer(query: str, lines: tuple[list[int], list[int]], p: Any, i_un: Any, d_un: Any,
            rows: RowBuilder) -> CustomerAnswer:
     """The first hit among the customer's rows (pairs, then internal only, then dashboard only)."""
-    import polars as pl
-
     hi, hd = lines
     pairs = rows.pairs(p.filter(among("_iline", hi) | among("_dline", hd)).sort("_iline"))
     missing = rows.missing(i_un.filter(among("_line", hi)).sort("_line"))
