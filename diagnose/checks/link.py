@@ -85,7 +85,7 @@ def find_client_redirect(page: net.Fetched) -> tuple[str, str] | None:
     """A meta refresh, or a JS location assignment on an otherwise empty page: (kind, target)."""
     if page.content_type not in ("text/html", "application/xhtml+xml", "") or not page.body:
         return None
-    soup = net.parse_html(page.text())
+    soup = page.tree()  # shared with the snippet check: read, never changed
     for meta in soup.find_all("meta"):
         if meta.find_parent("noscript") is not None:
             continue  # only for browsers without JavaScript: a customer's browser ignores it
@@ -94,9 +94,7 @@ def find_client_redirect(page: net.Fetched) -> tuple[str, str] | None:
             if target:
                 return "meta-refresh", target
     scripts = [s.get_text() for s in soup.find_all("script") if not s.get("src")]
-    for tag in soup.find_all(["script", "style", "noscript", "template"]):
-        tag.decompose()
-    visible = " ".join(soup.get_text(" ").split())
+    visible = " ".join(" ".join(visible_strings(soup)).split())
     if len(visible) > 200:  # a real page, not a redirect stub
         return None
     for code in scripts:
@@ -106,6 +104,34 @@ def find_client_redirect(page: net.Fetched) -> tuple[str, str] | None:
                 target = _js_unescape(match.group("url")).strip()
                 return "javascript", _keep_query(target, page.url, match.group("keep"))
     return None
+
+
+_HIDDEN = frozenset(("script", "style", "noscript", "template"))
+
+
+def visible_strings(soup) -> list[str]:
+    """The strings ``soup.get_text()`` gives once every script, style, noscript and template element
+    is removed, without removing them (the tree is shared). A walk with a stack of its own: a page
+    may nest elements deeper than Python's recursion limit."""
+    from bs4 import CData, NavigableString, Tag
+
+    kinds = getattr(soup, "interesting_string_types", None)  # what get_text() reads (bs4 decides)
+    if kinds is None:
+        kinds = getattr(soup, "MAIN_CONTENT_STRING_TYPES", None) or (NavigableString, CData)
+    kinds = kinds if isinstance(kinds, tuple | frozenset | set | list) else (kinds,)
+    found: list[str] = []
+    stack = [iter(soup.contents)]
+    while stack:
+        for node in stack[-1]:
+            if isinstance(node, Tag):
+                if node.name not in _HIDDEN:
+                    stack.append(iter(node.contents))
+                    break
+            elif type(node) in kinds:
+                found.append(str(node))
+        else:
+            stack.pop()
+    return found
 
 
 def _keep_query(target: str, current: str, keep: str) -> str:
@@ -131,11 +157,17 @@ def _next_hop(page: net.Fetched) -> tuple[str, str] | None:
 
 
 def follow(url: str, policy: net.NetPolicy | None = None,
-           gate: Callable[[str], contextlib.AbstractContextManager] | None = None) -> FollowOutcome:
+           gate: Callable[[str], contextlib.AbstractContextManager] | None = None,
+           session=None) -> FollowOutcome:
     """Follow ``url`` to its landing page. ``url`` must already be a valid http(s) URL. ``gate(host)``,
-    when given, is held around each request to ``host`` (a sweep's per-host concurrency cap)."""
+    when given, is held around each request to ``host`` (a sweep's per-host concurrency cap).
+    ``session`` (net.kept_session's) keeps its connections for the next link; its cookies are
+    cleared before and after, as an incognito window's would be. Without it, a session of its own."""
     policy = policy or net.NetPolicy()
-    session = net.make_session(policy)
+    kept = session is not None
+    if not kept:
+        session = net.make_session(policy)
+    session.cookies.clear()
     problems: list[Problem] = []
     hops: list[Hop] = []
     seen: set[tuple[str, tuple]] = set()
@@ -208,7 +240,10 @@ def follow(url: str, policy: net.NetPolicy | None = None,
                 break
             current = absolute
     finally:
-        session.close()
+        if kept:
+            session.cookies.clear()
+        else:
+            session.close()
     final_url = hops[-1].url if hops else url
     evidence_ = _summarise(url, final_url, hops, completed, final_page, problems)
     return FollowOutcome(CheckResult("link", evidence_, tuple(problems)), final_page)

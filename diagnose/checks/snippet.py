@@ -139,12 +139,13 @@ def _holds_snippet(text: str, base_url: str | None) -> bool:
 
 
 def analyse_html(
-    html: str, *, base_url: str | None = None, expected_key: str | None = None
+    html: str, *, base_url: str | None = None, expected_key: str | None = None, soup=None
 ) -> tuple[SnippetEvidence, list[Problem]]:
-    """Inspect static HTML: pure, no I/O. Returns the evidence fields and the problems."""
+    """Inspect static HTML: pure, no I/O. Returns the evidence fields and the problems. ``soup``:
+    ``html`` already parsed by net.parse_html (read, never changed)."""
     from bs4 import Comment
 
-    soup = net.parse_html(html)
+    soup = net.parse_html(html) if soup is None else soup
     instances, overwrites = _scan(soup, base_url, expected_key)
     problems: list[Problem] = []
     commented = False
@@ -241,8 +242,8 @@ def analyse_html(
 
 def check_snippet_html(html: str, *, url: str | None = None, file: str | None = None,
                        http_status: int | None = None, expected_key: str | None = None,
-                       extra: tuple[Problem, ...] = ()) -> CheckResult[SnippetEvidence]:
-    ev, problems = analyse_html(html, base_url=url, expected_key=expected_key)
+                       extra: tuple[Problem, ...] = (), soup=None) -> CheckResult[SnippetEvidence]:
+    ev, problems = analyse_html(html, base_url=url, expected_key=expected_key, soup=soup)
     if http_status is not None or file is not None:
         ev = _replace(ev, http_status=http_status, file=file)
     if http_status is not None and http_status >= 400:

@@ -137,9 +137,10 @@ def check_row(row: LinkRow, policy: NetPolicy, gate=None, session: Any = None,
     """Check one usable row. ``gate(host)`` caps each request per host; ``session`` (a started
     BrowserSession) adds the cookie check, run under ``browser_gate`` with the chain's hosts held."""
     from diagnose.checks.link import follow
+    from diagnose.web.fetch import kept_session
 
     started = time.monotonic()
-    outcome = follow(row.url, policy, gate)
+    outcome = follow(row.url, policy, gate, kept_session(policy))  # this worker's connections, kept alive
     link: CheckResult = outcome.result
     ev = link.evidence
     findings = [Finding(p.code, str(p.severity), "link", p.message, _link_where(p, ev)) for p in link.problems]
@@ -173,7 +174,7 @@ def check_row(row: LinkRow, policy: NetPolicy, gate=None, session: Any = None,
         from diagnose.checks.snippet import check_snippet_html
 
         snippet = check_snippet_html(page.text(), url=page.url, http_status=page.status_code,
-                                     expected_key=row.expected_key)
+                                     expected_key=row.expected_key, soup=page.tree())  # parsed once
         record.public_key = snippet.evidence.public_key
         add(snippet, landing)
         checks.append("snippet")

@@ -3,7 +3,8 @@
 Every hop's host is resolved and refused when any of its addresses is loopback, private,
 link-local, multicast or otherwise not public, unless private networks are allowed. The check is
 made twice: before the request (a clear message) and on the connected socket's peer address (so a
-DNS answer that changes between the two - DNS rebinding - cannot slip through).
+DNS answer that changes between the two - DNS rebinding - cannot slip through). A connection kept
+alive for later hops (``kept_session``) stays with the address judged when it connected.
 
 ``requests`` is imported lazily: ``diagnose --help`` must not pay for it.
 """
@@ -26,6 +27,7 @@ from diagnose.web.policy import (  # noqa: F401  (the policy, as the checks name
     is_public_address, refusal,
     resolve,
 )
+from diagnose.web.watchdog import Watch
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -44,12 +46,27 @@ class Fetched:
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
 
     def text(self) -> str:
-        charset = None
-        for part in self.headers.get("content-type", "").split(";")[1:]:
-            key, _, value = part.strip().partition("=")
-            if key.lower() == "charset" and value:
-                charset = value.strip("\"' ")
-        return decode_html(self.body, charset)
+        """The body as text (decoded once)."""
+        text = self.__dict__.get("_text")
+        if text is None:
+            charset = None
+            for part in self.headers.get("content-type", "").split(";")[1:]:
+                key, _, value = part.strip().partition("=")
+                if key.lower() == "charset" and value:
+                    charset = value.strip("\"' ")
+            text = self.__dict__["_text"] = decode_html(self.body, charset)
+        return text
+
+    def tree(self):
+        """The page parsed once (parse_html) and shared by every check that reads it: read it, never
+        change it."""
+        tree = self.__dict__.get("_tree")
+        if tree is None:
+            tree = self.__dict__["_tree"] = parse_html(self.text())
+        return tree
+
+    def __getstate__(self) -> dict:  # the caches stay behind (a deep tree would not even pickle)
+        return {k: v for k, v in self.__dict__.items() if k not in ("_text", "_tree")}
 
 
 _SNIFF_BYTES = 4096  # a <meta charset> must sit in the first 1024 bytes; the search never reads past this
@@ -127,56 +144,6 @@ class InvalidRedirect(Exception):
     pass
 
 
-class _Watch:
-    """The deadline of one hop: when it passes, the sockets this thread used for the hop are shut
-    down, so a server dribbling its status line or headers (which requests only bounds per read)
-    cannot hold the hop past it. Connections register themselves as they connect or send."""
-
-    local = threading.local()
-
-    def __init__(self, seconds: float) -> None:
-        self.connections: list = []
-        self.fired = False
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> "_Watch":
-        _Watch.local.current = self
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._timer.cancel()
-        _Watch.local.current = None
-
-    @staticmethod
-    def register(conn) -> None:
-        watch = getattr(_Watch.local, "current", None)
-        if watch is not None:
-            with watch._lock:
-                watch.connections.append(conn)
-                fired = watch.fired
-            if fired:
-                _shutdown(conn)
-
-    def _fire(self) -> None:
-        with self._lock:
-            self.fired = True
-            connections = list(self.connections)
-        for conn in connections:
-            _shutdown(conn)
-
-
-def _shutdown(conn) -> None:
-    sock = getattr(conn, "sock", None)
-    if sock is not None:
-        try:
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's: wakes a blocked read, TLS too
-        except OSError:
-            pass
-
-
 _adapter_classes: dict[bool, type] = {}
 
 
@@ -198,11 +165,17 @@ def _adapter_class(check_peer: bool) -> type:
 
     class Watched:
         def _new_conn(self):
-            _Watch.register(self)
+            self.diagnose_hop = Watch.current()  # connected for this hop
+            Watch.register(self)
             return guard(self, super()._new_conn())
 
         def request(self, *args, **kwargs):  # a kept-alive connection is watched by its new hop too
-            _Watch.register(self)
+            watch = Watch.current()
+            if watch is not None and getattr(self, "sock", None) is not None \
+                    and getattr(self, "diagnose_hop", None) is not watch:
+                watch.reused = True  # kept alive from an earlier hop: the server may have closed it since
+            self.diagnose_hop = watch
+            Watch.register(self)
             return super().request(*args, **kwargs)
 
     class WatchedHTTPConnection(Watched, HTTPConnection):
@@ -244,6 +217,24 @@ def make_session(policy: NetPolicy) -> "requests.Session":
     return session
 
 
+_kept = threading.local()
+
+
+def kept_session(policy: NetPolicy) -> requests.Session:
+    """This thread's kept-alive session for ``policy`` (a sweep's worker checks link after link with
+    it): its connections are reused from link to link, and each new one is still judged by the
+    peer check. Its cookies are the caller's to clear, so that links never share them."""
+    sessions = _kept.__dict__.setdefault("sessions", {})
+    session = sessions.get(policy)
+    if session is None:
+        session = sessions[policy] = make_session(policy)
+    return session
+
+
+class _StaleConnection(FetchConnectionError):
+    """The hop went out on a kept-alive connection and the connection broke before any answer."""
+
+
 def fetch(session: "requests.Session", url: str, policy: NetPolicy) -> Fetched:
     """GET ``url`` once, without following redirects, within the policy's limits.
 
@@ -252,21 +243,39 @@ def fetch(session: "requests.Session", url: str, policy: NetPolicy) -> Fetched:
     parts = urlsplit(url)
     policy_module.check_host(parts.hostname or "", parts.port, policy.allow_private)
     started = time.monotonic()
+    try:
+        return _fetch(session, url, policy, parts.hostname, started)
+    except _StaleConnection:
+        # a kept-alive connection the server closed as it was reused: once more on a new one, as
+        # browsers do (a failure then is the host's)
+        return _fetch(session, url, policy, parts.hostname, started)
+
+
+def _fetch(session: "requests.Session", url: str, policy: NetPolicy, host: str | None, started: float) -> Fetched:
     # The hop's deadline (twice the timeout) covers the whole answer: status line, headers, body.
-    with _Watch(policy.timeout * 2) as watch:
-        late = FetchTimeout(f"{parts.hostname} was still sending after {policy.timeout * 2:g} s")
+    with Watch(policy.timeout * 2) as watch:
         try:
-            response = _get(session, url, policy, parts.hostname)
             try:
-                chunks, truncated = _read_body(response, policy, parts.hostname, started + policy.timeout * 2)
-            finally:
+                response = _get(session, url, policy, host)
+            except FetchConnectionError as exc:
+                if watch.reused and not watch.fired and not isinstance(exc, _StaleConnection):
+                    raise _StaleConnection(str(exc)) from None
+                raise
+            try:
+                chunks, truncated = _read_body(response, policy, host, started + policy.timeout * 2)
+            except BaseException:
                 response.close()
+                raise
         except (FetchConnectionError, FetchTimeout):
             if watch.fired:
-                raise late from None
+                raise _late(host, policy) from None
             raise
         if watch.fired:  # the shut-down socket may read as a clean (but cut) end of the headers or body
-            raise late
+            response.close()
+            raise _late(host, policy)
+    if not truncated:  # read to its end: the connection goes back to the session's pool, kept alive
+        response.raw.release_conn()
+    response.close()
     body = b"".join(chunks)[: policy.max_bytes]
     return Fetched(
         url=url,
@@ -276,6 +285,10 @@ def fetch(session: "requests.Session", url: str, policy: NetPolicy) -> Fetched:
         truncated=truncated,
         elapsed_ms=int((time.monotonic() - started) * 1000),
     )
+
+
+def _late(host: str | None, policy: NetPolicy) -> FetchTimeout:
+    return FetchTimeout(f"{host} was still sending after {policy.timeout * 2:g} s")
 
 
 def _get(session: "requests.Session", url: str, policy: NetPolicy, host: str | None):
