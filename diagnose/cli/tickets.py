@@ -50,14 +50,11 @@ def ticket(ticket_file: str | None, save_evidence: str | None, no_browser: bool,
     TICKET_FILE is YAML or JSON with any of the keys below (all optional; dashboard and internal
     are paths relative to the ticket). Options override the file.
     """
-    from diagnose.core.files import distinct_outputs, writable_dir, writable_file
-    from diagnose.report.output import html_target
     from diagnose.core import ticket as tickets
-    from diagnose.pipeline.evidence_io import save_evidence as save
-    from diagnose.pipeline.gather import GatherOptions
-    from diagnose.pipeline.run import run_ticket
-    from diagnose.report.model import build_report, redacted
-    from diagnose.report.reply import reply_target, write_reply
+    from diagnose.core.files import distinct_outputs, writable_dir, writable_file
+    from diagnose.pipeline.gather import GatherOptions, launch_browser
+    from diagnose.pipeline.run import check_runnable
+    from diagnose.report.output import html_target
 
     base = tickets.load(ticket_file) if ticket_file else tickets.Ticket()
     t = tickets.with_overrides(base, facts)
@@ -66,24 +63,64 @@ def ticket(ticket_file: str | None, save_evidence: str | None, no_browser: bool,
         writable_dir(screenshot_dir, "--screenshot-dir")
     evidence_file = writable_file(save_evidence, "--save-evidence") if save_evidence else None
     html_file = html_target(html_path, t, redact) if html_path is not None else None
-    reply_file = reply_target(reply_path, t, redact) if reply_path is not None else None
+    reply_file = None
+    if reply_path is not None:
+        from diagnose.report.reply import reply_target
+
+        reply_file = reply_target(reply_path, t, redact)
     distinct_outputs({"--save-evidence": evidence_file, "--html": html_file, "--reply": reply_file},
                      [ticket_file, t.dashboard, t.internal])
     client = api() if use_api or t.dashboard == tickets.API_DASHBOARD else None
-    options = GatherOptions(policy=policy, use_browser=not no_browser, browser_path=browser_path,
-                            screenshot_dir=screenshot_dir, api=client, api_concurrency=api.concurrency)
+    browser = None
     try:
-        report = build_report(t, run_ticket(t, options), embed_screenshots=html_file is not None)
+        options = GatherOptions(policy=policy, use_browser=not no_browser, browser_path=browser_path,
+                                screenshot_dir=screenshot_dir, api=client, api_concurrency=api.concurrency,
+                                while_waiting=_preparations(html_file is not None, as_json))
+        check_runnable(t, options)
+        # The browser starts now, before the rest is imported: its launch is most of a ticket's time.
+        browser = launch_browser(t, options)
+        from diagnose.pipeline.run import run_ticket
+        from diagnose.report.model import build_report, redacted
+
+        report = build_report(t, run_ticket(t, options, browser=browser), embed_screenshots=html_file is not None)
     finally:
+        if browser is not None:  # the run closes it; this covers a stop before the run began (Ctrl-C)
+            browser.close()
         if client is not None:
             client.close()
     if redact:  # once, for every output: the saved evidence too
         report = redacted(report)
     if evidence_file is not None:
+        from diagnose.pipeline.evidence_io import save_evidence as save
+
         save(evidence_file, report.ticket, report.evidence)
     if reply_file is not None:
+        from diagnose.report.reply import write_reply
+
         click.echo(f"Reply to the partner: {write_reply(report, reply_file)}", err=True)
     return show_report(report, as_json, html_file)
+
+
+def _preparations(html: bool, as_json: bool) -> tuple:
+    """What a ticket can prepare while its browser starts, in the order it is needed: the browser
+    check's code, then the renderers (each step runs only while the browser is still starting)."""
+
+    def cookie_check() -> None:
+        import diagnose.checks.cookie  # noqa: F401
+
+    def html_template() -> None:
+        from diagnose.report.html import environment
+
+        environment().get_template("report.html.j2")
+
+    def shown() -> None:
+        import importlib
+
+        from diagnose.report import FORMATS
+
+        importlib.import_module(FORMATS["json" if as_json else "terminal"])
+
+    return (cookie_check, *((html_template,) if html else ()), shown)
 
 
 @click.command()

@@ -3,13 +3,16 @@ and collect their evidence.
 
 link -> gspk (the landing URL's key against the ticket's partner) -> snippet (the landing page
 already fetched by the link check, not fetched again) -> reconcile (the ticket's customer in the
-exports) -> cookie in a real browser (one policy per relevant browser behaviour). The browser is
-launched in the background at the start, so it starts while the pages and the records are checked.
+exports) -> cookie in a real browser (one policy per relevant browser behaviour). A ticket's own
+browser is launched in the background (:func:`launch_browser`, as early as the caller can: the CLI
+starts it before importing the rules), so it starts while the pages and the records are checked;
+whatever the caller still has to prepare runs while it finishes starting (``while_waiting``).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,27 +32,75 @@ class GatherOptions:
     screenshot_dir: str | Path | None = "reports"
     api: Any = None  # a PartnerStack API client: the partner check, and dashboard: partnerstack
     api_concurrency: int = API_DEFAULT_CONCURRENCY
+    # Steps run on the calling thread while a ticket's own browser is still starting, once the checks
+    # before the browser's are done (e.g. importing the report's templates); each only if it still is.
+    while_waiting: tuple[Callable[[], Any], ...] = ()
 
 
-def gather(ticket: Ticket, options: GatherOptions | None = None, session: Any = None) -> dict[str, CheckResult]:
-    """Run the checks for ``ticket``. ``session``: a shared BrowserSession to reuse (batch, demo)."""
+class OwnBrowser:
+    """A ticket's own browser: launched in the background when created, closed in the background by
+    :meth:`close` (a non-daemon thread: the process ends only once the browser is gone)."""
+
+    def __init__(self, browser_path: str | None = None):
+        self.session, self.launcher = _launch_in_background(browser_path)
+        self._closed = False
+
+    def starting(self) -> bool:
+        return self.launcher.is_alive()
+
+    def ready(self) -> Any:
+        """The session, once its launch has ended (launched, or failed: the check then says so)."""
+        self.launcher.join()
+        return self.session
+
+    def close(self) -> None:
+        """Close it in the background; later calls do nothing."""
+        if not self._closed:
+            self._closed = True
+            _close_in_background(self.session, self.launcher)
+
+
+def _context(options: GatherOptions, session: Any = None) -> Context:
+    return Context(policy=options.policy, use_browser=options.use_browser, browser_path=options.browser_path,
+                   screenshot_dir=options.screenshot_dir, session=session, api=options.api,
+                   api_concurrency=options.api_concurrency)
+
+
+def needs_browser(ticket: Ticket, options: GatherOptions | None = None) -> bool:
+    """Would :func:`gather` run a browser check for this ticket?"""
+    context = _context(options or GatherOptions())
+    return any(check.browser and check.wanted(ticket, context) for check in CHECKS)
+
+
+def launch_browser(ticket: Ticket, options: GatherOptions | None = None) -> OwnBrowser | None:
+    """Start the ticket's own browser now when a check will need it (else None), for :func:`gather`."""
     options = options or GatherOptions()
-    context = Context(policy=options.policy, use_browser=options.use_browser, browser_path=options.browser_path,
-                      screenshot_dir=options.screenshot_dir, session=session, api=options.api,
-                      api_concurrency=options.api_concurrency)
+    return OwnBrowser(options.browser_path) if needs_browser(ticket, options) else None
+
+
+def gather(ticket: Ticket, options: GatherOptions | None = None, session: Any = None,
+           browser: OwnBrowser | None = None) -> dict[str, CheckResult]:
+    """Run the checks for ``ticket``. ``session``: a shared BrowserSession to reuse (batch, demo), left
+    open; ``browser``: the ticket's own, from :func:`launch_browser`, closed here. With neither, the
+    ticket's own browser is launched here when a check needs one."""
+    options = options or GatherOptions()
+    context = _context(options, session)
     wanted = [check for check in CHECKS if check.wanted(ticket, context)]
-    own_session, launcher = None, None
-    if session is None and any(check.browser for check in wanted):
-        own_session, launcher = _launch_in_background(options.browser_path)
-        context.session = own_session
     try:
+        if session is None and browser is None and any(check.browser for check in wanted):
+            browser = OwnBrowser(options.browser_path)
+        if session is None and browser is not None:
+            context.session = browser.session
+        waiting = list(options.while_waiting) if browser is not None else []
         for check in wanted:
-            if check.browser and launcher is not None:
-                launcher.join()
+            if check.browser and browser is not None:
+                while waiting and browser.starting():
+                    waiting.pop(0)()
+                browser.ready()
             context.evidence.update(check.run(ticket, context))
     finally:
-        if own_session is not None:
-            _close_in_background(own_session, launcher)
+        if browser is not None:
+            browser.close()
     found = context.evidence
     return {k: found[k] for k in EVIDENCE_ORDER if k in found}
 

@@ -1,0 +1,133 @@
+"""diagnose ticket starts its own browser as early as it can (once the ticket and the outputs are
+known good, before the rules, the renderers and the other checks' libraries are imported), prepares
+what it can while the browser starts, and always closes it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from click.testing import CliRunner
+
+import diagnose.pipeline.gather as gather_module
+from diagnose.checks.registry import Check
+from diagnose.cli import cli
+from diagnose.core.errors import BadInput
+from diagnose.core.ticket import Ticket
+from diagnose.demo.run import DATA
+from diagnose.pipeline.gather import GatherOptions, gather, needs_browser
+from diagnose.pipeline.run import run_ticket
+
+HEAVY = ("requests", "bs4", "polars", "jinja2", "tabulate", "diagnose.rules", "diagnose.report.model",
+         "diagnose.checks.link", "diagnose.checks.reconcile", "diagnose.checks.cookie")
+
+
+class FakeBrowser:
+    """Stands in for gather.OwnBrowser: says it is starting ``starting_for`` times, records the rest."""
+
+    def __init__(self, log: list, starting_for: int = 0):
+        self.log, self.left, self.session = log, starting_for, object()
+
+    def starting(self) -> bool:
+        self.left -= 1
+        return self.left >= 0
+
+    def ready(self):
+        self.log.append("ready")
+        return self.session
+
+    def close(self) -> None:
+        self.log.append("close")
+
+
+def checks(log: list, fail: str | None = None) -> tuple[Check, ...]:
+    def run(name):
+        def go(ticket, context):
+            log.append(name)
+            if name == fail:
+                raise RuntimeError(f"{name} broke")
+            return {}
+        return go
+
+    return (Check("pages", ("link",), run("pages")), Check("browser", ("link",), run("browser"), browser=True))
+
+
+def test_the_steps_run_while_the_browser_is_still_starting_and_no_longer(monkeypatch):
+    log: list = []
+    monkeypatch.setattr(gather_module, "CHECKS", checks(log))
+    steps = tuple(lambda i=i: log.append(f"step {i}") for i in (1, 2, 3))
+    gather(Ticket(link="https://example.com/"), GatherOptions(while_waiting=steps), browser=FakeBrowser(log, 2))
+    assert log == ["pages", "step 1", "step 2", "ready", "browser", "close"]
+
+
+def test_no_step_runs_when_the_browser_is_already_there(monkeypatch):
+    log: list = []
+    monkeypatch.setattr(gather_module, "CHECKS", checks(log))
+    steps = (lambda: log.append("step"),)
+    gather(Ticket(link="https://example.com/"), GatherOptions(while_waiting=steps), browser=FakeBrowser(log, 0))
+    assert log == ["pages", "ready", "browser", "close"]
+
+
+def test_the_browser_is_closed_when_a_check_fails(monkeypatch):
+    log: list = []
+    monkeypatch.setattr(gather_module, "CHECKS", checks(log, fail="pages"))
+    with pytest.raises(RuntimeError):
+        gather(Ticket(link="https://example.com/"), GatherOptions(), browser=FakeBrowser(log))
+    assert log == ["pages", "close"]
+
+
+def test_a_ticket_refused_before_the_run_closes_the_browser_it_was_given():
+    log: list = []
+    with pytest.raises(BadInput):
+        run_ticket(Ticket(partner_key="a1b2c3d4e5f6"), GatherOptions(), browser=FakeBrowser(log))
+    assert log == ["close"]
+
+
+@pytest.mark.parametrize("ticket, options, wanted", [
+    (Ticket(link="https://example.com/"), GatherOptions(), True),
+    (Ticket(link="https://example.com/"), GatherOptions(use_browser=False), False),
+    (Ticket(dashboard="d.csv", internal="i.csv"), GatherOptions(), False),
+])
+def test_needs_browser_follows_the_registry(ticket, options, wanted):
+    assert needs_browser(ticket, options) is wanted
+
+
+@pytest.mark.parametrize("args", [
+    ["--link", "https://example.com/", "--dashboard", "partnerstack", "--internal", str(DATA / "internal.csv")],
+    ["--link", "https://example.com/", "--partner-email", "jane@example.com"],
+    ["--link", "https://example.com/", "--html", "/proc/no-such-dir/r.html"],
+])
+def test_bad_input_is_refused_before_any_browser_starts(monkeypatch, args):
+    def no_launch(*a, **k):
+        raise AssertionError("a browser was launched for a ticket that is refused")
+
+    monkeypatch.setattr(gather_module, "_launch_in_background", no_launch)
+    result = CliRunner().invoke(cli, ["ticket", *args])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("Error:")
+
+
+def test_the_launch_starts_before_the_heavy_imports(tmp_path):
+    """In a new process, when the browser's launch begins, none of the libraries of the other checks,
+    the rules or the renderers is imported yet (they import while Chromium starts)."""
+    ticket = tmp_path / "t.yaml"
+    ticket.write_text(f"link: http://127.0.0.1:9/x\ndashboard: {DATA / 'dashboard.csv'}\n"
+                      f"internal: {DATA / 'internal.csv'}\ncustomer_email: ava.healthy@example.com\n")
+    probe = textwrap.dedent(f"""
+        import json, sys
+        import diagnose.pipeline.gather as G
+        def launch(path):
+            print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]), flush=True)
+            raise SystemExit(0)
+        G._launch_in_background = launch
+        sys.argv = ["diagnose", "ticket", {str(ticket)!r}, "--html", {str(tmp_path / "r.html")!r},
+                    "--screenshot-dir", {str(tmp_path)!r}]
+        from diagnose.cli import main
+        main()
+    """)
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[0]) == []
