@@ -152,9 +152,16 @@ def test_consent_blocked_script_type():
     assert "snippet-inert-type" in analyse(html)[1]
 
 
-def test_secret_key_on_the_page():
-    ev, codes = analyse(page(snippet(), body="<script>var k='sk_" + "a" * 32 + "'</script>"))
+@pytest.mark.parametrize("key", ["sk_" + "a" * 32, "sk_live_" + "Ab3" * 8, "sk_test_" + "Z9" * 12])
+def test_secret_key_on_the_page(key):
+    ev, codes = analyse(page(snippet(), body=f"<script>var k='{key}'</script>"))
     assert ev.secret_key_exposed and "secret-key-exposed" in codes
+
+
+@pytest.mark.parametrize("text", ["task_" + "a" * 32, "sk_live_short", "var disk_" + "a" * 32, "pk_" + "a" * 32])
+def test_what_is_no_whole_secret_key_is_not_reported(text):
+    ev, codes = analyse(page(snippet(), body=f"<script>var k='{text}'</script>"))
+    assert not ev.secret_key_exposed and "secret-key-exposed" not in codes
 
 
 def test_hostile_markup_does_not_break_the_parser():

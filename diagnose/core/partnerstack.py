@@ -52,7 +52,13 @@ PARTNERSTACK = Platform(
 )
 
 PUBLIC_KEY_RE = re.compile(r"pk_[A-Za-z0-9]{32}")
-SECRET_KEY_RE = re.compile(r"\bsk_[A-Za-z0-9]{16,}")
+# Secret keys start with "sk_", live and test ones with "sk_live_" / "sk_test_" (public keys, "pk_",
+# are not secret). SECRET_KEY_RE is a whole key (a page holding one leaks it); SECRET_KEY_TEXT_RE is
+# "sk_" and any key characters after it (letters, digits, "_", "-"), whole or cut short
+# ("sk_live_abc123", "sk_test_XYZ"): what --redact masks.
+# Both start at a word boundary, so words that merely hold "sk_" ("task_list", "desk_x") are no key.
+SECRET_KEY_RE = re.compile(r"\bsk_(?:(?:live|test)_)?[A-Za-z0-9]{16,}")
+SECRET_KEY_TEXT_RE = re.compile(r"\bsk_[A-Za-z0-9_-]+")
 TEST_PARTNER_KEY = "gstest"  # every program has this test partner
 
 

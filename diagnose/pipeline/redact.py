@@ -10,7 +10,8 @@ Two passes over the report's JSON form, each walked alongside its types:
    percent-encoded, escaped, base64-encoded as a gspk carries a partner key), and every e-mail
    address is masked, remembered or not, in any legal form (non-ASCII, RFC 5322 atext such as
    apostrophes, quoted local parts) and spelling ('%40', '\\u0040', '&#64;'), inside URLs' query
-   strings too. A value is hidden wherever it appears, not only in its field.
+   strings too. A value is hidden wherever it appears, not only in its field. So is anything written
+   like a secret API key, whole or cut short (core.partnerstack.SECRET_KEY_TEXT_RE).
 
 Both passes read untrusted text in linear time: values are looked for with ``str.find`` in a
 decoded copy of the text, and the address scanner finds each '@' first and reads the address's
@@ -20,13 +21,14 @@ parts by hand or with patterns whose quantifiers cannot overlap.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import typing
 from pathlib import PurePath
 from typing import Any
 
 from diagnose.core.evidence import EVIDENCE_TYPES
-from diagnose.core.partnerstack import SECRET_KEY_RE
+from diagnose.core.partnerstack import SECRET_KEY_TEXT_RE
 from diagnose.core.ticket import Ticket
 from diagnose.pipeline.spellings import canonical, find, needles
 
@@ -122,6 +124,12 @@ def mask_email(text: str) -> str:
     return "".join(out) + text[done:]
 
 
+def mask_secret_keys(text: str) -> str:
+    """Mask every PartnerStack secret key, whole or cut short: 'sk_live_abc123' and 'sk_test_XYZ' ->
+    'sk_***' (which stays as it is when redacted again); 'task_list' and public keys ('pk_...') stay."""
+    return SECRET_KEY_TEXT_RE.sub("sk_***", text) if "sk_" in text else text
+
+
 def mask_value(value: Any) -> Any:
     if not isinstance(value, str) or not value:
         return value
@@ -155,7 +163,7 @@ class _Hider:
                 out += [text[pos:start], "-".join(shown.split()) if token and not whole else shown]
                 pos = end
             text = "".join(out) + text[pos:]
-        return SECRET_KEY_RE.sub("sk_***", mask_email(text))
+        return mask_secret_keys(mask_email(text))
 
 
 # -- collect: what the types say is sensitive ------------------------------------------------------
@@ -173,6 +181,9 @@ def _inner(tp: Any) -> Any:
 
 
 _PRIORITY = {"secret": 1, "account": 2, "person": 3, "email": 4, "partner": 5}  # one value, two kinds: the higher
+
+
+_hints = functools.cache(typing.get_type_hints)  # an evidence type's field types (read once, not per node)
 
 
 class _Collector:
@@ -208,7 +219,7 @@ class _Collector:
             return
         if not isinstance(node, dict):
             return
-        hints = typing.get_type_hints(tp)
+        hints = _hints(tp)
         for f in dataclasses.fields(tp):
             if f.name not in node:
                 continue
