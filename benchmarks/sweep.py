@@ -121,6 +121,15 @@ def bare(urls: list[str], jobs: int, per_host: int) -> float:
     return time.perf_counter() - started
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a live process (Linux; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--links", type=int, default=1000)
@@ -157,12 +166,14 @@ def main(argv: list[str] | None = None) -> int:
             for i in range(args.hosts):
                 peaks[i] = 0
             cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            served0 = cpu_seconds(server.pid)
             started = time.perf_counter()
             done = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True)
             sweeps.append(time.perf_counter() - started)
             cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu = cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
             seen = max(peaks[:])
+            served = cpu_seconds(server.pid) - served0
             if done.returncode != 0:
                 print(done.stdout[-2000:], done.stderr[-2000:])
                 print(f"FAILED: diagnose sweep exited {done.returncode} (expected 0: every link is healthy)")
@@ -170,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
             inside = json.loads((work / "sweep.json").read_text())["elapsed_s"]
             print(f"  sweep: {sweeps[-1]:.2f} s ({sweeps[-1] / floor:.2f}x the floor; {inside:.2f} s after start-up); "
                   f"{cpu:.2f} s of CPU ({cpu / args.links * 1000:.1f} ms per link); most requests in flight on one "
-                  f"host: {seen} (cap {args.per_host}); load average {os.getloadavg()[0]:.1f}")
+                  f"host: {seen} (cap {args.per_host}); the local site used {served:.2f} s of CPU on the same cores; "
+                  f"load average {os.getloadavg()[0]:.1f}")
             if seen > args.per_host:
                 print("FAILED: a host saw more requests at once than --per-host")
                 return 1

@@ -315,3 +315,22 @@ def test_kept_sessions_are_per_thread_and_per_policy():
     assert net.kept_session(strict) is net.kept_session(strict)
     assert net.kept_session(strict) is not net.kept_session(loose)
     assert _in_a_new_thread(lambda: net.kept_session(strict)) is not net.kept_session(strict)
+
+
+def test_an_address_written_as_one_is_not_looked_up(monkeypatch):
+    looked_up: list[str] = []
+    real = socket.getaddrinfo
+
+    def recording(host, *args, **kwargs):
+        looked_up.append(host)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", recording)
+    assert policy.resolve("127.0.0.1", 80) == ["127.0.0.1"]
+    assert policy.resolve("2001:db8::1", None) == ["2001:db8::1"]
+    assert looked_up == []
+    # written otherwise (inet_aton's forms, a long IPv6 form, a name): what the resolver answers
+    assert policy.resolve("127.1", 80) == ["127.0.0.1"]
+    assert policy.resolve("0:0::1", 80) == ["::1"]
+    assert policy.resolve("localhost", 80)
+    assert looked_up == ["127.1", "0:0::1", "localhost"]

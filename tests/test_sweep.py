@@ -265,6 +265,36 @@ def test_no_host_sees_more_than_per_host_requests(site, tmp_path, per_host, proc
     assert hop.now + landing.now + redirector.now == 0
 
 
+def test_worker_processes_of_the_command(site, tmp_path):
+    """--processes 2 from the command (forked workers on Linux): every link checked once, the per-host
+    cap held across the workers, and nothing the parent had written before the fork written again."""
+    landing = Counting(page(partnerstack_snippet(f"'{PK}'")), delay=0.05)
+    site.add("/landing", landing)
+    links = tmp_path / "l.txt"
+    links.write_text("".join(site.url(f"/landing?{q(f'p{i}')}&i={i}") + "\n" for i in range(30)))
+    env = {**os.environ, "DIAGNOSE_ALLOW_PRIVATE_NETWORK": "1"}
+    done = subprocess.run([sys.executable, "-m", "diagnose", "sweep", str(links), "--jobs", "6", "--per-host", "2",
+                           "--processes", "2", "--json", "--expect-key", PK], env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)  # one document: the header the parent streamed before the fork, once
+    assert sorted(link["line"] for link in doc["links"]) == list(range(1, 31))
+    assert {link["status"] for link in doc["links"]} == {"ok"}
+    assert landing.peak == 2
+
+
+@pytest.mark.parametrize("threads, method", [(0, "fork"), (1, "spawn")])
+def test_workers_are_forked_only_from_one_thread(threads, method):
+    if not sys.platform.startswith("linux"):
+        method = "spawn"
+    code = ("import threading, time\n"
+            f"for _ in range({threads}): threading.Thread(target=time.sleep, args=(5,), daemon=True).start()\n"
+            "from diagnose.pipeline.sweep_procs import _context\n"
+            "print(_context().get_start_method())\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.stdout.split() == [method], done.stderr
+
+
 def test_a_stopped_sweep_leaves_the_rest(site, tmp_path):
     site.add("/slow", Counting(page(partnerstack_snippet(f"'{PK}'")), delay=0.05))
     links = tmp_path / "l.txt"

@@ -61,8 +61,9 @@ class ThreadPool:
     """``jobs`` threads of this process."""
 
     def __init__(self, options: SweepOptions):
-        self.todo: queue.Queue = queue.Queue()
-        self.done: queue.Queue = queue.Queue()
+        # SimpleQueue: a handoff in C (queue.Queue's Condition wakes the waiter while its own lock is held)
+        self.todo: queue.SimpleQueue = queue.SimpleQueue()
+        self.done: queue.SimpleQueue = queue.SimpleQueue()
         gate = HostGate(options.per_host)
         browser_gate = threading.BoundedSemaphore(max(1, options.browser_jobs))
 
@@ -110,7 +111,7 @@ def run_sweep(rows: Iterable[LinkRow], options: SweepOptions, on_record: Callabl
 @contextlib.contextmanager
 def quick_switching():
     """A shorter GIL switch interval while many threads wait on sockets: a thread whose answer has
-    come (or that starts a hop's watchdog timer) waits less for the one running Python (5 ms by default)."""
+    come waits less for the one running Python (5 ms by default)."""
     import sys
 
     before = sys.getswitchinterval()

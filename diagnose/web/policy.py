@@ -102,6 +102,12 @@ def is_public_address(address: str) -> bool:
 
 
 def resolve(host: str, port: int | None) -> list[str]:
+    if "%" not in host:  # an address written as one needs no look-up (what getaddrinfo would answer)
+        try:
+            if str(ipaddress.ip_address(host)) == host:
+                return [host]
+        except ValueError:
+            pass
     try:
         infos = socket.getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:

@@ -20,6 +20,7 @@ import time
 from typing import Self
 
 _COMPACT_FROM = 1024  # finished deadlines left in the heap before it is rebuilt without them
+_LONGEST_SLEEP = 3600.0  # seconds: a wait past threading.TIMEOUT_MAX would raise
 
 
 class Watch:
@@ -123,7 +124,7 @@ class _Watchdog:
                         due.append(watch)
                 if not due:
                     # asleep until the earliest running deadline (a finished one is dropped on waking)
-                    self._cond.wait(self._heap[0][0] - now if self._heap else None)
+                    self._cond.wait(min(self._heap[0][0] - now, _LONGEST_SLEEP) if self._heap else None)
                     continue
             for watch in due:
                 watch.fire()
