@@ -53,7 +53,10 @@ def _child(todo: Any, done: Any, options: SweepOptions, semaphores: list[Any]) -
         while (row := todo.get()) is not None:
             done.put(check_safely(row, options, gate))
 
-    threads = [threading.Thread(target=work, daemon=True) for _ in range(max(1, options.jobs))]
+    # the dispatcher keeps at most ``jobs`` links in flight in all: a worker needs its share of them
+    # (each thread more is one more to wake for a row and to share the GIL with)
+    share = -(-max(1, options.jobs) // max(1, options.processes))
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(share)]
     for t in threads:
         t.start()
     for t in threads:

@@ -296,7 +296,13 @@ def _get(session: "requests.Session", url: str, policy: NetPolicy, host: str | N
     import requests
 
     try:
-        return session.get(url, allow_redirects=False, stream=True, timeout=(policy.timeout, policy.timeout))
+        # session.get, less the merging of a request's own settings into the session's (there are none:
+        # a kept session has only its headers and cookies, and trust_env is off)
+        prepared = requests.PreparedRequest()
+        prepared.prepare(method="GET", url=url, headers=session.headers, cookies=session.cookies.copy(),
+                         hooks=requests.hooks.default_hooks())
+        return session.send(prepared, allow_redirects=False, stream=True, timeout=(policy.timeout, policy.timeout),
+                            proxies={}, verify=session.verify, cert=session.cert)
     except PrivateAddress:
         raise
     except ValueError as exc:  # requests parses a redirect target it won't follow, and may choke on it
