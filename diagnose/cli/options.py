@@ -36,13 +36,13 @@ def net_options(fn):
     @functools.wraps(fn)
     def wrapper(*args: Any, timeout: float, max_redirects: int, max_bytes: int,
                 allow_private_network: bool, **kwargs: Any):
-        from diagnose.web import fetch as net
+        from diagnose.web.policy import NetPolicy, env_allows_private  # not fetch: HTTP comes later
 
-        kwargs["policy"] = net.NetPolicy(
+        kwargs["policy"] = NetPolicy(
             timeout=timeout,
             max_bytes=max_bytes,
             max_redirects=max_redirects,
-            allow_private=allow_private_network or net.env_allows_private(),
+            allow_private=allow_private_network or env_allows_private(),
         )
         return fn(*args, **kwargs)
 

@@ -4,7 +4,6 @@ any work starts; see core/files.py)."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 from pathlib import Path
 
@@ -16,6 +15,8 @@ def default_html_path(ticket: Ticket, folder: str | Path = "reports", redacted: 
     """<folder>/<date>-<customer or link>.html; a redacted report gets a digest instead of the name."""
     slug = ticket.slug
     if redacted:
+        import hashlib
+
         slug = "ticket-" + hashlib.sha256(slug.encode("utf-8")).hexdigest()[:10]
     return Path(folder) / f"{dt.date.today().isoformat()}-{slug}.html"
 
