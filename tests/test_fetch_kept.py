@@ -334,3 +334,46 @@ def test_an_address_written_as_one_is_not_looked_up(monkeypatch):
     assert policy.resolve("0:0::1", 80) == ["::1"]
     assert policy.resolve("localhost", 80)
     assert looked_up == ["127.1", "0:0::1", "localhost"]
+
+
+def _endless_redirect(location: str, seconds: float = 15.0) -> tuple[socket.socket, int]:
+    """A raw server whose every answer is a redirect to ``location`` followed by a body that never
+    ends (chunks for at most ``seconds``); it stops by itself."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    server.settimeout(seconds)
+
+    def serve():
+        end = time.monotonic() + seconds
+        with server:
+            while time.monotonic() < end:
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    return
+                with conn:
+                    try:
+                        conn.settimeout(5)
+                        conn.recv(4096)
+                        conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: " + location.encode() +
+                                     b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+                        while time.monotonic() < end:
+                            conn.sendall(b"4000\r\n" + b"x" * 0x4000 + b"\r\n")
+                    except OSError:
+                        pass  # the client hung up
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server, server.getsockname()[1]
+
+
+def test_a_redirect_whose_body_never_ends_is_read_to_the_byte_cap_and_followed(site):
+    site.add("/l", Page(LANDING))
+    server, port = _endless_redirect(site.url("/l?gspk=" + GSPK))
+    try:
+        started = time.monotonic()
+        outcome = follow(f"http://127.0.0.1:{port}/", NetPolicy(timeout=5, allow_private=True, max_bytes=100_000))
+        assert [h.status_code for h in outcome.result.evidence.hops] == [302, 200]
+        assert time.monotonic() - started < 5  # not read until the hop's deadline (10 s)
+    finally:
+        server.close()

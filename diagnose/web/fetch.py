@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import socket
-import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -27,6 +26,7 @@ from diagnose.web.policy import (  # noqa: F401  (the policy, as the checks name
     is_public_address, refusal,
     resolve,
 )
+from diagnose.web.sessions import kept_session, make_session, send  # noqa: F401  (net.make_session, ...)
 from diagnose.web.watchdog import Watch
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -144,98 +144,11 @@ class InvalidRedirect(Exception):
     pass
 
 
-_adapter_classes: dict[bool, type] = {}
-
-
-def _adapter_class(check_peer: bool) -> type:
-    """A requests adapter whose connections are watched by the hop's deadline and, with
-    ``check_peer``, refuse non-public peers (built once per kind, lazily)."""
-    if check_peer in _adapter_classes:
-        return _adapter_classes[check_peer]
-    import requests.adapters
-    from urllib3.connection import HTTPConnection, HTTPSConnection
-    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-
-    def guard(conn, sock):
-        peer = sock.getpeername()[0]
-        if check_peer and not policy_module.is_public_address(peer):
-            sock.close()
-            raise PrivateAddress(conn.host, peer)
-        return sock
-
-    class Watched:
-        def _new_conn(self):
-            self.diagnose_hop = Watch.current()  # connected for this hop
-            Watch.register(self)
-            return guard(self, super()._new_conn())
-
-        def request(self, *args, **kwargs):  # a kept-alive connection is watched by its new hop too
-            watch = Watch.current()
-            if watch is not None and getattr(self, "sock", None) is not None \
-                    and getattr(self, "diagnose_hop", None) is not watch:
-                watch.reused = True  # kept alive from an earlier hop: the server may have closed it since
-            self.diagnose_hop = watch
-            Watch.register(self)
-            return super().request(*args, **kwargs)
-
-    class WatchedHTTPConnection(Watched, HTTPConnection):
-        pass
-
-    class WatchedHTTPSConnection(Watched, HTTPSConnection):
-        pass
-
-    class WatchedHTTPPool(HTTPConnectionPool):
-        ConnectionCls = WatchedHTTPConnection
-
-    class WatchedHTTPSPool(HTTPSConnectionPool):
-        ConnectionCls = WatchedHTTPSConnection
-
-    class WatchedAdapter(requests.adapters.HTTPAdapter):
-        def init_poolmanager(self, *args, **kwargs):
-            super().init_poolmanager(*args, **kwargs)
-            self.poolmanager.pool_classes_by_scheme = {
-                "http": WatchedHTTPPool,
-                "https": WatchedHTTPSPool,
-            }
-
-    _adapter_classes[check_peer] = WatchedAdapter
-    return WatchedAdapter
-
-
-def make_session(policy: NetPolicy) -> "requests.Session":
-    import requests
-    import requests.adapters
-
-    session = requests.Session()
-    # No proxies or .netrc from the environment: the peer check must see the real host.
-    session.trust_env = False
-    adapter = _adapter_class(check_peer=not policy.allow_private)(max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.headers["User-Agent"] = policy.user_agent
-    session.headers["Accept"] = "text/html,application/xhtml+xml,*/*;q=0.8"
-    return session
-
-
-_kept = threading.local()
-
-
-def kept_session(policy: NetPolicy) -> requests.Session:
-    """This thread's kept-alive session for ``policy`` (a sweep's worker checks link after link with
-    it): its connections are reused from link to link, and each new one is still judged by the
-    peer check. Its cookies are the caller's to clear, so that links never share them."""
-    sessions = _kept.__dict__.setdefault("sessions", {})
-    session = sessions.get(policy)
-    if session is None:
-        session = sessions[policy] = make_session(policy)
-    return session
-
-
 class _StaleConnection(FetchConnectionError):
     """The hop went out on a kept-alive connection and the connection broke before any answer."""
 
 
-def fetch(session: "requests.Session", url: str, policy: NetPolicy) -> Fetched:
+def fetch(session: requests.Session, url: str, policy: NetPolicy) -> Fetched:
     """GET ``url`` once, without following redirects, within the policy's limits.
 
     Raises PrivateAddress, ResolveError, FetchTimeout, FetchConnectionError or InvalidRedirect.
@@ -251,7 +164,7 @@ def fetch(session: "requests.Session", url: str, policy: NetPolicy) -> Fetched:
         return _fetch(session, url, policy, parts.hostname, started)
 
 
-def _fetch(session: "requests.Session", url: str, policy: NetPolicy, host: str | None, started: float) -> Fetched:
+def _fetch(session: requests.Session, url: str, policy: NetPolicy, host: str | None, started: float) -> Fetched:
     # The hop's deadline (twice the timeout) covers the whole answer: status line, headers, body.
     with Watch(policy.timeout * 2) as watch:
         try:
@@ -291,18 +204,12 @@ def _late(host: str | None, policy: NetPolicy) -> FetchTimeout:
     return FetchTimeout(f"{host} was still sending after {policy.timeout * 2:g} s")
 
 
-def _get(session: "requests.Session", url: str, policy: NetPolicy, host: str | None):
+def _get(session: requests.Session, url: str, policy: NetPolicy, host: str | None):
     """The response's status and headers (the body is left to stream)."""
     import requests
 
     try:
-        # session.get, less the merging of a request's own settings into the session's (there are none:
-        # a kept session has only its headers and cookies, and trust_env is off)
-        prepared = requests.PreparedRequest()
-        prepared.prepare(method="GET", url=url, headers=session.headers, cookies=session.cookies.copy(),
-                         hooks=requests.hooks.default_hooks())
-        return session.send(prepared, allow_redirects=False, stream=True, timeout=(policy.timeout, policy.timeout),
-                            proxies={}, verify=session.verify, cert=session.cert)
+        return send(session, url, policy)
     except PrivateAddress:
         raise
     except ValueError as exc:  # requests parses a redirect target it won't follow, and may choke on it
