@@ -138,3 +138,56 @@ def test_import_of_cli_does_not_import_playwright():
 
     code = "import sys, diagnose.cli; sys.exit('playwright' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], env={**os.environ}).returncode == 0
+
+
+class _Proc:
+    def __init__(self, *args):
+        self.args = list(args)
+
+    def cmdline(self):
+        return self.args
+
+
+def test_features_missing_reads_the_browser_process_command_line():
+    ours = browser.disable_features_arg()
+    assert ours.startswith("--disable-features=") and "WebUIOmniboxPopup" in ours
+    child = _Proc("chromium", "--type=gpu-process", "--disable-features=Other")
+    root = _Proc("chromium", "--disable-features=PaintHolding,Extra", "--no-sandbox", ours)
+    assert browser.features_missing([child, root]) == {"Extra"}  # Playwright's first, ours last
+    assert browser.features_missing([_Proc("chromium", ours)]) == set()  # one list: nothing to compare
+    assert browser.features_missing([child]) == set()
+
+
+def _effective_disabled(session, deadline_s=10.0):
+    """The features a child process of the session's browser runs with disabled (Chromium hands
+    the list it settled on to its children)."""
+    import re
+    import time
+
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        for proc in session.processes():
+            line = " ".join(proc.cmdline())
+            if "--type=gpu-process" in line or "--type=utility" in line:
+                found = re.findall(r"--disable-features=(\S+)", line)
+                if found:
+                    return set(found[-1].split(","))
+        time.sleep(0.1)
+    raise AssertionError("no child process of the browser showed its features")
+
+
+def test_playwright_features_stay_disabled_with_ours(browser_session):
+    with BrowserSession(browser_session.executable) as session:
+        disabled = _effective_disabled(session)
+    assert set(browser.PLAYWRIGHT_DISABLED_FEATURES) <= disabled  # Chromium keeps only the last list
+    assert set(browser.DISABLED_FEATURES) <= disabled
+
+
+def test_a_playwright_that_disables_more_is_followed(browser_session, monkeypatch):
+    monkeypatch.setattr(browser, "_followed", set())
+    dropped = browser.PLAYWRIGHT_DISABLED_FEATURES[0]  # as if this Playwright disabled one we do not name
+    monkeypatch.setattr(browser, "PLAYWRIGHT_DISABLED_FEATURES", browser.PLAYWRIGHT_DISABLED_FEATURES[1:])
+    with BrowserSession(browser_session.executable) as session:
+        disabled = _effective_disabled(session)
+    assert browser._followed == {dropped}
+    assert dropped in disabled and set(browser.DISABLED_FEATURES) <= disabled

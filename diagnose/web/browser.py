@@ -15,6 +15,7 @@ next check.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import glob
 import os
 import shutil
@@ -42,6 +43,23 @@ LAUNCH_ARGS = (
     "--webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
 )
+# Chromium reads one --disable-features, the last given: the features Playwright disables are named
+# again before ours (checked against the browser's command line at each launch; a Playwright that
+# disables others is followed, the browser launched again with them: features_missing).
+PLAYWRIGHT_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding", "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect", "TcpPortRandomizationWin", "OptimizationHints",
+    "NetworkTimeServiceQuerying", "AimEnabled", "PreconnectToSearch", "msForceBrowserSignIn",
+    "msEdgeUpdateLaunchServicesPreferredVersion",
+)
+# Browser machinery that no page sees, paid by every fresh context: a context's page opens a browser
+# window whose omnibox popup is a WebUI page of its own (a renderer loading ~300 modules, about half
+# the CPU of a visit), and each navigation starts a spare renderer for a next one in the same
+# context, which never comes.
+DISABLED_FEATURES = ("WebUIOmniboxPopup", "WebUIOmniboxFullPopup", "WebUIOmniboxAimPopup", "WebUIOmniboxPopupDebug",
+                     "SpareRendererForSitePerProcess")
+_followed: set[str] = set()  # disabled by this Playwright besides PLAYWRIGHT_DISABLED_FEATURES (learned at launch)
 INSTALL_HINT = (
     "no Chromium found: run 'playwright install chromium' or install the OS package "
     "(e.g. 'apt-get install chromium'), or give --browser-path / DIAGNOSE_BROWSER"
@@ -92,6 +110,30 @@ def find_browser(browser_path: str | None = None) -> str | None:
         if found:
             return found
     return None
+
+
+def disable_features_arg() -> str:
+    """The --disable-features switch the browser is launched with (Playwright's and ours)."""
+    names = (*PLAYWRIGHT_DISABLED_FEATURES, *sorted(_followed), *DISABLED_FEATURES)
+    return "--disable-features=" + ",".join(dict.fromkeys(names))
+
+
+def features_missing(procs: list[Any]) -> set[str]:
+    """The features Playwright disabled that the browser's last --disable-features leaves enabled
+    (the browser process's command line names Playwright's list first, ours last)."""
+    import psutil
+
+    for proc in procs:
+        try:
+            cmdline = proc.cmdline()
+        except psutil.Error:
+            continue
+        if any(a.startswith("--type=") for a in cmdline):
+            continue
+        lists = [a.split("=", 1)[1].split(",") for a in cmdline if a.startswith("--disable-features=")]
+        if len(lists) >= 2:
+            return set(filter(None, lists[0])) - set(lists[-1])
+    return set()
 
 
 def _launched_with(marker: str) -> list[Any]:
@@ -195,23 +237,32 @@ class BrowserSession:
 
         if self._pw is None:
             self._pw = await async_playwright().start()
-        self._marker = f"--diagnose-session={uuid.uuid4().hex}"
-        try:
-            self._browser = await self._pw.chromium.launch(
-                executable_path=self.executable,
-                headless=self.headless,
-                args=[*LAUNCH_ARGS, *self.extra_args, self._marker],
-                handle_sigint=False,
-                handle_sigterm=False,
-                handle_sighup=False,
-                timeout=30_000,
-            )
-        except PlaywrightError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise BrowserUnavailable(f"the browser {self.executable} would not start ({first[:200]}); "
-                                     "run 'playwright install chromium' or install the OS package "
-                                     "(e.g. 'apt-get install chromium')") from None
-        self._launched += [p for p in _launched_with(self._marker) if p not in self._launched]
+        for attempt in (1, 2):
+            self._marker = f"--diagnose-session={uuid.uuid4().hex}"
+            try:
+                self._browser = await self._pw.chromium.launch(
+                    executable_path=self.executable,
+                    headless=self.headless,
+                    args=[*LAUNCH_ARGS, disable_features_arg(), *self.extra_args, self._marker],
+                    handle_sigint=False,
+                    handle_sigterm=False,
+                    handle_sighup=False,
+                    timeout=30_000,
+                )
+            except PlaywrightError as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise BrowserUnavailable(f"the browser {self.executable} would not start ({first[:200]}); "
+                                         "run 'playwright install chromium' or install the OS package "
+                                         "(e.g. 'apt-get install chromium')") from None
+            launched = _launched_with(self._marker)
+            self._launched += [p for p in launched if p not in self._launched]
+            missing = features_missing(launched) if attempt == 1 else set()
+            if not missing:
+                return self._browser
+            _followed.update(missing)  # this Playwright disables more: launched again with them
+            browser, self._browser = self._browser, None
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(browser.close(), 10)
         return self._browser
 
     async def playwright(self) -> Any:
