@@ -10,8 +10,11 @@ Measured in the same run, the cli and floor runs alternating (a busy machine slo
             ``page.goto(landing, wait_until="load")``, measured with the same Playwright (already
             imported: the floor pays no interpreter start and no import).
 
-Prints the median of each and the ratios cli/floor and warm/floor; with --breakdown, where one cli
-run spends its time (the process instrumented from outside: nothing in the tool records timings).
+Prints the median of each, the ratios cli/floor and warm/floor, the CPU time of the cli and floor
+runs (all their processes: on a busy machine the wall ratio tends to the CPU ratio) and the load
+average; with --breakdown, where one cli run spends its time, with the CPU used so far (the process
+instrumented from outside, each module when the CLI first imports it: nothing in the tool records
+timings).
 
     python benchmarks/ticket.py [--runs 7] [--breakdown]
 """
@@ -20,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -41,37 +46,102 @@ from diagnose.web.fetch import NetPolicy  # noqa: E402
 
 TARGET = 1.3
 
-# Run in the child with --breakdown: marks the moments of one `diagnose ticket` on stderr.
+# Run in the child with --breakdown: marks the moments of one `diagnose ticket` on stderr, with the
+# process's CPU time so far. Nothing is imported ahead of the CLI: each module is instrumented when the
+# CLI itself first imports it, so the order and the cost of the imports are the real ones.
 PROBE = r"""
-import sys, time, threading
-T0 = time.perf_counter()
-def mark(what): print(f"@@ {(time.perf_counter() - T0) * 1000:7.0f} ms  {what}", file=sys.stderr, flush=True)
-from diagnose.pipeline import gather as G
-from diagnose.web import browser as B
-launch, start, close = G._launch_in_background, B.BrowserSession.start, B.BrowserSession.close
-def launched(path):
-    mark("launch starts (a thread: import playwright, the driver, chromium)"); return launch(path)
-def started(self):
-    r = start(self); mark("browser ready"); return r
-def closed(self):
-    mark("browser closing (a thread)"); r = close(self); mark("browser closed"); return r
-G._launch_in_background, B.BrowserSession.start, B.BrowserSession.close = launched, started, closed
-from diagnose.checks import registry
-for c in registry.CHECKS:
-    def timed(t, ctx, run=c.run, name=c.name):
-        mark(f"{name} starts"); r = run(t, ctx); mark(f"{name} done"); return r
-    object.__setattr__(c, "run", timed)
+import builtins, os, sys, time, threading
+def since_start():
+    try:  # the process's start, so the interpreter's own start-up counts too (Linux)
+        with open("/proc/self/stat") as f:
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as f:
+            return float(f.read().split()[0]) - ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+T0 = time.perf_counter() - since_start()
+def mark(what):
+    print(f"@@ {(time.perf_counter() - T0) * 1000:7.0f} ms  cpu {time.process_time() * 1000:5.0f} ms  {what}",
+          file=sys.stderr, flush=True)
+mark("the interpreter runs its first line")
+
+def wrap(owner, name, before=None, after=None):
+    f = getattr(owner, name, None)
+    if f is None:
+        return
+    def wrapped(*a, **k):
+        if before: mark(before)
+        r = f(*a, **k)
+        if after: mark(after)
+        return r
+    setattr(owner, name, wrapped)
+
+def wrap_async(owner, name, label):
+    f = getattr(owner, name, None)
+    if f is None:
+        return
+    async def wrapped(*a, **k):
+        mark(f"  {label} starts"); r = await f(*a, **k); mark(f"  {label} done"); return r
+    setattr(owner, name, wrapped)
+
+def on_gather(G):
+    wrap(G, "_launch_in_background", "launch starts (a thread imports Playwright, then starts the driver and Chromium)",
+         "Playwright imported: the other checks run while Chromium starts")
+def on_browser(B):
+    start = B.BrowserSession.start
+    def started(self):
+        r = start(self)
+        if threading.current_thread().name == "diagnose-browser-launch": mark("browser ready")
+        return r
+    B.BrowserSession.start = started
+    wrap(B.BrowserSession, "close", "browser closing (a thread, while the report is built and shown)", "browser closed")
+def on_registry(R):
+    for c in R.CHECKS:
+        def timed(t, ctx, run=c.run, name=c.name):
+            mark(f"{name} starts"); r = run(t, ctx); mark(f"{name} done"); return r
+        object.__setattr__(c, "run", timed)
+def on_tickets(TK):
+    prep = getattr(TK, "_preparations", None)
+    if prep is None:
+        return
+    def preparations(*a, **k):
+        def step(fn):
+            def run():
+                mark(f"  while the browser starts: {fn.__name__}"); return fn()
+            return run
+        return tuple(step(fn) for fn in prep(*a, **k))
+    TK._preparations = preparations
+def on_browse(BR):
+    for name in ("_new_context", "_open_page", "_load", "_read", "_close_context"):
+        wrap_async(BR, name, "cookie " + name.strip("_").replace("_", " "))
+def on_model(M):
+    wrap(M, "build_report", "rules + report model")
+def on_report(R):
+    render = R.render
+    def rendered(fmt, *a, **k):
+        mark(f"render {fmt}"); return render(fmt, *a, **k)
+    R.render = rendered
+def on_cli(C):
+    wrap(C, "_exit", "the command is done: exit (threads joined, atexit, flush)")
+
+HOOKS = {"diagnose.pipeline.gather": on_gather, "diagnose.web.browser": on_browser,
+         "diagnose.checks.registry": on_registry, "diagnose.cli.tickets": on_tickets,
+         "diagnose.checks.cookie.browse": on_browse, "diagnose.report.model": on_model,
+         "diagnose.report": on_report, "diagnose.cli": on_cli}
+real_import = builtins.__import__
+def hooked_import(name, *a, **k):
+    module = real_import(name, *a, **k)
+    if HOOKS:
+        for done in [n for n in HOOKS if n in sys.modules]:
+            if not getattr(getattr(sys.modules[done], "__spec__", None), "_initializing", False):  # fully imported
+                HOOKS.pop(done)(sys.modules[done])
+    return module
+builtins.__import__ = hooked_import
 import atexit
-atexit.register(lambda: mark("exit (atexit)"))
-from diagnose.report import model
-build = model.build_report
-def built(*a, **k):
-    mark("rules + report model"); return build(*a, **k)
-model.build_report = built
-mark("imports of diagnose.cli and the probe done")
+atexit.register(lambda: mark("atexit handlers"))
 sys.argv = ["diagnose", *sys.argv[1:]]
-from diagnose.cli import main
-main()
+import runpy
+runpy.run_module("diagnose", run_name="__main__", alter_sys=True)
 """
 
 
@@ -95,13 +165,29 @@ def floor_once(executable: str, url: str) -> float:
             await browser.close()
         return time.perf_counter() - started
 
-    return asyncio.run(go())
+    own = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)  # not the local site's threads
+    before = cpu_now(own) + cpu_now(resource.RUSAGE_CHILDREN)
+    elapsed = asyncio.run(go())
+    CPU["floor"].append(cpu_now(own) + cpu_now(resource.RUSAGE_CHILDREN) - before)
+    return elapsed
+
+
+def cpu_now(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+# The CPU time of each run, beside its wall time: on a busy machine (other processes on the 2 cores)
+# the wall times tend to the ratio of the CPU times; on an idle one, to the ratio of the critical paths.
+CPU: dict[str, list[float]] = {"cli": [], "floor": []}
 
 
 def cli_once(args: list[str]) -> float:
+    before = cpu_now(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "diagnose", *args], capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
+    CPU["cli"].append(cpu_now(resource.RUSAGE_CHILDREN) - before)  # Python, the driver, Chromium: all waited for
     if proc.returncode not in (0, 1):
         raise SystemExit(f"diagnose ticket failed ({proc.returncode}): {proc.stderr}")
     return elapsed
@@ -111,7 +197,7 @@ def breakdown(args: list[str]) -> None:
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=False)
     total = (time.perf_counter() - started) * 1000
-    print("where one cli run spends its time (ms since the interpreter ran its first line):")
+    print("where one cli run spends its time (ms since the process started; cpu: the Python process's so far):")
     for line in proc.stderr.splitlines():
         if line.startswith("@@"):
             print("  " + line[3:])
@@ -136,11 +222,15 @@ def main(argv: list[str] | None = None) -> int:
                    "--screenshot-dir", str(tmpdir)]
         cli_once(command)  # warm-up (disk caches), not timed
         floor_once(executable, landing)
+        CPU["cli"].clear()
+        CPU["floor"].clear()
+        load_before = os.getloadavg()[0]
         cli_times, floor_times = [], []
         for _ in range(args.runs):
             cli_times.append(cli_once(command))
             floor_times.append(floor_once(executable, landing))
 
+        load_after = os.getloadavg()[0]
         warm_times = []
         with BrowserSession() as session:
             options = GatherOptions(policy=NetPolicy(timeout=5, allow_private=True), screenshot_dir=tmpdir)
@@ -162,6 +252,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"floor (browser launch + one bare page load):                 {floor * 1000:7.0f} ms")
     print(f"ratios: cli/floor = {cli / floor:.2f}x (median of the paired runs {paired:.2f}x), "
           f"warm/floor = {warm / floor:.2f}x")
+    cpu_cli, cpu_floor = statistics.median(CPU["cli"]), statistics.median(CPU["floor"])
+    print(f"cpu (all processes): cli {cpu_cli * 1000:.0f} ms, floor {cpu_floor * 1000:.0f} ms = {cpu_cli / cpu_floor:.2f}x "
+          "(what the wall ratio tends to on a busy machine)")
+    print(f"load average (1 min) {load_before:.1f} before the timed runs, {load_after:.1f} after, on "
+          f"{os.cpu_count()} cores")
     print(f"target: cli <= {TARGET}x floor -> {'met' if cli / floor <= TARGET else 'NOT met'}")
     return 0 if cli / floor <= TARGET else 1
 
