@@ -295,6 +295,20 @@ def test_workers_are_forked_only_from_one_thread(threads, method):
     assert done.stdout.split() == [method], done.stderr
 
 
+@pytest.mark.parametrize("jobs, processes", [(3, 1), (3, 2), (5, 2), (1, 2)])
+def test_no_more_links_in_flight_than_jobs(site, tmp_path, jobs, processes):
+    """The worker processes' threads are --jobs in all, whatever rows the dispatcher queues ahead."""
+    landing = Counting(page(partnerstack_snippet(f"'{PK}'")), delay=0.1)
+    site.add("/landing", landing)
+    links = tmp_path / "l.txt"
+    links.write_text("".join(site.url(f"/landing?{q(f'p{i}')}&i={i}") + "\n" for i in range(4 * jobs + 2)))
+    source = LinkSource(str(links))
+    records = sweep_records(source.rows(), jobs=jobs, per_host=10, processes=processes)
+    source.close()
+    assert len(records) == 4 * jobs + 2 and {r.status for r in records} == {"ok"}
+    assert landing.peak == jobs
+
+
 def test_a_stopped_sweep_leaves_the_rest(site, tmp_path):
     site.add("/slow", Counting(page(partnerstack_snippet(f"'{PK}'")), delay=0.05))
     links = tmp_path / "l.txt"

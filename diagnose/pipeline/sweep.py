@@ -60,6 +60,8 @@ class HostGate:
 class ThreadPool:
     """``jobs`` threads of this process."""
 
+    ahead = 0
+
     def __init__(self, options: SweepOptions):
         # SimpleQueue: a handoff in C (queue.Queue's Condition wakes the waiter while its own lock is held)
         self.todo: queue.SimpleQueue = queue.SimpleQueue()
@@ -81,7 +83,7 @@ class ThreadPool:
 
     def get(self, timeout: float) -> LinkRecord | None:
         try:
-            return self.done.get(timeout=timeout)
+            return self.done.get(timeout=timeout) if timeout > 0 else self.done.get_nowait()
         except queue.Empty:
             return None
 
@@ -124,7 +126,10 @@ def quick_switching():
 
 def _dispatch(rows: Iterable[LinkRow], options: SweepOptions, on_record: Callable[[LinkRecord], None],
               stop: threading.Event | None, pool: Any) -> None:
-    jobs = max(1, options.jobs)
+    # rows handed out: the links in flight, and a few queued for the worker processes (``ahead``), so that
+    # a worker whose link is done starts the next without waiting for this thread (the workers' threads,
+    # ``jobs`` in all, still cap the links in flight)
+    jobs = max(1, options.jobs) + getattr(pool, "ahead", 0)
     first_seen: dict[str, int] = {}  # row id -> line of its first occurrence
     window: deque[tuple[LinkRow, str]] = deque()  # (row, its first host)
     busy: Counter[str] = Counter()  # links in flight by first host
@@ -146,24 +151,37 @@ def _dispatch(rows: Iterable[LinkRow], options: SweepOptions, on_record: Callabl
             else:
                 first_seen[row.id] = row.line
                 window.append((row, host_key(host_of(row.url))))
-        while in_flight < jobs and window:
-            picked = _pick(window, busy, options.per_host)
-            if picked is None:
-                break
-            busy[picked[1]] += 1
-            in_flight += 1
-            pool.submit(picked[0])
+        in_flight += _submit(window, busy, options.per_host, jobs - in_flight, pool)
         if in_flight == 0 and exhausted and not window:
             return
+        finished: list[LinkRecord] = []
         record = pool.get(timeout=0.2)  # a timeout: Ctrl-C and ``stop`` are seen promptly
-        if record is None:
-            continue
-        in_flight -= 1
-        host = host_key(host_of(record.row.url))
-        busy[host] -= 1
-        if busy[host] <= 0:
-            del busy[host]
-        on_record(record)
+        while record is not None:  # and whatever else has finished meanwhile
+            in_flight -= 1
+            host = host_key(host_of(record.row.url))
+            busy[host] -= 1
+            if busy[host] <= 0:
+                del busy[host]
+            finished.append(record)
+            record = pool.get(timeout=0)
+        if finished and not (stop is not None and stop.is_set()):
+            # the freed slots are filled before the records are written: writing is off the links' path
+            in_flight += _submit(window, busy, options.per_host, jobs - in_flight, pool)
+        for record in finished:
+            on_record(record)
+
+
+def _submit(window: deque[tuple[LinkRow, str]], busy: Counter[str], per_host: int, room: int, pool: Any) -> int:
+    """Hand out up to ``room`` rows of the window (see _pick); how many were."""
+    submitted = 0
+    while submitted < room and window:
+        picked = _pick(window, busy, per_host)
+        if picked is None:
+            break
+        busy[picked[1]] += 1
+        submitted += 1
+        pool.submit(picked[0])
+    return submitted
 
 
 def _pick(window: deque[tuple[LinkRow, str]], busy: Counter[str], per_host: int) -> tuple[LinkRow, str] | None:

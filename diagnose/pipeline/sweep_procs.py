@@ -1,5 +1,5 @@
-"""Worker processes for a sweep (``--processes N``): each runs ``jobs`` threads that take rows from
-one shared queue and put records on another, so that the checks' parsing uses every core.
+"""Worker processes for a sweep (``--processes N``): between them they run ``jobs`` threads that take
+rows from one shared queue and put records on another, so that the checks' parsing uses every core.
 
 The per-host cap holds across processes: a fixed set of shared semaphores (``STRIPES``), and each host
 name hashes onto one. Two hosts on one stripe share its cap: stricter than asked, never looser.
@@ -40,7 +40,7 @@ class StripedGate:
         return self.semaphores[zlib.crc32(host_key(host).encode("utf-8", "replace")) % len(self.semaphores)]
 
 
-def _child(todo: Any, done: Any, options: SweepOptions, semaphores: list[Any]) -> None:
+def _child(todo: Any, done: Any, options: SweepOptions, semaphores: list[Any], threads_: int) -> None:
     import sys
 
     from diagnose.pipeline.sweep_defaults import SWITCH_INTERVAL
@@ -53,10 +53,7 @@ def _child(todo: Any, done: Any, options: SweepOptions, semaphores: list[Any]) -
         while (row := todo.get()) is not None:
             done.put(check_safely(row, options, gate))
 
-    # the dispatcher keeps at most ``jobs`` links in flight in all: a worker needs its share of them
-    # (each thread more is one more to wake for a row and to share the GIL with)
-    share = -(-max(1, options.jobs) // max(1, options.processes))
-    threads = [threading.Thread(target=work, daemon=True) for _ in range(share)]
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(threads_)]
     for t in threads:
         t.start()
     for t in threads:
@@ -85,12 +82,19 @@ def _context() -> Any:
 
 class ProcessPool:
     def __init__(self, options: SweepOptions):
+        # ``jobs`` threads in all, shared out: they cap the links in flight, so that the dispatcher may queue
+        # a few rows ahead (``ahead``: a worker whose link is done starts the next without waiting for the
+        # dispatcher); each thread more would be one more to wake and to share the GIL with
+        jobs = max(1, options.jobs)
+        count = max(1, min(options.processes, jobs))
+        shares = [jobs // count + (i < jobs % count) for i in range(count)]
+        self.ahead = 2 * count
         ctx = _context()
         # kept here: Process.start() drops its arguments, and a semaphore freed is unlinked before a child opens it
         self.semaphores = [ctx.BoundedSemaphore(max(1, options.per_host)) for _ in range(STRIPES)]
         self.todo, self.done = ctx.Queue(), ctx.Queue()
-        self.procs = [ctx.Process(target=_child, args=(self.todo, self.done, options, self.semaphores),
-                                  name=f"diagnose-sweep-{i}", daemon=True) for i in range(options.processes)]
+        self.procs = [ctx.Process(target=_child, args=(self.todo, self.done, options, self.semaphores, share),
+                                  name=f"diagnose-sweep-{i}", daemon=True) for i, share in enumerate(shares)]
         for p in self.procs:
             p.start()
 
@@ -101,7 +105,7 @@ class ProcessPool:
         try:
             return self.done.get(timeout=timeout)
         except queue.Empty:
-            dead = next((p for p in self.procs if not p.is_alive()), None)
+            dead = next((p for p in self.procs if not p.is_alive()), None) if timeout > 0 else None
             if dead is not None:
                 raise CannotComplete(f"a sweep worker process stopped (exit code {dead.exitcode}); "
                                      "the links finished before it are kept") from None
