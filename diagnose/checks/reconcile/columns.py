@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from diagnose.core.errors import BadInput
+from diagnose.core.evidence import shorten
 from diagnose.checks.reconcile.model import ColumnRole
 
 SIDES = ("dashboard", "internal")
@@ -42,6 +43,31 @@ ALIASES: dict[str, tuple[str, ...]] = {
 SIDE_ALIASES = {"internal": {"customer_key": ("id",)}, "dashboard": {}}
 
 
+# The widest file read: a spreadsheet's own limit (Excel's last column, XFD). A wider export is no
+# customer list a person made (it is refused in one line, before its cells are read), and every
+# step that goes over the columns stays short.
+MAX_COLUMNS = 16384
+
+
+class TooManyColumns(BadInput):
+    """A file wider than MAX_COLUMNS (read.read_table names the file in the message)."""
+
+    def __init__(self, count: int, limit: int):
+        super().__init__(f"the file has {count} columns; at most {limit} are read")
+        self.count, self.limit = count, limit
+
+
+def check_width(count: int) -> None:
+    if count > MAX_COLUMNS:
+        raise TooManyColumns(count, MAX_COLUMNS)
+
+
+def header_list(headers: list[str], most: int = 20) -> str:
+    """The headers for a message: the first ``most`` of them, and how many more."""
+    shown = ", ".join(shorten(h, 60) for h in headers[:most])
+    return shown + (f" and {len(headers) - most} more" if len(headers) > most else "")
+
+
 def header_token(name: str) -> str:
     return re.sub(r"[^0-9a-z]", "", name.lower())
 
@@ -66,18 +92,20 @@ def parse_mapping(items: dict[str, str | None] | None) -> dict[str, dict[str, st
 def resolve_columns(headers: list[str], side: str, path: str, mapping: dict[str, str | None]) -> dict[str, int]:
     """Canonical field -> column index, from explicit mapping first, then the known spellings (a
     field mapped to None has no column)."""
-    tokens = [header_token(h) for h in headers]
+    exact: dict[str, list[int]] = {}  # header -> its columns, and the same by token: one pass over the headers
+    loose: dict[str, list[int]] = {}
+    for i, h in enumerate(headers):
+        exact.setdefault(h, []).append(i)
+        loose.setdefault(header_token(h), []).append(i)
     found: dict[str, int] = {}
     for fld, header in mapping.items():
         if header is None:
             continue
-        exact = [i for i, h in enumerate(headers) if h == header]
-        loose = [i for i, t in enumerate(tokens) if t == header_token(header)]
-        hits = exact or loose
+        hits = exact.get(header) or loose.get(header_token(header))
         if not hits:
             raise BadInput(
                 f"--map {side}.{fld}={header!r}: no such column in {side} file {path} "
-                f"(headers found: {', '.join(repr(h) for h in headers)})"
+                f"(headers found: {header_list(headers)})"
             )
         found[fld] = hits[0]
     used = set(found.values())
@@ -86,7 +114,7 @@ def resolve_columns(headers: list[str], side: str, path: str, mapping: dict[str,
             continue
         spellings = ALIASES[fld] + SIDE_ALIASES[side].get(fld, ())
         for spelling in spellings:
-            idx = next((i for i, t in enumerate(tokens) if t == spelling and i not in used), None)
+            idx = next((i for i in loose.get(spelling, ()) if i not in used), None)
             if idx is not None:
                 found[fld] = idx
                 used.add(idx)

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from diagnose.checks.reconcile.columns import check_width
 from diagnose.checks.reconcile.frames import empty_rejected, frame_of_cells
 
 MAX_RAW = 200
@@ -129,6 +130,7 @@ def _read_csv_polars(source: bytes | str, delim: str, crlf: bool = False):
     header_raw = records["raw"][start]
     headers = [h.strip() for h in next(csv.reader([header_raw], delimiter=delim), [])]
     width = len(headers)
+    check_width(width)  # before the cells are read
     wrong_nf = (pl.col("_nf") != width) & ~pl.col("_blank") & (pl.int_range(pl.len()) > start)
     bad_raw = records.filter(wrong_nf).select("line", "raw")
     records = records.select("line", "_nf", "_blank")  # free the line texts before the field read
@@ -188,6 +190,7 @@ def _read_csv_python(data: bytes, delim: str):
         if not raw.strip(" \r\n"):
             pass  # a blank line is not a row (nor the header)
         elif not headers:
+            check_width(len(row))
             headers = [h.strip() for h in row]
         elif len(row) != len(headers):
             bad.append((start, f"has {len(row)} fields, the header has {len(headers)}", raw[:MAX_RAW]))

@@ -67,14 +67,17 @@ def line_mask(lines: Any, wanted: Any) -> Any:
     return mask.scatter(idx.filter(found).sort(), True)
 
 
-def frame_of_cells(records: list[list[str | None]], lines: list[int], raws: list[str], width: int):
+def frame_of_cells(records: list[list[str | None]], lines: list[int], raws: list[str], width: int,
+                   kept: list[int] | None = None):
+    """Columns c0..c{width-1} of ``records``, or, with ``kept``, only the columns c{i} for i in
+    ``kept``, whose cells are then ``record[j]`` for ``i = kept[j]``; and ``_line``, ``_raw``."""
     import polars as pl
 
-    data = {f"c{i}": [r[i] if i < len(r) else None for r in records] for i in range(width)}
+    names = [f"c{i}" for i in (range(width) if kept is None else kept)]
+    data: dict[str, list] = {name: [r[j] if j < len(r) else None for r in records] for j, name in enumerate(names)}
     data["_line"] = lines
     data["_raw"] = raws
-    return pl.DataFrame(data, schema={**{f"c{i}": pl.String for i in range(width)},
-                                      "_line": pl.Int64, "_raw": pl.String})
+    return pl.DataFrame(data, schema={**{name: pl.String for name in names}, "_line": pl.Int64, "_raw": pl.String})
 
 
 def empty_rejected():

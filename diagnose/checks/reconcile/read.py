@@ -27,7 +27,9 @@ from typing import Any
 from diagnose.core.errors import BadInput
 from diagnose.core.evidence import shorten
 from diagnose.core.reading import clean_text
-from diagnose.checks.reconcile.columns import DATE_FIELDS, FIELDS, resolve_columns
+from diagnose.checks.reconcile.columns import (
+    DATE_FIELDS, FIELDS, TooManyColumns, check_width, header_list, resolve_columns,
+)
 from diagnose.checks.reconcile.csvread import MAX_RAW, read_csv
 from diagnose.checks.reconcile.dates import parse_dates
 from diagnose.checks.reconcile.excel import read_excel, spreadsheet_kind
@@ -135,10 +137,18 @@ def is_jsonl(path: str | Path, data: bytes) -> bool:
 def read_table(path: str | Path, side: str, mapping: dict[str, str | None] | None = None,
                *, progress: Callable[[str], None] | None = None) -> Table:
     """Read one file (CSV, JSON Lines or Excel) into a :class:`Table`. Raises BadInput on bad input."""
-    import polars as pl
-
     if progress:
         progress(f"reading {side} file {path}")
+    try:
+        return _read_table(path, side, mapping or {})
+    except TooManyColumns as exc:
+        raise BadInput(f"{side} file {path} has {exc.count} columns; at most {exc.limit} are read "
+                       "(export only the columns that name the customers)") from None
+
+
+def _read_table(path: str | Path, side: str, mapping: dict[str, str | None]) -> Table:
+    import polars as pl
+
     head = check_file(path, side)
     encoding = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
     kind = spreadsheet_kind(path, head, side)
@@ -153,9 +163,14 @@ def read_table(path: str | Path, side: str, mapping: dict[str, str | None] | Non
     if kind is not None:
         pass
     elif data is not None and is_jsonl(path, data):
-        headers, cells, _, rejected = _read_jsonl(data)
+        headers, cells, rejected = _read_jsonl(data, lambda names: resolve_columns(names, side, str(path), mapping))
         delim = ","
         fmt = "jsonl"
+        if not headers and rejected.height:  # not one object: the file is not empty, its lines are bad
+            first = rejected.row(0, named=True)
+            more = f" (and {rejected.height - 1} more bad line(s))" if rejected.height > 1 else ""
+            raise BadInput(f"{side} file {path} has no JSON object to read: line {first['line']}: "
+                           f"{first['reason']}{more}")
     else:
         try:
             headers, cells, delim, rejected = read_csv(data if data is not None else str(path),
@@ -170,11 +185,12 @@ def read_table(path: str | Path, side: str, mapping: dict[str, str | None] | Non
     del data
     if not headers:
         raise BadInput(f"{side} file {path} is empty (no header row)")
-    cols = resolve_columns(headers, side, str(path), (mapping or {}))
+    check_width(len(headers))  # an Excel sheet (CSV and JSON Lines are measured as they are read)
+    cols = resolve_columns(headers, side, str(path), mapping)
     if "email" not in cols and "customer_key" not in cols:
         raise BadInput(
             f"{side} file {path} has no email column (nor a customer_key column): "
-            f"headers found: {', '.join(repr(h) for h in headers)}; use --map {side}.email=HEADER"
+            f"headers found: {header_list(headers)}; use --map {side}.email=HEADER"
         )
     def cleaned(f: str) -> Any:
         if f not in cols:
@@ -203,9 +219,9 @@ def read_table(path: str | Path, side: str, mapping: dict[str, str | None] | Non
     empty = pl.col("email").is_null() & pl.col("customer_key").is_null()
     bad = frame.filter(empty)
     if bad.height:
-        width = len(headers)
+        present = [c for c in cells.columns if not c.startswith("_")]  # JSON Lines: the columns kept; _raw is set
         raw_of = cells.filter(line_mask(cells["_line"], bad["_line"])).select(
-            "_line", pl.coalesce("_raw", pl.concat_str([pl.col(f"c{i}").fill_null("") for i in range(width)],
+            "_line", pl.coalesce("_raw", pl.concat_str([pl.col(c).fill_null("") for c in present],
                                                        separator=delim)).alias("_raw"))
         bad = bad.join(raw_of, on="_line", how="left").select(
             pl.col("_line").alias("line"), pl.lit("empty email and customer_key").alias("reason"),
@@ -221,7 +237,9 @@ def read_table(path: str | Path, side: str, mapping: dict[str, str | None] | Non
                  rules, unreadable_frame)
 
 
-def _read_jsonl(data: bytes):
+def _read_jsonl(data: bytes, roles: Callable[[list[str]], dict[str, int]]):
+    """(names, cells, rejected): cells holds only the columns ``roles`` takes (objects may name
+    thousands of keys, each on a few rows: a cell for every key on every row would not fit)."""
     import polars as pl
 
     headers: dict[str, None] = {}
@@ -253,10 +271,12 @@ def _read_jsonl(data: bytes):
         lines.append(no)
         raws.append(line)
     names = list(headers)
-    records = [[_scalar(o.get(h)) for h in names] for o in objects]
+    check_width(len(names))
+    kept = sorted(set(roles(names).values()))
+    records = [[_scalar(o.get(names[i])) for i in kept] for o in objects]
     rejected = pl.DataFrame(bad, schema={"line": pl.Int64, "reason": pl.String, "raw": pl.String},
                             orient="row") if bad else empty_rejected()
-    return names, frame_of_cells(records, lines, raws, len(names)), lines, rejected
+    return names, frame_of_cells(records, lines, raws, len(names), kept), rejected
 
 
 def _scalar(value: Any) -> str | None:
