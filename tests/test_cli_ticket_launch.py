@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -69,6 +70,52 @@ def test_no_step_runs_when_the_browser_is_already_there(monkeypatch):
     steps = (lambda: log.append("step"),)
     gather(Ticket(link="https://example.com/"), GatherOptions(while_waiting=steps), browser=FakeBrowser(log, 0))
     assert log == ["pages", "ready", "browser", "close"]
+
+
+def test_a_preparation_that_fails_changes_nothing(monkeypatch):
+    log: list = []
+    monkeypatch.setattr(gather_module, "CHECKS", checks(log))
+
+    def broken():
+        log.append("broken step")
+        raise ImportError("no such library")
+
+    steps = (broken, lambda: log.append("next step"))
+    gather(Ticket(link="https://example.com/"), GatherOptions(while_waiting=steps), browser=FakeBrowser(log, 5))
+    assert log == ["pages", "broken step", "next step", "ready", "browser", "close"]
+
+
+def test_ctrl_c_while_playwright_imports_still_closes_the_browser(monkeypatch):
+    """Interrupted while waiting for the launch thread's import: the launch goes on in its thread,
+    so the session is handed to the closing thread (which waits for the launch, then closes)."""
+    import threading
+
+    import diagnose.web.browser as browser_module
+
+    closed = []
+
+    class Session:
+        def __init__(self, path):
+            pass
+
+        def start(self):
+            pass
+
+        def close(self):
+            closed.append(True)
+
+    class Interrupted(threading.Event):
+        def wait(self, timeout=None):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(browser_module, "BrowserSession", Session)
+    monkeypatch.setattr(gather_module, "threading", SimpleNamespace(Thread=threading.Thread, Event=Interrupted))
+    with pytest.raises(KeyboardInterrupt):
+        gather_module.OwnBrowser(None)
+    for thread in threading.enumerate():
+        if thread.name == "diagnose-browser-close":
+            thread.join(10)
+    assert closed == [True]
 
 
 def test_the_browser_is_closed_when_a_check_fails(monkeypatch):

@@ -95,7 +95,7 @@ def gather(ticket: Ticket, options: GatherOptions | None = None, session: Any = 
         for check in wanted:
             if check.browser and browser is not None:
                 while waiting and browser.starting():
-                    waiting.pop(0)()
+                    _prepare(waiting.pop(0))
                 browser.ready()
             context.evidence.update(check.run(ticket, context))
     finally:
@@ -103,6 +103,15 @@ def gather(ticket: Ticket, options: GatherOptions | None = None, session: Any = 
             browser.close()
     found = context.evidence
     return {k: found[k] for k in EVIDENCE_ORDER if k in found}
+
+
+def _prepare(step: Callable[[], Any]) -> None:
+    """Run one preparation: it only saves time, so what it meets (a library missing, a template that
+    does not compile) is met again, and reported, by the work it prepares."""
+    try:
+        step()
+    except Exception:  # noqa: BLE001, S110
+        pass
 
 
 def _launch_in_background(browser_path: str | None) -> tuple[Any, threading.Thread]:
@@ -126,7 +135,11 @@ def _launch_in_background(browser_path: str | None) -> tuple[Any, threading.Thre
 
     thread = threading.Thread(target=start, name="diagnose-browser-launch", daemon=True)
     thread.start()
-    imported.wait(10)
+    try:
+        imported.wait(10)
+    except BaseException:  # Ctrl-C: the launch goes on, so the browser it starts is closed once started
+        _close_in_background(session, thread)
+        raise
     return session, thread
 
 
