@@ -226,6 +226,29 @@ def test_a_kept_session_reuses_its_connection_from_link_to_link(keep_alive):
     assert server.connections == 4
 
 
+def test_the_threads_of_a_process_share_their_connections(keep_alive):
+    """Four threads check links on one host, two requests at a time (a sweep's per-host slots): the
+    host sees no more connections than were in use at once, not one a thread."""
+    server = keep_alive()
+    pol = NetPolicy(timeout=2.5, allow_private=True)  # a policy of its own: its pools are new
+    slots = threading.BoundedSemaphore(2)
+    results: list = []
+
+    def links(thread: int) -> None:
+        session = net.kept_session(pol)
+        for i in range(6):
+            with slots:
+                results.append(follow(server.url(f"/t{thread}/{i}"), pol, session=session).result)
+
+    workers = [threading.Thread(target=links, args=(t,), daemon=True) for t in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert [r.evidence.hops[-1].status_code for r in results] == [200] * 24
+    assert 1 <= server.connections <= 2
+
+
 def test_a_kept_connection_closed_as_it_is_reused_is_not_the_links_fault(keep_alive):
     server = keep_alive(answers=lambda on_connection, in_all: on_connection != 2)
     pol = NetPolicy(timeout=2, allow_private=True)

@@ -88,8 +88,11 @@ class ThreadPool:
             return None
 
     def close(self) -> None:
+        from diagnose.web.sessions import release_kept
+
         for _ in self.threads:  # the threads are daemons: one still in a check is abandoned, not waited for
             self.todo.put(None)
+        release_kept()
 
 
 def run_sweep(rows: Iterable[LinkRow], options: SweepOptions, on_record: Callable[[LinkRecord], None],

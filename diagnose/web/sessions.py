@@ -8,6 +8,7 @@ sweep's workers; and the send of one hop.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlparse
@@ -77,14 +78,14 @@ def _adapter_class(check_peer: bool) -> type:
     return WatchedAdapter
 
 
-def make_session(policy: NetPolicy) -> requests.Session:
+def make_session(policy: NetPolicy, adapter=None) -> requests.Session:
+    """A session for ``policy``: its own connections, or ``adapter``'s (shared) ones."""
     import requests
-    import requests.adapters
 
     session = requests.Session()
     # No proxies or .netrc from the environment: the peer check must see the real host.
     session.trust_env = False
-    adapter = _adapter_class(check_peer=not policy.allow_private)(max_retries=0)
+    adapter = adapter or _adapter_class(check_peer=not policy.allow_private)(max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = policy.user_agent
@@ -92,18 +93,48 @@ def make_session(policy: NetPolicy) -> requests.Session:
     return session
 
 
+KEPT_HOSTS = 64  # hosts whose connections a process keeps alive (the least recently used are let go)
+KEPT_PER_HOST = 64  # at least --per-host's largest value: no host has more connections in use than that
 _kept = threading.local()
+_shared: dict[NetPolicy, object] = {}
+_shared_lock = threading.Lock()
 
 
 def kept_session(policy: NetPolicy) -> requests.Session:
     """This thread's kept-alive session for ``policy`` (a sweep's worker checks link after link with
-    it): its connections are reused from link to link, and each new one is still judged by the
-    peer check. Its cookies are the caller's to clear, so that links never share them."""
+    it). The connections are the process's, shared by the threads' sessions (a pool per host): reused
+    from link to link, never more per host than were in use at once (--per-host in a sweep), and each
+    new one is still judged by the peer check. The cookies are this thread's, the caller's to clear, so
+    that links never share them."""
     sessions = _kept.__dict__.setdefault("sessions", {})
     session = sessions.get(policy)
     if session is None:
-        session = sessions[policy] = make_session(policy)
+        with _shared_lock:
+            adapter = _shared.get(policy)
+            if adapter is None:
+                adapter = _shared[policy] = _adapter_class(check_peer=not policy.allow_private)(
+                    pool_connections=KEPT_HOSTS, pool_maxsize=KEPT_PER_HOST, max_retries=0)
+        session = sessions[policy] = make_session(policy, adapter)
     return session
+
+
+def release_kept() -> None:
+    """Let go of the connections kept alive (at the end of a sweep: the next one in this process, if any,
+    connects anew)."""
+    with _shared_lock:
+        adapters = list(_shared.values())
+    for adapter in adapters:
+        adapter.close()  # drops the pools and their idle connections; the adapter opens new ones if used
+
+
+def _after_fork() -> None:  # a forked worker opens connections of its own
+    global _shared_lock
+    _shared.clear()
+    _shared_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def send(session: requests.Session, url: str, policy: NetPolicy):
