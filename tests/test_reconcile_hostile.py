@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import diagnose.checks.reconcile.columns as columns
-from diagnose.checks.reconcile import reconcile_files
+from diagnose.checks.reconcile import columns, reconcile_files
 from diagnose.checks.reconcile.read import read_table
 from diagnose.cli import cli
 from diagnose.core.errors import BadInput

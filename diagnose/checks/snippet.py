@@ -1,6 +1,7 @@
 """Check: is the PartnerStackJS snippet in the landing page's static HTML, and with which key?
 
-The page is parsed with BeautifulSoup and never executed. A snippet is an inline script calling
+The page is read in one streaming pass (snippet_page.py: no tree, linear in the page) and never
+executed. A snippet is an inline script calling
 ``growsumo._initialize(...)`` (or ``partnerstack._initialize``) and/or a script loaded from a
 known PartnerStack host. Snippets injected at runtime are invisible here: ``diagnose cookie``
 looks at the page in a real browser.
@@ -13,13 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-from diagnose.web import fetch as net
-from diagnose.checks.snippet_js import init_calls
+from diagnose.checks.snippet_js import init_calls, src_literals, strip_js_comments
 from diagnose.checks.snippet_js import overwrites as _overwrites
-from diagnose.checks.snippet_js import src_literals, strip_js_comments
+from diagnose.checks.snippet_page import Element, Outline, names_the_global, outline
 from diagnose.core.errors import BadInput
 from diagnose.core.evidence import CheckResult, Problem, evidence, fail, sensitive, warn
-from diagnose.core.partnerstack import KNOWN_SCRIPT_HOSTS, SECRET_KEY_RE, is_snippet_src, key_status
+from diagnose.core.partnerstack import (
+    KNOWN_SCRIPT_HOSTS,
+    SECRET_KEY_RE,
+    is_snippet_src,
+    key_status,
+)
+from diagnose.web import fetch as net
 
 _JS_TYPES = {"", "text/javascript", "application/javascript", "module", "text/ecmascript",
              "application/ecmascript", "text/jsx", "text/babel"}
@@ -71,14 +77,13 @@ def _is_data(script) -> bool:
     return stype in _DATA_TYPES or stype.endswith(("/json", "+json"))
 
 
-def _event_code(tag) -> list[str]:
+def _event_code(tag: Element) -> list[str]:
     """The code of the tag's inline event handlers (onload, onclick, ...) that name the global."""
     return [strip_js_comments(value) for name, value in tag.attrs.items()
-            if name.lower().startswith("on") and isinstance(value, str)
-            and ("growsumo" in value or "partnerstack" in value)]
+            if name.startswith("on") and names_the_global(value)]
 
 
-def _scan(soup, base_url: str | None, expected_key: str | None) -> tuple[list[SnippetInstance], list[str]]:
+def _scan(page: Outline, base_url: str | None, expected_key: str | None) -> tuple[list[SnippetInstance], list[str]]:
     """The snippets in the document (in document order) and the code that replaces growsumo.
 
     A snippet is a ``<script src>`` on a known host, a URL that loader code hands to a script
@@ -87,25 +92,25 @@ def _scan(soup, base_url: str | None, expected_key: str | None) -> tuple[list[Sn
     """
     instances: list[SnippetInstance] = []
     overwrites: list[str] = []
-    for tag in soup.find_all(True):
+    for tag in page.elements:
         is_script = tag.name == "script"
         if is_script and _is_data(tag):
             continue
         handlers = _event_code(tag)
         if not is_script and not handlers:
             continue
-        in_head = tag.name == "head" or tag.find_parent("head") is not None
+        in_head = tag.in_head
         stype = (str(tag.get("type", "")).strip().lower() or None) if is_script else None
         src = tag.get("src") if is_script else None
         own_src = str(src).strip() if src and is_snippet_src(str(src), base_url) else None
         if own_src:
-            instances.append(SnippetInstance("script-src", in_head, tag.sourceline, own_src, script_type=stype))
+            instances.append(SnippetInstance("script-src", in_head, tag.line, own_src, script_type=stype))
         for code in handlers:
             for arg in init_calls(code):
                 status, key = key_status(arg, expected_key)
-                instances.append(SnippetInstance("attribute", in_head, tag.sourceline, own_src, key, status, stype))
+                instances.append(SnippetInstance("attribute", in_head, tag.line, own_src, key, status, stype))
             overwrites.extend(_overwrites(code))
-        code = strip_js_comments(tag.string or tag.get_text() or "") if is_script else ""
+        code = strip_js_comments(tag.text) if is_script else ""
         if not code.strip():
             continue
         srcs = [s for s, loaded in src_literals(code, is_snippet_src) if loaded]
@@ -113,10 +118,10 @@ def _scan(soup, base_url: str | None, expected_key: str | None) -> tuple[list[Sn
         for arg in calls:
             status, key = key_status(arg, expected_key)
             instances.append(
-                SnippetInstance("inline", in_head, tag.sourceline, srcs[0] if srcs else None, key, status, stype)
+                SnippetInstance("inline", in_head, tag.line, srcs[0] if srcs else None, key, status, stype)
             )
         if not calls and srcs:
-            instances.append(SnippetInstance("script-src", in_head, tag.sourceline, srcs[0], script_type=stype))
+            instances.append(SnippetInstance("script-src", in_head, tag.line, srcs[0], script_type=stype))
         overwrites.extend(_overwrites(code))
     return instances, overwrites
 
@@ -141,20 +146,21 @@ def _holds_snippet(text: str, base_url: str | None) -> bool:
 def analyse_html(
     html: str, *, base_url: str | None = None, expected_key: str | None = None, soup=None
 ) -> tuple[SnippetEvidence, list[Problem]]:
-    """Inspect static HTML: pure, no I/O. Returns the evidence fields and the problems. ``soup``:
-    ``html`` already parsed by net.parse_html (read, never changed)."""
-    from bs4 import Comment
-
-    soup = net.parse_html(html) if soup is None else soup
-    instances, overwrites = _scan(soup, base_url, expected_key)
+    """Inspect static HTML: pure, no I/O. Returns the evidence fields and the problems. The page is
+    read in one streaming pass (snippet_page.py), never as a tree; ``soup`` (a tree a caller already
+    has) is not needed and not read."""
+    page = outline(html)
+    instances, overwrites = _scan(page, base_url, expected_key)
     problems: list[Problem] = []
     commented = False
     if not instances:
-        for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
-            if "_initialize" in comment or _holds_snippet(str(comment), base_url):
+        for comment in page.comments:
+            if "_initialize" in comment or _holds_snippet(comment, base_url):
                 commented = True
-        for script in soup.find_all("script"):
-            raw = script.get_text() or ""
+        for script in page.elements:
+            if script.name != "script":
+                continue
+            raw = script.text
             # a call that is there only with its comments: not a half-written call, which is no snippet
             if (not _is_data(script) and "_initialize" in raw and init_calls(raw)
                     and not init_calls(strip_js_comments(raw))):
@@ -172,7 +178,7 @@ def analyse_html(
         status = primary.public_key_status
     script_src = srcs[0] if srcs else None
     script_host = urlsplit(urljoin(base_url or "https://example.invalid/", script_src)).hostname if script_src else None
-    title = soup.title.get_text(" ", strip=True)[:300] if soup.title else None
+    title = page.title
     secret = bool(SECRET_KEY_RE.search(html))
 
     if not instances:
