@@ -296,27 +296,42 @@ async def _still_there(page: Any, obs: Observation, proxy: GuardProxy | None, po
 
 
 async def _read(page: Any, context: Any, obs: Observation, screenshot_dir: str | Path | None) -> None:
-    """Read the settled page into ``obs`` (or _CutShort when its scripts do not answer)."""
+    """Read the settled page into ``obs`` (or _CutShort when its scripts do not answer): the page's
+    state, the cookies, the server's HTML and the screenshot at once (the page costs CPU as long as
+    it is open, and every reading is a round trip to the browser)."""
     from playwright.async_api import Error as PlaywrightError
 
-    collected = await collect(page)
-    obs.page_url = final_url = page.url
-    if collected is None:
-        raise _CutShort(_unresponsive())
-    obs.state = collected
-    obs.cookies_raw = await context.cookies()
-    if obs.signup_url:
-        obs.signup_cookies = await context.cookies([obs.signup_url])
-    obs.rec.http_cookie_names = await http_cookie_names(obs.rec)
-    for response in reversed(obs.rec.nav_responses):
-        if response.url.split("#")[0] == final_url.split("#")[0]:
-            try:
-                obs.static_html = await response.text()
-            except PlaywrightError:
-                obs.static_html = None
-            break
-    if screenshot_dir is not None:
-        obs.screenshot = await screenshot(page, Path(screenshot_dir), obs.policy, final_url)
+    url = page.url
+
+    async def server_html() -> str | None:
+        for response in reversed(obs.rec.nav_responses):
+            if response.url.split("#")[0] == url.split("#")[0]:
+                try:
+                    return await response.text()
+                except PlaywrightError:
+                    return None
+        return None
+
+    async def signup_cookies() -> list[dict[str, Any]] | None:
+        return await context.cookies([obs.signup_url]) if obs.signup_url else None
+
+    shot = asyncio.ensure_future(screenshot(page, Path(screenshot_dir), obs.policy, url)) \
+        if screenshot_dir is not None else None
+    rest = asyncio.gather(context.cookies(), signup_cookies(), http_cookie_names(obs.rec), server_html())
+    try:
+        collected = await collect(page)
+        obs.page_url = page.url
+        if collected is None:
+            raise _CutShort(_unresponsive())
+        obs.state = collected
+        obs.cookies_raw, obs.signup_cookies, obs.rec.http_cookie_names, obs.static_html = await rest
+        if shot is not None:
+            obs.screenshot = await shot
+    finally:
+        for pending in (rest, shot):  # cut short: the others are not waited for
+            if pending is not None:
+                pending.cancel()
+                await asyncio.gather(pending, return_exceptions=True)
 
 
 async def _visit(session: BrowserSession, obs: Observation, policy: net.NetPolicy,

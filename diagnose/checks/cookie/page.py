@@ -23,6 +23,8 @@ MIN_SETTLE_S = 1.0  # settling a page that loaded late may run this far past --t
 COLLECT_S = 3.0  # reading the settled page
 SCREENSHOT_S = 5.0
 INTERSTITIAL_S = 1.0  # quiet window on a page with no PartnerStack evidence (a late JS redirect?)
+POLL_MIN_S = 0.015  # settling reads the page at most this often (a network event wakes it sooner)...
+POLL_MAX_S = 0.1  # ...and at least this often (a script that changes the page without the network)
 PROBE_S = 1.0  # how long a page that did not load in time gets to answer before it counts as hung
 
 _JS_DIR = Path(__file__).parent
@@ -112,7 +114,19 @@ async def settle(page: Any, rec: Recorder, quiet: float, deadline: float) -> boo
             return True
         if now >= deadline:
             return False
-        await asyncio.sleep(0.015)
+        # Until the first moment settled could become true - the quiet window over, the snippet's
+        # init given its time, a request no longer counted busy, a meta refresh due - unless the
+        # network says something first; the page itself is read again within POLL_MAX_S.
+        due = [rec.last_activity + window]
+        if waiting_init:
+            due.append(rec.snippet_loaded_at + max(quiet, 0.3))
+        if busy:
+            due.append(min(t for t in rec.inflight.values() if now - t < 2.0) + 2.0)
+        if refresh_pending:
+            due.append(rec.last_activity + refresh + 0.3)
+        later = [t - now for t in due if t > now]
+        wait = min(later) if later and state is not None and complete else POLL_MIN_S
+        await rec.until_activity(min(max(wait, POLL_MIN_S), POLL_MAX_S, deadline - now), POLL_MIN_S)
 
 
 async def collect(page: Any) -> dict[str, Any] | None:
@@ -140,7 +154,8 @@ async def screenshot(page: Any, directory: Path, policy_name: str, final_url: st
     try:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"cookie-{host}-{policy_name}-{stamp}.png"
-        await page.screenshot(path=str(path), timeout=SCREENSHOT_S * 1000)
+        # caret=initial: no style injected into every frame (and removed again) to hide a text caret
+        await page.screenshot(path=str(path), timeout=SCREENSHOT_S * 1000, caret="initial")
         return str(path)
     except (PlaywrightError, OSError):
         return None

@@ -41,9 +41,28 @@ class Recorder:
         self.http_cookie_names: set[str] = set()
         self.playwright: Any = None
         self.fetch_options: dict[str, Any] = {}  # for fetches outside the browser (the guard proxy)
+        self._woken: asyncio.Event | None = None
 
     def touch(self, *_: Any) -> None:
         self.last_activity = time.monotonic()
+        if self._woken is not None:
+            self._woken.set()
+
+    async def until_activity(self, seconds: float, at_least: float = 0.0) -> None:
+        """Sleep ``seconds``, or (after ``at_least``) less when the page does something meanwhile (a
+        request, a response, a navigation): settling reacts to the network at once and reads the
+        page less often."""
+        if self._woken is None:
+            self._woken = asyncio.Event()
+        self._woken.clear()
+        if at_least > 0:
+            await asyncio.sleep(min(at_least, seconds))
+        if self._woken.is_set() or seconds <= at_least:
+            return
+        try:
+            await asyncio.wait_for(self._woken.wait(), seconds - at_least)
+        except TimeoutError:
+            pass
 
     def on_request(self, request: Any) -> None:
         self.touch()
@@ -264,14 +283,17 @@ def _safe_header(response: Any, name: str) -> str | None:
 
 async def http_cookie_names(rec: Recorder) -> set[str]:
     """Cookies the navigations set with Set-Cookie headers (the rest were written by script)."""
-    names: set[str] = set()
-    for response in rec.nav_responses:
+    async def headers(response: Any) -> list[dict[str, str]]:
         try:
-            for h in await response.headers_array():
-                if h["name"].lower() == "set-cookie":
-                    names.add(h["value"].split("=", 1)[0].strip())
+            return await response.headers_array()
         except Exception:  # noqa: BLE001 - a response that went away
-            continue
+            return []
+
+    names: set[str] = set()
+    for found in await asyncio.gather(*(headers(r) for r in rec.nav_responses)):
+        for h in found:
+            if h["name"].lower() == "set-cookie":
+                names.add(h["value"].split("=", 1)[0].strip())
     return names
 
 
