@@ -1,5 +1,5 @@
-"""The landing page is parsed once in a sweep: the link check's look for a client-side redirect reads
-the tree without changing it, and the snippet check reads the same tree."""
+"""The landing page in a sweep: the link check's look for a client-side redirect parses it only when
+something on it could redirect, reads the tree without changing it, and the page is decoded once."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ import random
 
 import pytest
 
-from diagnose.checks.link import find_client_redirect, follow, visible_strings
+from diagnose.checks.link import (
+    _client_redirect,
+    find_client_redirect,
+    follow,
+    visible_strings,
+)
 from diagnose.demo.site import Page, partnerstack_snippet, redirect
 from diagnose.pipeline.sweep_check import check_row
 from diagnose.pipeline.sweep_input import LinkRow
@@ -80,19 +85,42 @@ def test_a_page_is_decoded_and_parsed_once(monkeypatch):
     assert page.tree().title.get_text() == "Café"
 
 
-def test_a_sweep_parses_the_landing_page_once(site, monkeypatch):
-    """A landing page with little text and the snippet in a script: the redirect check reads it,
-    and the snippet check still finds the snippet in the same (unchanged) tree."""
+REDIRECTING = [
+    "<meta http-equiv=refresh content='0; url=/a'>", "<META HTTP-EQUIV='Refresh' CONTENT='1;URL=/b'>",
+    "<meta http-equiv='&#114;efresh' content='0;url=/c'>", "<meta http-equiv='&#x52;EFRESH' content='0;url=/d'>",
+    "<noscript><meta http-equiv=refresh content='0;url=/e'></noscript>", "<script>location.href = '/f'</script>",
+    "<script>window.location.replace('/g' + location.search)</script>", "<script>top.location='/h'</script>",
+    "<script>var location = 1</script>", "<meta http-equiv='re&#102;resh' content='/i'>", "<meta name=refresh>",
+    "<p>location</p>", "<meta charset=utf-8>", "&#114;efresh", "<meta http-equiv=x content=refresh>",
+]
+
+
+def test_a_page_that_cannot_redirect_is_not_parsed_and_the_answer_is_the_same():
+    rng = random.Random(7)
+    for _ in range(3000):
+        body = "".join(rng.choice(FRAGMENTS + REDIRECTING) for _ in range(rng.randint(0, 10)))
+        page = _fetched(body, "https://shop.example/landing?gspk=x")
+        assert find_client_redirect(page) == _client_redirect(_fetched(body, page.url)), body
+
+
+def test_a_sweep_parses_a_landing_page_only_if_it_could_redirect(site, monkeypatch):
+    """The snippet check reads the page in a pass of its own; the link check parses it only where
+    something could send the browser on (a meta refresh, a script naming location)."""
     site.add("/r", redirect("/landing?gspk=" + GSPK + "&gsxid=x1"))
     site.add("/landing", Page(f"<html><head>{partnerstack_snippet(repr(PK))}</head><body>Hi</body></html>"))
+    site.add("/meta", Page(f"<html><head><meta http-equiv=X-UA-Compatible content=IE=edge>"
+                           f"{partnerstack_snippet(repr(PK))}<script>if (location.hash) {{}}</script></head></html>"))
     calls: list[str] = []
     real = net.parse_html
     monkeypatch.setattr(net, "parse_html", lambda text: calls.append(text) or real(text))
-    row = LinkRow(line=1, link=site.url("/r"), url=site.url("/r"), expected_key=PK)
-    record = check_row(row, NetPolicy(timeout=2, allow_private=True))
-    assert len(calls) == 1
+    policy = NetPolicy(timeout=2, allow_private=True)
+    record = check_row(LinkRow(line=1, link=site.url("/r"), url=site.url("/r"), expected_key=PK), policy)
+    assert record.status == "ok" and record.public_key == PK and record.checks == ("link", "snippet")
+    assert calls == []
+    url = site.url("/meta?gspk=" + GSPK + "&gsxid=x1")
+    record = check_row(LinkRow(line=2, link=url, url=url, expected_key=PK), policy)
     assert record.status == "ok" and record.public_key == PK
-    assert record.checks == ("link", "snippet")
+    assert len(calls) == 1
 
 
 def test_a_shared_tree_gives_the_same_findings_as_a_fresh_one(site):

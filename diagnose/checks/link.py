@@ -85,7 +85,21 @@ def find_client_redirect(page: net.Fetched) -> tuple[str, str] | None:
     """A meta refresh, or a JS location assignment on an otherwise empty page: (kind, target)."""
     if page.content_type not in ("text/html", "application/xhtml+xml", "") or not page.body:
         return None
-    soup = page.tree()  # shared with the snippet check: read, never changed
+    text = page.text()
+    if "location" not in text and not _may_refresh(text):
+        return None  # nothing on the page can send the browser on: it need not be parsed
+    return _client_redirect(page)
+
+
+def _may_refresh(text: str) -> bool:
+    """Can the page hold a <meta http-equiv=refresh>? Its tag is written "<meta" in any case, and the
+    word "refresh" too, unless numeric character references spell it (no named one spells it)."""
+    low = text.lower()
+    return "<meta" in low and ("refresh" in low or "&#" in text)
+
+
+def _client_redirect(page: net.Fetched) -> tuple[str, str] | None:
+    soup = page.tree()  # parsed once for every reader of the page: read, never changed
     for meta in soup.find_all("meta"):
         if meta.find_parent("noscript") is not None:
             continue  # only for browsers without JavaScript: a customer's browser ignores it

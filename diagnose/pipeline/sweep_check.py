@@ -174,7 +174,7 @@ def check_row(row: LinkRow, policy: NetPolicy, gate=None, session: Any = None,
         from diagnose.checks.snippet import check_snippet_html
 
         snippet = check_snippet_html(page.text(), url=page.url, http_status=page.status_code,
-                                     expected_key=row.expected_key, soup=page.tree())  # parsed once
+                                     expected_key=row.expected_key)
         record.public_key = snippet.evidence.public_key
         add(snippet, landing)
         checks.append("snippet")
