@@ -8,6 +8,8 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -26,70 +28,132 @@ HEAVY = ("requests", "bs4", "polars", "jinja2", "tabulate", "diagnose.rules", "d
          "diagnose.checks.link", "diagnose.checks.reconcile", "diagnose.checks.cookie")
 
 
-class FakeBrowser:
-    """Stands in for gather.OwnBrowser: says it is starting ``starting_for`` times, records the rest."""
+WAIT = 10  # seconds a test waits for another thread before it fails (instead of hanging)
 
-    def __init__(self, log: list, starting_for: int = 0):
-        self.log, self.left, self.session = log, starting_for, object()
+
+class FakeBrowser:
+    """Stands in for gather.OwnBrowser: ready once ``launched`` is set; records what happens to it."""
+
+    def __init__(self, log: list, launched: bool = True):
+        self.log, self.session = log, object()
+        self.launched = threading.Event()
+        if launched:
+            self.launched.set()
 
     def starting(self) -> bool:
-        self.left -= 1
-        return self.left >= 0
+        return not self.launched.is_set()
 
     def ready(self):
+        assert self.launched.wait(WAIT), "the browser was never launched"
         self.log.append("ready")
         return self.session
 
-    def close(self) -> None:
-        self.log.append("close")
+    def close(self) -> None:  # like OwnBrowser.close: the first call closes, later ones do nothing
+        if "close" not in self.log:
+            self.log.append("close")
 
 
-def checks(log: list, fail: str | None = None) -> tuple[Check, ...]:
-    def run(name):
-        def go(ticket, context):
-            log.append(name)
-            if name == fail:
-                raise RuntimeError(f"{name} broke")
-            return {}
-        return go
+def check(name: str, log: list, browser: bool = False, before=None, fail: bool = False) -> Check:
+    def run(ticket, context):
+        if before is not None:
+            before()
+        log.append(name)
+        if fail:
+            raise RuntimeError(f"{name} broke")
+        return {name: name}
 
-    return (Check("pages", ("link",), run("pages")), Check("browser", ("link",), run("browser"), browser=True))
+    return Check(name, ("link",), run, browser=browser)
 
 
-def test_the_steps_run_while_the_browser_is_still_starting_and_no_longer(monkeypatch):
+def wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, f"waited in vain for {what}"
+        time.sleep(0.005)
+
+
+TICKET = Ticket(link="https://example.com/")
+
+
+def test_the_browser_check_runs_beside_the_others_and_the_browser_closes_when_it_is_done(monkeypatch):
+    """The page checks wait for the browser check to finish and its browser to be closed: done one
+    after the other, this would wait in vain."""
     log: list = []
-    monkeypatch.setattr(gather_module, "CHECKS", checks(log))
-    steps = tuple(lambda i=i: log.append(f"step {i}") for i in (1, 2, 3))
-    gather(Ticket(link="https://example.com/"), GatherOptions(while_waiting=steps), browser=FakeBrowser(log, 2))
+    monkeypatch.setattr(gather_module, "CHECKS", (
+        check("pages", log, before=lambda: wait_for(lambda: "close" in log, "the browser check")),
+        check("browser", log, browser=True),
+    ))
+    gather(TICKET, GatherOptions(), browser=FakeBrowser(log))
+    assert log == ["ready", "browser", "close", "pages"]
+
+
+def test_the_steps_run_while_the_browser_starts_and_no_longer(monkeypatch):
+    log: list = []
+    browser = FakeBrowser(log, launched=False)
+    monkeypatch.setattr(gather_module, "CHECKS", (check("pages", log), check("browser", log, browser=True)))
+    steps = (lambda: log.append("step 1"), lambda: log.append("step 2") or browser.launched.set(),
+             lambda: log.append("step 3"))
+    gather(TICKET, GatherOptions(while_waiting=steps), browser=browser)
     assert log == ["pages", "step 1", "step 2", "ready", "browser", "close"]
 
 
 def test_no_step_runs_when_the_browser_is_already_there(monkeypatch):
     log: list = []
-    monkeypatch.setattr(gather_module, "CHECKS", checks(log))
-    steps = (lambda: log.append("step"),)
-    gather(Ticket(link="https://example.com/"), GatherOptions(while_waiting=steps), browser=FakeBrowser(log, 0))
-    assert log == ["pages", "ready", "browser", "close"]
+    monkeypatch.setattr(gather_module, "CHECKS", (check("pages", log), check("browser", log, browser=True)))
+    gather(TICKET, GatherOptions(while_waiting=(lambda: log.append("step"),)), browser=FakeBrowser(log))
+    assert "step" not in log and sorted(log) == ["browser", "close", "pages", "ready"]
 
 
 def test_a_preparation_that_fails_changes_nothing(monkeypatch):
     log: list = []
-    monkeypatch.setattr(gather_module, "CHECKS", checks(log))
+    browser = FakeBrowser(log, launched=False)
+    monkeypatch.setattr(gather_module, "CHECKS", (check("pages", log), check("browser", log, browser=True)))
 
     def broken():
         log.append("broken step")
         raise ImportError("no such library")
 
-    steps = (broken, lambda: log.append("next step"))
-    gather(Ticket(link="https://example.com/"), GatherOptions(while_waiting=steps), browser=FakeBrowser(log, 5))
-    assert log == ["pages", "broken step", "next step", "ready", "browser", "close"]
+    steps = (broken, lambda: log.append("next step") or browser.launched.set())
+    gather(TICKET, GatherOptions(while_waiting=steps), browser=browser)
+    assert log[:3] == ["pages", "broken step", "next step"]
+    assert log[3:] == ["ready", "browser", "close"]
+
+
+def test_a_failing_browser_check_reaches_the_caller_and_the_browser_is_closed(monkeypatch):
+    log: list = []
+    monkeypatch.setattr(gather_module, "CHECKS", (check("pages", log), check("browser", log, browser=True,
+                                                                               fail=True)))
+    with pytest.raises(RuntimeError, match="browser broke"):
+        gather(TICKET, GatherOptions(), browser=FakeBrowser(log))
+    assert sorted(log) == ["browser", "close", "pages", "ready"]
+
+
+def test_the_browser_is_closed_when_a_page_check_fails(monkeypatch):
+    log: list = []
+    monkeypatch.setattr(gather_module, "CHECKS", (check("pages", log, fail=True),
+                                                  check("browser", log, browser=True)))
+    with pytest.raises(RuntimeError, match="pages broke"):
+        gather(TICKET, GatherOptions(), browser=FakeBrowser(log, launched=False))
+    assert log == ["pages", "close"]
+
+
+def test_with_a_shared_session_the_checks_run_in_order(monkeypatch):
+    log: list = []
+    monkeypatch.setattr(gather_module, "CHECKS", (check("pages", log), check("browser", log, browser=True)))
+    gather(TICKET, GatherOptions(while_waiting=(lambda: log.append("step"),)), session=object())
+    assert log == ["pages", "browser"]
+
+
+def test_a_ticket_refused_before_the_run_closes_the_browser_it_was_given():
+    log: list = []
+    with pytest.raises(BadInput):
+        run_ticket(Ticket(partner_key="a1b2c3d4e5f6"), GatherOptions(), browser=FakeBrowser(log))
+    assert log == ["close"]
 
 
 def test_ctrl_c_while_playwright_imports_still_closes_the_browser(monkeypatch):
     """Interrupted while waiting for the launch thread's import: the launch goes on in its thread,
     so the session is handed to the closing thread (which waits for the launch, then closes)."""
-    import threading
-
     import diagnose.web.browser as browser_module
 
     closed = []
@@ -116,21 +180,6 @@ def test_ctrl_c_while_playwright_imports_still_closes_the_browser(monkeypatch):
         if thread.name == "diagnose-browser-close":
             thread.join(10)
     assert closed == [True]
-
-
-def test_the_browser_is_closed_when_a_check_fails(monkeypatch):
-    log: list = []
-    monkeypatch.setattr(gather_module, "CHECKS", checks(log, fail="pages"))
-    with pytest.raises(RuntimeError):
-        gather(Ticket(link="https://example.com/"), GatherOptions(), browser=FakeBrowser(log))
-    assert log == ["pages", "close"]
-
-
-def test_a_ticket_refused_before_the_run_closes_the_browser_it_was_given():
-    log: list = []
-    with pytest.raises(BadInput):
-        run_ticket(Ticket(partner_key="a1b2c3d4e5f6"), GatherOptions(), browser=FakeBrowser(log))
-    assert log == ["close"]
 
 
 @pytest.mark.parametrize("ticket, options, wanted", [

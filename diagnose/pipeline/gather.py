@@ -3,10 +3,12 @@ and collect their evidence.
 
 link -> gspk (the landing URL's key against the ticket's partner) -> snippet (the landing page
 already fetched by the link check, not fetched again) -> reconcile (the ticket's customer in the
-exports) -> cookie in a real browser (one policy per relevant browser behaviour). A ticket's own
+exports); cookie in a real browser (one policy per relevant browser behaviour). A ticket's own
 browser is launched in the background (:func:`launch_browser`, as early as the caller can: the CLI
-starts it before importing the rules), so it starts while the pages and the records are checked;
-whatever the caller still has to prepare runs while it finishes starting (``while_waiting``).
+starts it before importing the rules); its checks run on a thread of their own as soon as it is
+ready, beside the pages and the records, and it is closed as soon as they are done; whatever the
+caller still has to prepare runs while the browser starts (``while_waiting``). With a shared
+session (batch, demo), the checks run one after the other.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ class GatherOptions:
     screenshot_dir: str | Path | None = "reports"
     api: Any = None  # a PartnerStack API client: the partner check, and dashboard: partnerstack
     api_concurrency: int = API_DEFAULT_CONCURRENCY
-    # Steps run on the calling thread while a ticket's own browser is still starting, once the checks
-    # before the browser's are done (e.g. importing the report's templates); each only if it still is.
+    # Steps run on the calling thread once the checks that need no browser are done, while a ticket's
+    # own browser is still starting (e.g. importing the report's templates); each only if it still is.
     while_waiting: tuple[Callable[[], Any], ...] = ()
 
 
@@ -44,6 +46,7 @@ class OwnBrowser:
     def __init__(self, browser_path: str | None = None):
         self.session, self.launcher = _launch_in_background(browser_path)
         self._closed = False
+        self._lock = threading.Lock()
 
     def starting(self) -> bool:
         return self.launcher.is_alive()
@@ -54,10 +57,40 @@ class OwnBrowser:
         return self.session
 
     def close(self) -> None:
-        """Close it in the background; later calls do nothing."""
-        if not self._closed:
+        """Close it in the background; later calls, from any thread, do nothing."""
+        with self._lock:
+            if self._closed:
+                return
             self._closed = True
-            _close_in_background(self.session, self.launcher)
+        _close_in_background(self.session, self.launcher)
+
+
+class _BrowserChecks(threading.Thread):
+    """The browser checks of a ticket with its own browser, on a thread of their own: they begin once
+    the browser is ready and run beside the checks that need no browser (a browser check reads the
+    ticket only, never another check's evidence); the browser is closed as soon as they are done."""
+
+    def __init__(self, checks: list[Any], ticket: Ticket, context: Context, browser: OwnBrowser):
+        super().__init__(name="diagnose-browser-checks", daemon=True)
+        self.checks, self.ticket, self.context, self.browser = checks, ticket, context, browser
+        self.found: dict[str, CheckResult] = {}
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.browser.ready()
+            for check in self.checks:
+                self.found.update(check.run(self.ticket, self.context))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller by result()
+            self.error = exc
+        finally:
+            self.browser.close()
+
+    def result(self) -> dict[str, CheckResult]:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.found
 
 
 def _context(options: GatherOptions, session: Any = None) -> Context:
@@ -91,13 +124,21 @@ def gather(ticket: Ticket, options: GatherOptions | None = None, session: Any = 
             browser = OwnBrowser(options.browser_path)
         if session is None and browser is not None:
             context.session = browser.session
-        waiting = list(options.while_waiting) if browser is not None else []
-        for check in wanted:
-            if check.browser and browser is not None:
-                while waiting and browser.starting():
-                    _prepare(waiting.pop(0))
-                browser.ready()
-            context.evidence.update(check.run(ticket, context))
+            beside = [check for check in wanted if check.browser]
+            side = _BrowserChecks(beside, ticket, context, browser) if beside else None
+            if side is not None:
+                side.start()
+            for check in wanted:
+                if not check.browser:
+                    context.evidence.update(check.run(ticket, context))
+            waiting = list(options.while_waiting)
+            while waiting and browser.starting():  # not beside the browser checks: they would wait
+                _prepare(waiting.pop(0))            # for the interpreter more often (their messages)
+            if side is not None:
+                context.evidence.update(side.result())
+        else:  # a shared session (batch, demo), or no browser: one check after the other
+            for check in wanted:
+                context.evidence.update(check.run(ticket, context))
     finally:
         if browser is not None:
             browser.close()
