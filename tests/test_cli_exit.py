@@ -161,3 +161,22 @@ def test_the_console_script_ends_through_exit(monkeypatch):
         cli_module.main()
     assert codes[-1] == 2
     assert os.getpid()  # still here: the fake stood in for os._exit
+
+
+@pytest.mark.parametrize("command, collects_less", [("ticket", True), ("gspk", False), ("batch", False)])
+def test_only_a_ticket_collects_garbage_less_often(command, collects_less):
+    """diagnose ticket (one ticket, then the process ends) raises the collector's thresholds; the
+    commands that run long in one process (batch, sweep) keep Python's."""
+    proc = script(f"""
+    import gc
+    import diagnose.cli as cli_module
+    default = gc.get_threshold()
+    def report(code):
+        print(gc.get_threshold() != default, flush=True)
+        _exit(0)
+    cli_module._exit = report
+    sys.argv = ["diagnose", {command!r}, "--help"]
+    cli_module.main()
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode().strip().splitlines()[-1] == str(collects_less)
