@@ -215,3 +215,28 @@ def test_a_huge_numeric_character_reference_is_read():
 
     soup = parse_html("<p>&#" + "9" * 5000 + ";</p><p>&#x" + "f" * 5000 + ";</p><p>&#233;</p>")
     assert [p.get_text() for p in soup.find_all("p")] == ["\ufffd", "\ufffd", "\u00e9"]
+
+
+# -- the end of a page that html.parser re-read from each '<' (quadratic on Python < 3.13.4) ---------
+
+
+@pytest.mark.parametrize("tail", ["<a ", "<a b='", "<!-- >", "</a "])
+def test_a_page_ending_in_constructs_left_open_is_parsed_at_once(site, tail):
+    # 3 bytes * 150,000: the old parse took ~3 s for 8,000 and grew with the square (about 20 min here)
+    redirect = f'<html><head><meta http-equiv="refresh" content="0; url=/land"></head><body><p>hi</p>'
+    site.add("/cut", Page(redirect + tail * 150_000))
+    site.add("/land", Page(f"<html><head>{SNIPPET}</head><body>landed</body></html>"))
+    result, _ = within(BOUND, run, "link", "--timeout", "3", "--allow-private-network", "--json", site.url("/cut"))
+    assert result.exit_code != 3, result.output
+    assert [h["kind"] for h in json.loads(result.output)["hops"]] == ["meta-refresh", "final"]
+
+
+def test_what_a_cut_end_leaves_is_what_a_browser_shows():
+    from diagnose.web.fetch import parse_html, without_cut_end
+
+    assert without_cut_end("<p>a</p>b <a href='x") == "<p>a</p>b "  # a tag cut short: dropped
+    assert without_cut_end("<p>a</p><!-- never closed <b>") == "<p>a</p>"  # a comment to the end: unseen
+    assert without_cut_end("<p>a</p><script>location='/x'") == "<p>a</p><script>"  # an unclosed script never runs
+    assert without_cut_end("<p>a &amp; b</p> 1 < 2 &") == "<p>a &amp; b</p> 1 < 2 &"  # text stays
+    tree = parse_html("<title>T</title><p>kept</p>" + "<a " * 50)
+    assert tree.title.string == "T" and tree.p.string == "kept" and not tree.find("a")
