@@ -116,7 +116,7 @@ REDIRECT_ATOMS = ["0", "5", "0.5", "-1", ";", ",", "url", "URL", "=", " ", "'", 
                   '">', "<noscript>", "</noscript>", "<script>", "</script>", "location.href=", "location.href = '",
                   "window.location.replace(", "location.assign(", "document.location", "top.location=",
                   "+ location.search", "+ location.hash", "`", "${", "\\", "<![foo[bar]]>", "<!DOCTYPE x [<!ENTITY y>]>",
-                  "<!--", "-->", "<p>", "</p>", "&#0;", "&#x110000;", "&amp;", "&quot;", "http://[::1", "\t", "\x0c"]
+                  "<!--", "-->", "<p>", "</p>", "<a ", "<a b='", "</a ", "&#0;", "&#x110000;", "&amp;", "&quot;", "http://[::1", "\t", "\x0c"]
 REDIRECT_TEXT = text_of(REDIRECT_ATOMS, max_parts=12, max_run=70_000)
 CLEAN_TARGET = st.text(st.sampled_from("abcXYZ019/?=&.:_-%#~"), min_size=1, max_size=40)
 REDIRECTS = st.one_of(
