@@ -17,7 +17,8 @@ measured against its baseline in the same run.
   peak PSS of its whole process tree (Playwright's driver and the browser included; PSS shares each
   shared page among the processes that map it), sampled every 0.25 s. Target: <= 1 GB (the tree).
 
-Prints each figure and whether its target is met; exit status 1 when one is missed.
+Prints each figure (with the machine's 1-minute load average then: other work on the machine slows
+the figures) and whether its target is met; exit status 1 when one is missed.
 
     python benchmarks/batch.py [--tickets 200] [--sample 40] [--jobs N] [--rss-tickets 1000]
                                [--skip-sequential] [--skip-rss]
@@ -214,6 +215,16 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
+def load() -> str:
+    """The 1-minute load average now, for the line of each figure."""
+    import os
+
+    try:
+        return f"load {os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "load ?"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tickets", type=int, default=200)
@@ -239,18 +250,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.tickets} tickets (link + snippet + cookie + reconcile, shared exports), jobs={jobs}, "
               f"{__import__('os').cpu_count()} CPUs")
         batch_s = batch_process(queue, tmpdir / "batch-out", args.jobs)
-        print(f"batch       {batch_s:8.1f} s   ({args.tickets / batch_s:.2f} tickets/s, one process)")
+        print(f"batch       {batch_s:8.1f} s   ({args.tickets / batch_s:.2f} tickets/s, one process; {load()})")
         if not args.skip_sequential:
             every = max(1, args.tickets // max(1, args.sample))
             mean, measured = sequential(queue, tmpdir / "seq-out", every)
             seq_s = mean * args.tickets
             again = batch_process(queue, tmpdir / "batch-out-2", args.jobs)  # the sequential runs bracketed
-            print(f"batch again {again:8.1f} s   (after the sequential runs; the mean of both is compared)")
+            print(f"batch again {again:8.1f} s   (after the sequential runs; the mean of both is compared; {load()})")
             batch_s = (batch_s + again) / 2
             speedup = seq_s / batch_s
             ok &= speedup >= TARGETS["speedup"]
             print(f"sequential  {seq_s:8.1f} s   ({mean:.2f} s per `diagnose ticket` process, measured on "
-                  f"{measured} of {args.tickets}, scaled)")
+                  f"{measured} of {args.tickets}, scaled; {load()})")
             print(f"  batch is {speedup:.1f}x faster (target >= {TARGETS['speedup']:g}x) -> "
                   f"{verdict(speedup >= TARGETS['speedup'])}")
 
@@ -260,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         ratio = ours / bare
         ok &= ratio <= TARGETS["browser"]
         print(f"browser part: {len(links)} cookie checks through the batch's session {ours:6.1f} s, bare fresh-context "
-              f"loop {bare:6.1f} s (concurrency {jobs}): {ratio:.2f}x (target <= {TARGETS['browser']:g}x) -> "
+              f"loop {bare:6.1f} s (concurrency {jobs}; {load()}): {ratio:.2f}x (target <= {TARGETS['browser']:g}x) -> "
               f"{verdict(ratio <= TARGETS['browser'])}")
         whole = link_only_batch(links, jobs, tmpdir / "links")
         print(f"  for reference: the same links as whole link-only tickets through run_batch: {whole:6.1f} s "
@@ -270,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             big = write_queue(tmpdir / "queue-big", tickets_for(site, args.rss_tickets))
             seconds, own, tree = rss_run(big, tmpdir / "big-out", args.jobs)
             ok &= tree <= TARGETS["rss_mb"]
-            print(f"memory: {args.rss_tickets} tickets in {seconds:.0f} s; peak RSS {own:.0f} MB (the batch process); "
+            print(f"memory: {args.rss_tickets} tickets in {seconds:.0f} s ({load()}); peak RSS {own:.0f} MB (the batch process); "
                   f"peak PSS {tree:.0f} MB (with the driver and the browser; target <= {TARGETS['rss_mb']} MB) -> "
                   f"{verdict(tree <= TARGETS['rss_mb'])}")
     return 0 if ok else 1
