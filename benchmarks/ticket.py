@@ -60,9 +60,11 @@ def since_start():
     except (OSError, ValueError, IndexError):
         return 0.0
 T0 = time.perf_counter() - since_start()
+LOCK = threading.Lock()
 def mark(what):
-    print(f"@@ {(time.perf_counter() - T0) * 1000:7.0f} ms  cpu {time.process_time() * 1000:5.0f} ms  {what}",
-          file=sys.stderr, flush=True)
+    with LOCK:  # one line at a time from the threads
+        sys.stderr.write(f"@@ {(time.perf_counter() - T0) * 1000:7.0f} ms  cpu {time.process_time() * 1000:5.0f} ms  {what}\n")
+        sys.stderr.flush()
 mark("the interpreter runs its first line")
 
 def wrap(owner, name, before=None, after=None):
