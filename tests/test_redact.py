@@ -484,3 +484,39 @@ def test_a_redacted_report_embeds_no_screenshot():
     report = TicketReport.from_dict({"ticket": {}, "evidence": {}, "diagnosis": [], "questions": []},
                                     {"cookie": "data:image/png;base64,AAAA"})
     assert report.attachments and redacted(report).attachments == {}
+
+
+def test_a_cookie_holding_the_customers_email_leaves_a_redacted_report_that_loads(tmp_path):
+    # found by a new user: a page stored the customer's e-mail, percent-encoded, in a cookie of its own;
+    # the redaction masked the ticket's e-mail as that remembered value ('ze***'), and rebuilding the
+    # report then refused it as "not an e-mail address" (exit 2, no report; a batch lost the ticket)
+    data = golden()
+    email = data["ticket"].get("customer_email") or "zed.qx@example.com"
+    data["ticket"]["customer_email"] = email
+    cookie = data["evidence"]["cookie"]
+    cookie["cookies"] = [*cookie.get("cookies", []), {
+        "name": "em", "value": quote(email, safe=""), "domain": "www.acme.example", "path": "/",
+        "expires_days": None, "same_site": "Lax", "secure": False, "http_only": False}]
+    assert_hidden(outputs(tmp_path, data), email, quote(email, safe=""))
+    saved = tmp_path / "redacted-evidence.json"
+    from diagnose.pipeline.evidence_io import load_evidence, save_evidence
+    from diagnose.report.model import redacted
+
+    report = redacted(TicketReport.from_dict(data))
+    assert report.ticket.customer_email != email and "***" in report.ticket.customer_email
+    save_evidence(saved, report.ticket, report.evidence, redacted=True)
+    ticket, _ = load_evidence(saved)
+    assert ticket.customer_email == report.ticket.customer_email
+    explained = run("explain", saved, "--json")
+    assert explained.exit_code in (0, 1), explained.output
+
+
+def test_a_masked_value_is_accepted_only_from_redacted_output():
+    from diagnose.core.errors import BadInput
+    from diagnose.core.ticket import from_mapping
+
+    assert from_mapping({"customer_email": "ze***"}, masked=True).customer_email == "ze***"
+    with pytest.raises(BadInput, match="not an e-mail address"):
+        from_mapping({"customer_email": "ze***"})  # a ticket a user gave: still refused
+    with pytest.raises(BadInput):
+        from_mapping({"signup_date": "ze***"}, masked=True)  # only text values are masked

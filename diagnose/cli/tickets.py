@@ -93,7 +93,7 @@ def ticket(ticket_file: str | None, save_evidence: str | None, no_browser: bool,
     if evidence_file is not None:
         from diagnose.pipeline.evidence_io import save_evidence as save
 
-        save(evidence_file, report.ticket, report.evidence)
+        save(evidence_file, report.ticket, report.evidence, redacted=report.redacted)
     if reply_file is not None:
         from diagnose.report.reply import write_reply
 

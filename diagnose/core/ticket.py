@@ -192,13 +192,21 @@ def _email_of(key: str, text: str) -> str:
     return value
 
 
-def from_mapping(data: Any, base_dir: Path | None = None) -> Ticket:
+def from_mapping(data: Any, base_dir: Path | None = None, *, masked: bool = False) -> Ticket:
+    """The ticket of a mapping, each value checked. ``masked``: the ticket of a report or evidence
+    that ``--redact`` wrote, whose masked values ('ze***' for an e-mail) are no valid values by
+    design: a text value its key refuses is kept as written there (never in a ticket a user gave)."""
     if not isinstance(data, dict):
         raise BadInput("the ticket must be a mapping of keys to values")
     values = {}
     for k, v in data.items():
         key = k if isinstance(k, str) else shorten(k)  # str() of a huge YAML number would raise
-        values[key] = coerce(key, v)
+        try:
+            values[key] = coerce(key, v)
+        except BadInput:
+            if not (masked and key in FIELD_TYPES and FIELD_TYPES[key] is str and isinstance(v, str)):
+                raise
+            values[key] = clean_text(v.strip()) or None
     if base_dir is not None:
         for key in PATH_FIELDS:
             if values.get(key) and values[key] != API_DASHBOARD and not Path(values[key]).is_absolute():

@@ -26,16 +26,20 @@ def result_from_dict(data: Any, name: str | None = None) -> CheckResult:
     return CheckResult.from_dict(data, name)
 
 
-def save_evidence(path: str | Path, ticket: Ticket, evidence: dict[str, CheckResult]) -> None:
+def save_evidence(path: str | Path, ticket: Ticket, evidence: dict[str, CheckResult], *,
+                  redacted: bool = False) -> None:
+    """``redacted``: the ticket and evidence are ``--redact``'s (masked values load as written)."""
     data = {
         "format": EVIDENCE_FORMAT,
         "ticket": ticket.to_dict(),
         "evidence": {name: result.to_dict() for name, result in evidence.items()},
     }
+    if redacted:
+        data["redacted"] = True
     write_atomic(path, clean_text(json.dumps(data, indent=2, ensure_ascii=False)))  # lone surrogates: U+FFFD
 
 
-FILE_KEYS = ("format", "ticket", "evidence")
+FILE_KEYS = ("format", "ticket", "evidence", "redacted")
 
 
 def load_evidence(path: str | Path) -> tuple[Ticket, dict[str, CheckResult]]:
@@ -56,7 +60,7 @@ def load_evidence(path: str | Path) -> tuple[Ticket, dict[str, CheckResult]]:
         if not isinstance(data[key], dict):
             raise BadInput(f"evidence file {p}: {key}: expected an object, got {type(data[key]).__name__}")
     try:
-        ticket = from_mapping(data["ticket"])  # the ticket's own loader: strict, naming the key
+        ticket = from_mapping(data["ticket"], masked=data.get("redacted") is True)  # strict, naming the key
     except BadInput as exc:
         raise BadInput(f"evidence file {p}: {exc}") from None
     evidence = {}

@@ -98,7 +98,7 @@ class TicketReport:
     @classmethod
     def from_dict(cls, data: dict[str, Any], attachments: dict[str, str] | None = None) -> "TicketReport":
         return cls(
-            ticket=from_mapping(data.get("ticket") or {}),
+            ticket=from_mapping(data.get("ticket") or {}, masked=data.get("redacted") is True),
             evidence={k: result_from_dict(v, k) for k, v in (data.get("evidence") or {}).items()},
             diagnosis=tuple(from_jsonable(Finding, f, "diagnosis") for f in data.get("diagnosis", [])),
             questions=tuple(data.get("questions", [])),
