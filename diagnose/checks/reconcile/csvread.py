@@ -51,7 +51,10 @@ def read_csv(source: bytes | str, head: bytes, fast: bool = True):
         head = head[len(codecs.BOM_UTF8):]
     delim = sniff_delimiter(first_line(head))
     nl = head.find(b"\n")
-    result = _read_csv_polars(source, delim, crlf=nl > 0 and head[nl - 1:nl] == b"\r") if fast else None
+    try:
+        result = _read_csv_polars(source, delim, crlf=nl > 0 and head[nl - 1:nl] == b"\r") if fast else None
+    except OSError:  # polars took text starting "x^" or "x\x01" for a zlib stream: csv reads it
+        result = None
     if result is None:
         if isinstance(source, str):
             source = Path(source).read_bytes()

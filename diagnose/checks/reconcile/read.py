@@ -125,6 +125,19 @@ def ensure_utf8(data: bytes, encoding: str, side: str, path: str | Path) -> tupl
     return data, encoding
 
 
+# compressed files: polars would try to inflate some itself and fail mid-read ("corrupt deflate stream")
+COMPRESSED = ((b"\x1f\x8b", "gzip", "gunzip"), (b"\x28\xb5\x2f\xfd", "zstd", "unzstd"),
+              (b"BZh", "bzip2", "bunzip2"), (b"\xfd7zXZ\x00", "xz", "unxz"))
+
+
+def check_compressed(head: bytes, side: str, path: str | Path) -> None:
+    """BadInput when the file's first bytes are those of a gzip, zstd, bzip2 or xz stream."""
+    for magic, name, tool in COMPRESSED:
+        if head.startswith(magic) and (name != "bzip2" or head[3:4] in b"123456789" and head[4:10] == b"1AY&SY"):
+            raise BadInput(f"{side} file {path} is {name}-compressed, not CSV or JSON Lines: "
+                           f"decompress it first ({tool} FILE) and give the file inside")
+
+
 def is_jsonl(path: str | Path, data: bytes) -> bool:
     if str(path).lower().endswith((".jsonl", ".ndjson", ".json")):
         return True
@@ -151,6 +164,7 @@ def _read_table(path: str | Path, side: str, mapping: dict[str, str | None]) -> 
 
     head = check_file(path, side)
     encoding = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+    check_compressed(head, side, path)
     kind = spreadsheet_kind(path, head, side)
     if kind is not None:
         headers, cells, rejected, encoding = read_excel(path, side, kind)
