@@ -282,6 +282,24 @@ def test_a_secret_key_of_any_length_is_masked_wherever_it_is_written(tmp_path, k
             assert word in text, f"{word!r} is missing from the {name} output"
 
 
+@pytest.mark.parametrize("written", [
+    "a%3Dsk_live_Q7x9SECRETk2",  # after a percent-encoded '=' (a landing URL inside a link)
+    "tokensk_live_Q7x9SECRETk2", "9sk_live_Q7x9SECRETk2", "x_sk_live_Q7x9SECRETk2",  # glued to a word
+    "SK_LIVE_Q7x9SECRETk2",  # another case
+    "sk%5Cu005flive_Q7x9SECRETk2", "sk%26%2395%3Blive_Q7x9SECRETk2", "sk\\u005flive_Q7x9SECRETk2",  # escaped '_'
+    "sk%5Flive%5FQ7x9SECRETk2",
+])
+def test_a_secret_key_is_masked_however_it_is_spelt(tmp_path, written):
+    # found by a new user: each of these survived --redact in full
+    data = golden()
+    data["ticket"]["signup_url"] = "https://www.acme.example/go?next=%2Fland%3Fk%3D" + written
+    data["evidence"]["snippet"]["page_title"] = f"see {written}"
+    data["ticket"]["click_device"] = f"iPhone; they pasted {written} (see task_list)"
+    outs = outputs(tmp_path, data)
+    assert_hidden(outs, "Q7x9SECRETk2")
+    assert all("task_list" in text for text in outs.values())
+
+
 def test_masking_a_secret_key_twice_changes_nothing():
     once = redact_data({"ticket": {"click_device": "sk_test_XYZ and sk_live_abc123"}})
     assert once["ticket"]["click_device"] == "sk_*** and sk_***"

@@ -56,9 +56,17 @@ PUBLIC_KEY_RE = re.compile(r"pk_[A-Za-z0-9]{32}")
 # are not secret). SECRET_KEY_RE is a whole key (a page holding one leaks it); SECRET_KEY_TEXT_RE is
 # "sk_" and any key characters after it (letters, digits, "_", "-"), whole or cut short
 # ("sk_live_abc123", "sk_test_XYZ"): what --redact masks.
-# Both start at a word boundary, so words that merely hold "sk_" ("task_list", "desk_x") are no key.
+# SECRET_KEY_RE starts at a word boundary, so words that merely hold "sk_" ("task_list") are no key.
+# SECRET_KEY_TEXT_RE finds a key however it is written in text a user pastes: any case, its "_"
+# percent-encoded or escaped for JSON, JS or HTML (and those escapes percent-encoded), "sk_live_" /
+# "sk_test_" even glued to a word ("tokensk_live_..."), a plain "sk_..." after no letter or digit
+# or after a percent escape ("a%3Dsk_..."): "desk_x" and "task_list" stay words.
 SECRET_KEY_RE = re.compile(r"\bsk_(?:(?:live|test)_)?[A-Za-z0-9]{16,}")
-SECRET_KEY_TEXT_RE = re.compile(r"\bsk_[A-Za-z0-9_-]+")
+_UNDERSCORE = (r"(?:_|%5f|%255f|\\u005f|\\x5f|&#95;|&#x5f;|&amp;#95;|&amp;#x5f;|%5cu005f|%5cx5f|%26%2395%3b"
+               r"|%26%23x5f%3b)")
+SECRET_KEY_TEXT_RE = re.compile(
+    rf"(?:sk{_UNDERSCORE}(?:live|test){_UNDERSCORE}|(?:(?<![a-z0-9])|(?<=%[0-9a-f]{{2}}))sk{_UNDERSCORE})"
+    rf"(?:[a-z0-9-]|{_UNDERSCORE})*(?:\*\*\*)?", re.IGNORECASE)  # "sk_***": masked already, stays
 TEST_PARTNER_KEY = "gstest"  # every program has this test partner
 
 

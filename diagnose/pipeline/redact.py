@@ -127,7 +127,7 @@ def mask_email(text: str) -> str:
 def mask_secret_keys(text: str) -> str:
     """Mask every PartnerStack secret key, whole or cut short: 'sk_live_abc123' and 'sk_test_XYZ' ->
     'sk_***' (which stays as it is when redacted again); 'task_list' and public keys ('pk_...') stay."""
-    return SECRET_KEY_TEXT_RE.sub("sk_***", text) if "sk_" in text else text
+    return SECRET_KEY_TEXT_RE.sub("sk_***", text) if "sk" in text.lower() else text
 
 
 def mask_value(value: Any) -> Any:
