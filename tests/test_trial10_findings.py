@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,51 @@ def test_text_that_starts_like_a_zlib_stream_is_read_as_csv(tmp_path):
     table = read_table(path, "dashboard")
     assert table.total == len(list(csv.reader(io.StringIO(text)))) - 1
     assert table.rows["email"].to_list() == ["kim@example.com", "lee@example.com"]
+
+
+# -- 2. a UTF-8 export with one cp1252 row -------------------------------------------------------------
+
+MIXED = (b"Customer Key,Email,Name,Partner Key,Created At,Status\n"
+         + "c1,zoë@x.com,Zoë,jane,2026-10-01,signed up\n".encode()
+         + "c2,café@x.com,José,jane,2026-10-01,signed up\n".encode("cp1252")  # the tester's file
+         + "c3,über@x.com,Ü,jane,2026-10-02,signed up\n".encode())
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_utf8_text_stays_utf8_when_another_line_is_cp1252(tmp_path, suffix):
+    path = tmp_path / f"d{suffix}"
+    if suffix == ".csv":
+        path.write_bytes(MIXED)
+    else:
+        path.write_bytes(b'{"email": "zo\xc3\xab@x.com"}\n{"email": "caf\xe9@x.com"}\n{"email": "\xc3\xbcber@x.com"}\n')
+    table = read_table(path, "dashboard")
+    # the whole file was read as cp1252 before: zoë@x.com became zoÃ«@x.com
+    assert table.rows["email"].to_list() == ["zoë@x.com", "café@x.com", "über@x.com"]
+    assert table.total == 3
+    # the evidence still says that some bytes were not UTF-8, how many lines and where the first was
+    line = 3 if suffix == ".csv" else 2  # the header is line 1 of the CSV
+    assert table.encoding.startswith(f"cp1252 where not UTF-8: 1 line(s), the first line {line} ")
+
+
+def test_the_encoding_counts_each_line_with_bytes_that_are_not_utf8_once(tmp_path):
+    path = tmp_path / "d.csv"
+    body = b"email,name\n" + b"".join(b"a%d@x.com,Jos\xe9 Ren\xe9\n" % i for i in range(3)) + b"b@x.com,B\n"
+    path.write_bytes(body)
+    table = read_table(path, "dashboard")
+    assert table.total == len(list(csv.reader(io.StringIO(body.decode("cp1252"))))) - 1
+    assert table.rows["name"].to_list()[:3] == ["José René"] * 3
+    first = body.index(b"\xe9")
+    assert f"3 line(s), the first line 2 (byte {first})" in table.encoding
+
+
+def test_reconcile_finds_the_utf8_customer_of_a_mixed_export(tmp_path):
+    dash = tmp_path / "d.csv"
+    dash.write_bytes(MIXED)
+    internal = tmp_path / "i.csv"
+    internal.write_text("email,name,signup_date\nzoë@x.com,Zoë,2026-10-01\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["reconcile", "--dashboard", str(dash), "--internal", str(internal),
+                                      "--customer", "zoë@x.com", "--json"])
+    assert result.exit_code in (0, 1), result.output
+    data = json.loads(result.output)
+    counts = data["evidence"]["counts"] if "evidence" in data else data["counts"]
+    assert counts["matched"] == 1 and counts["missing_from_dashboard"] == 0

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,15 +114,55 @@ def check_file(path: str | Path, side: str) -> bytes:
     return head
 
 
+def _cp1252_where_not_utf8(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: the bytes that are not UTF-8 read as cp1252."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return exc.object[exc.start:exc.end].decode("cp1252", "replace"), exc.end
+
+
+codecs.register_error("diagnose-cp1252", _cp1252_where_not_utf8)
+_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")  # where a UTF-8 sequence of 2-4 bytes may start
+_NON_ASCII_LINE = re.compile(rb"[^\n]*[\x80-\xff][^\n]*")
+
+
+def decode_mixed(data: bytes) -> tuple[str, int, int, int]:
+    """(text, lines holding bytes that are not UTF-8, the first such line, its first such byte) of
+    ``data``, which is not valid UTF-8: UTF-8 wherever the bytes are valid UTF-8 (a file pasted
+    together from a UTF-8 and a cp1252 export keeps its UTF-8 rows), cp1252 for the other bytes."""
+    if not _MULTIBYTE.search(data):  # not one UTF-8 sequence of two bytes or more: all cp1252, at C speed
+        first = re.search(rb"[\x80-\xff]", data)
+        at = first.start() if first else 0
+        return (data.decode("cp1252", "replace"), len(_NON_ASCII_LINE.findall(data)),
+                data.count(b"\n", 0, at) + 1, at)
+    parts: list[str] = []
+    lines = first_line = first_byte = pos = 0
+    for no, line in enumerate(data.split(b"\n"), start=1):
+        try:
+            parts.append(line.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            lines += 1
+            if not first_line:
+                first_line, first_byte = no, pos + exc.start
+            parts.append(line.decode("utf-8", "diagnose-cp1252") if _MULTIBYTE.search(line)
+                         else line.decode("cp1252", "replace"))
+        pos += len(line) + 1
+    return "\n".join(parts), lines, first_line, first_byte
+
+
 def ensure_utf8(data: bytes, encoding: str, side: str, path: str | Path) -> tuple[bytes, str]:
-    """``data`` converted from cp1252 when it is not valid UTF-8 (checked only when a fast read
+    """``data`` as valid UTF-8: a file that is UTF-8 but for some bytes (a row pasted from a cp1252
+    export) keeps its UTF-8 text; only the bytes that are not UTF-8 are read as cp1252, and the
+    encoding says how many lines held them and where the first was (checked only when a fast read
     failed, or for JSON Lines)."""
     try:
         codecs.utf_8_decode(data, "strict", True)
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError:
         if b"\x00" in data:
             raise BadInput(f"{side} file {path} is binary, not CSV, JSON Lines or Excel") from None
-        return data.decode("cp1252", errors="replace").encode("utf-8"), f"cp1252 (not UTF-8 at byte {exc.start})"
+        text, lines, first_line, first_byte = decode_mixed(data)
+        return text.encode("utf-8"), (f"cp1252 where not UTF-8: {lines} line(s), the first line {first_line} "
+                                      f"(byte {first_byte})")
     return data, encoding
 
 
