@@ -108,3 +108,30 @@ def test_reconcile_finds_the_utf8_customer_of_a_mixed_export(tmp_path):
     data = json.loads(result.output)
     counts = data["evidence"]["counts"] if "evidence" in data else data["counts"]
     assert counts["matched"] == 1 and counts["missing_from_dashboard"] == 0
+
+
+# -- 5. one partner key parameter given twice, with two values -------------------------------------------
+
+
+def test_a_gspk_given_twice_with_two_partners_is_reported_as_disagreeing():
+    from diagnose.checks.gspk import check_gspk
+
+    r = check_gspk("http://x/?gspk=amFuZQ&gspk=Ym9i")  # jane, then bob: it answered jane with no note
+    assert r.evidence.partner_key == "jane"
+    assert r.codes() == ["params-disagree"]
+    message = r.problems[0].message
+    assert "gspk='amFuZQ'" in message and "gspk='Ym9i'" in message
+    assert check_gspk("http://x/?gspk=amFuZQ&gspk=amFuZQ").codes() == []  # the same key twice agrees
+    assert check_gspk("http://x/?gspk=amFuZQ&ps_partner_key=amFuZQ&gspk=Ym9i").codes() == ["params-disagree"]
+
+
+def test_a_landing_url_with_gspk_twice_is_reported_as_disagreeing(site, local_policy):
+    from diagnose.checks.link import check_link
+    from diagnose.demo.site import Page
+
+    site.add("/l", Page("<!doctype html><html><head><title>Acme</title></head><body><p>Welcome</p></body></html>"))
+    r = check_link(site.url("/l?gspk=amFuZQ&gspk=Ym9i&gsxid=a"), local_policy)
+    assert r.codes() == ["params-disagree"]
+    r = check_link(site.url("/l?gspk=amFuZQ&gsxid=a&gsxid=b"), local_policy)  # two click ids
+    assert r.codes() == ["params-disagree"]
+    assert check_link(site.url("/l?gspk=amFuZQ&gspk=amFuZQ&gsxid=a"), local_policy).codes() == []

@@ -31,14 +31,14 @@ def check_gspk(value: str, partner: str | None = None) -> CheckResult[GspkEviden
     encoded: str | None = raw.strip()
     if looks_like_url(raw):
         params = query_params(raw)
-        values = {p: params[p][0] for p in PARTNERSTACK.partner_key_params if p in params}
+        values = {p: params[p] for p in PARTNERSTACK.partner_key_params if p in params}  # every value given
         if not values:
             names = " or ".join(PARTNERSTACK.partner_key_params)
             problems.append(fail("no-partner-key", f"the URL carries no {names} parameter"))
             source = encoded = None
         else:
-            source, encoded = next(iter(values.items()))
-            shown = disagreement(values)
+            source, encoded = next((p, vs[0]) for p, vs in values.items())
+            shown = disagreement(values)  # also gspk=a&gspk=b: one parameter given twice, two partners
             if shown:
                 problems.append(fail("params-disagree", f"the partner key parameters disagree: {shown}"))
     partner_key = None

@@ -15,7 +15,9 @@ from urllib.parse import urljoin, urlsplit
 
 from diagnose.web import fetch as net
 from diagnose.core.evidence import CheckResult, Problem, error, evidence, fail, sensitive, warn
-from diagnose.core.partnerstack import PARTNERSTACK, decode_partner_key, disagreement, is_test_partner, partner_params
+from diagnose.core.partnerstack import (
+    PARTNERSTACK, decode_partner_key, disagreement, is_test_partner, partner_params, query_params,
+)
 
 
 
@@ -326,8 +328,9 @@ def _summarise(
         if is_test_partner(partner_key):
             problems.append(warn("test-partner", "the link carries the program's test partner (gstest): "
                                                  "signups through it credit no real partner"))
+        given = query_params(final_url)  # every value: gspk=a&gspk=b names two partners
         for family in (key_params, click_params):
-            shown = disagreement({p: final_params[p] for p in family if p in final_params})
+            shown = disagreement({p: given[p] for p in family if p in given})
             if shown:
                 problems.append(fail("params-disagree", f"the landing URL disagrees with itself: {shown}"))
         if final_params and not any(p in final_params for p in click_params) and not dropped:

@@ -252,16 +252,17 @@ def key_along_chain(urls: Iterable[str]) -> str | None:
     return None
 
 
-def disagreement(values: dict[str, str]) -> str | None:
+def disagreement(values: dict[str, str | list[str]]) -> str | None:
     """When parameters of one family (gspk / ps_partner_key, or gsxid / ps_xid) carry different
-    values, the values shown; partner keys are compared decoded. None when they agree."""
-    if len(values) < 2:
+    values, the values shown; a parameter given twice (``gspk=a&gspk=b``, a list) counts each value.
+    Partner keys are compared decoded. None when they agree."""
+    pairs = [(p, v) for p, vs in values.items() for v in (vs if isinstance(vs, list) else [vs])]
+    if len(pairs) < 2:
         return None
     keys = set(PARTNERSTACK.partner_key_params)
-    decoded = {p: (decode_partner_key(v)[0] or v) if p in keys else v for p, v in values.items()}
-    if len(set(decoded.values())) < 2:
+    if len({(decode_partner_key(v)[0] or v) if p in keys else v for p, v in pairs}) < 2:
         return None
-    return ", ".join(f"{p}={v!r}" for p, v in values.items())
+    return ", ".join(f"{p}={v!r}" for p, v in pairs)
 
 # Dashboard customer statuses: one vocabulary, read by the reconcile check and by the rules.
 # Partners see "Signed Up" and "Paid"; companies' exports also carry approval and fulfilment states.
