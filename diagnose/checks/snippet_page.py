@@ -26,6 +26,7 @@ from html import unescape
 from html.parser import HTMLParser
 
 from diagnose.core.reading import clean_text
+from diagnose.web.html_bounds import bound_tags
 
 TITLE_MAX = 300  # characters of the page's title kept
 # Elements html.parser's BeautifulSoup builder never leaves open (HTML's void elements and the old ones
@@ -203,5 +204,5 @@ class _Reader(HTMLParser):
 def outline(html: str) -> Outline:
     """Read ``html`` once: its scripts, handler-bearing elements, comments and title."""
     reader = _Reader()
-    reader.feed(_HUGE_CHARREF_RE.sub("&#xFFFD;", clean_text(html)))
+    reader.feed(bound_tags(_HUGE_CHARREF_RE.sub("&#xFFFD;", clean_text(html))))  # no tag runs past TAG_BOUND
     return reader.finish()

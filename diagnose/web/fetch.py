@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from diagnose.core.reading import clean_text
 from diagnose.core.urls import is_ip, normalise_url, url_problem  # noqa: F401  (net.normalise_url, ...)
 from diagnose.web import policy as policy_module
+from diagnose.web.html_bounds import bound_tags
 from diagnose.web.policy import (  # noqa: F401  (the policy, as the checks name it: net.NetPolicy, ...)
     DEFAULT_MAX_BYTES, NOT_PUBLIC, NetPolicy, PrivateAddress, ResolveError, check_host, env_allows_private,
     is_public_address, refusal,
@@ -141,7 +142,10 @@ def without_cut_end(text: str) -> str:
     declaration never closed, an unclosed script's rest). A browser drops such a tag and shows no
     comment or unrun script; html.parser, told the page has ended, re-reads what is left from each
     '<' in it, each time to the end of the page: quadratic (``'<a ' * 8000`` took 3 s, 5 MB hours).
-    Fed without that end, html.parser leaves exactly that construct unread: cut it off."""
+    Fed without that end, html.parser leaves exactly that construct unread: cut it off. A start tag
+    that runs past html_bounds.TAG_BOUND is read as text first (its one match would take ~500 bytes a
+    token: ``'<a ' * 1.7M`` took 900 MB)."""
+    text = bound_tags(text)
     tokens = _Tokens()
     tokens.feed(text)
     rest = tokens.rawdata
