@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -512,3 +513,30 @@ def test_lists_as_people_make_them(tmp_path):
         ("https://acme.partnerlinks.io/jane", "jane", {"Partner Name": "Jane"}),
         ("https://acme.partnerlinks.io/bob", "bob", {"Partner Name": "Bob"})]
     assert [r.url for r in LinkSource(str(pasted)).rows()] == ["https://a.example/x", "https://b.example/y"]
+
+
+def test_the_cron_line_works_from_the_first_night_and_keeps_its_baseline_through_an_outage(site, tmp_path):
+    # found by a new user: with the README's cron line a missing baseline failed every night (exit 2,
+    # nothing saved), and a night without network replaced the baseline, so that the next night called
+    # every old breakage "new"
+    links = write_csv(tmp_path / "links.csv", program(site, partners=2, broken=2))
+    night = tmp_path / "sweep.json"
+    first = run(str(links), "--baseline", str(night), "--save", str(night))
+    assert first.exit_code == 1, first.output  # the first night reports every breakage
+    assert "no --baseline" in first.stderr and "is the first" in first.stderr
+    assert Baseline.load(night).complete is True and len(Baseline.load(night).broken) == 2
+    second = run(str(links), "--baseline", str(night), "--save", str(night))
+    assert second.exit_code == 0, second.output  # nothing new broke
+    saved = night.read_bytes()
+    with socket.socket() as s:  # a port nothing listens on: no host answers (the machine's network is down)
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    down = write_csv(tmp_path / "down.csv", [[f"http://127.0.0.1:{dead}/go/p{i}", f"p{i}", f"Partner {i}"]
+                                              for i in range(4)])
+    outage = run(str(down), "--baseline", str(night), "--save", str(night))
+    assert outage.exit_code == 3, outage.output
+    assert night.read_bytes() == saved  # the last whole sweep stays the baseline
+    assert "was not replaced" in outage.stderr
+    other = tmp_path / "outage.json"
+    assert run(str(down), "--baseline", str(night), "--save", str(other)).exit_code == 3
+    assert other.exists()  # saved elsewhere, as asked: only the baseline itself is kept

@@ -160,7 +160,12 @@ def sweep(links: str, expect_key: str | None, use_browser: bool, browser_path: s
             writable_file(path, option)
     distinct_outputs(outputs, [links if links != "-" else None, baseline_path, save_path])
     distinct_outputs({"--save": save_path}, [links if links != "-" else None])  # it may replace the baseline
-    baseline = Baseline.load(baseline_path) if baseline_path else None
+    baseline = None
+    if baseline_path and not os.path.lexists(baseline_path):  # the first night of a cron job
+        click.echo(f"Note: no --baseline {baseline_path} yet: this sweep is the first; every breakage is reported",
+                   err=True)
+    elif baseline_path:
+        baseline = Baseline.load(baseline_path)
     source = LinkSource(links)
     with contextlib.ExitStack() as stack:
         stack.callback(source.close)
@@ -178,8 +183,9 @@ def sweep(links: str, expect_key: str | None, use_browser: bool, browser_path: s
                 writers.append(CsvOut(csv_path, source.label_columns))
             if as_json:
                 writers.append(JsonOut(summary, stream=sys.stdout))
-            if save_path:
-                writers.append(JsonOut(summary, path=save_path))
+            saver = JsonOut(summary, path=save_path) if save_path else None
+            if saver is not None:
+                writers.append(saver)
             if html_path:
                 writers.append(HtmlOut(html_path))
         except BaseException:
@@ -209,7 +215,16 @@ def sweep(links: str, expect_key: str | None, use_browser: bool, browser_path: s
             failure = exc
         finally:
             bar.finish()
+            kept = _keeps_the_baseline(baseline, baseline_path, save_path, complete and failure is None, summary)
+            if kept:
+                out.writers.remove(saver)
+                saver.discard()
             out.close(complete)
+    if kept:
+        save_path = None
+        click.echo(f"Note: --save {baseline_path} was not replaced: this sweep "
+                   f"{'reached no host' if complete else 'did not finish'}, and the next one compares with the "
+                   "last whole sweep", err=True)
     files = {"CSV": csv_path, "HTML": html_path, "JSON": save_path}
     if not as_json:
         click.echo(render_terminal(summary, {k: v for k, v in files.items() if v}))
@@ -224,3 +239,16 @@ def sweep(links: str, expect_key: str | None, use_browser: bool, browser_path: s
     if baseline is not None:
         return ExitCode.PROBLEM if summary.changes["new"] else ExitCode.OK
     return ExitCode.PROBLEM if summary.broken_links else ExitCode.OK
+
+
+def _keeps_the_baseline(baseline, baseline_path: str | None, save_path: str | None, finished: bool, summary) -> bool:
+    """Whether ``--save`` leaves the baseline it would replace as it is: a sweep that was stopped, whose
+    worker died or that reached no host at all (the machine's network was down) is no baseline; saved
+    over the last one, the next sweep would call every breakage it did not check again "new"."""
+    if baseline is None or not save_path or not baseline_path:
+        return False
+    try:
+        same = os.path.samefile(save_path, baseline_path)
+    except OSError:
+        same = os.path.abspath(save_path) == os.path.abspath(baseline_path)
+    return same and (not finished or summary.nothing_reached)
