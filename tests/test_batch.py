@@ -145,6 +145,8 @@ def test_an_unreachable_site_and_a_crashing_check_do_not_stop_the_batch(demo, tm
     assert r.exit_code == 3
     rows = {row["ticket"]: row for row in summary(out)}
     assert rows["down"]["status"] == "incomplete" and rows["down"]["report"]  # diagnosed, the link cannot-tell
+    assert rows["down"]["error"].startswith("link: cannot connect to 127.0.0.1")  # and why
+    assert not rows["fine"]["error"]
     assert rows["crash"]["status"] == "failed" and rows["crash"]["error"] == "RuntimeError: boom"
     assert rows["fine"]["status"] == "problem"
 

@@ -85,7 +85,23 @@ def row_from_report(item: Any, report: Any, code: int, html: str, evidence: str,
                     finding_id=top.id if top else None, top_finding=top.title if top else None,
                     verdict=str(top.verdict) if top else None, kind=top.kind if top else None,
                     case=top.case if top else None, next_step=step, report=html, reply=reply, evidence=evidence,
-                    seconds=round(seconds, 2))
+                    error=_why_incomplete(report) if status == "incomplete" else None, seconds=round(seconds, 2))
+
+
+def _why_incomplete(report: Any) -> str | None:
+    """Why a ticket is cannot-tell, in one line: the first check whose evidence the rules could not use
+    ('link: cannot connect to ...'), so that the summary's error column says it (a new user found it
+    empty for an unreachable link)."""
+    from diagnose.core.evidence import Status
+    from diagnose.rules.engine import usable
+
+    for name, result in report.evidence.items():
+        if not usable(result):
+            problem = next((p for p in result.problems if p.severity is Status.ERROR), None) or next(
+                iter(result.problems), None)
+            text = f"{name}: {problem.message}" if problem else f"{name}: could not run"
+            return " ".join(text.split())[:300]
+    return None
 
 
 def failed_row(item: Any, ticket: Any, error: str, seconds: float) -> BatchRow:
@@ -113,7 +129,7 @@ def finish_ticket(gathered: Any, files: BatchFiles, redact: bool = False) -> Bat
     report = build_report(gathered.ticket, gathered.evidence, embed_screenshots=True)
     if redact:
         report = redacted(report)
-    save_evidence(evidence, report.ticket, report.evidence)
+    save_evidence(evidence, report.ticket, report.evidence, redacted=report.redacted)
     write_atomic(html, render("html", report))
     write_reply(report, reply)  # always from the redacted view, whatever --redact says
     return row_from_report(item, report, exit_code(report), f"{TICKETS}/{html.name}", f"{TICKETS}/{evidence.name}",
