@@ -383,3 +383,20 @@ def test_a_browser_redirect_loop_is_link_broken_not_a_snippet_fault(browser_sess
     r = CliRunner().invoke(_cli(), ["cookie", loops.url("/a"), "--allow-private-network", "--no-screenshot",
                                     "--json", "--timeout", "3"])
     assert r.exit_code == 1 and json.loads(r.stdout)["problems"][0]["code"] == "redirect-loop"
+
+
+def test_a_page_that_opens_popups_is_checked_without_tracebacks(ps_site, tmp_path):
+    # found by a new user: Playwright raised for each popup's navigation request (its frame does not exist
+    # yet) inside our request listener, and printed a traceback per popup on stderr
+    import subprocess
+    import sys
+
+    ps_site.add("/popups", Page(html(snippet() + "<script>for (let i = 0; i < 3; i++) window.open('/popped?' + i)"
+                                     "</script>")))
+    ps_site.add("/popped", Page(html("<p>popped</p>")))
+    done = subprocess.run([sys.executable, "-m", "diagnose", "cookie", ps_site.url("/popups") + QUERY,
+                           "--allow-private-network", "--json", "--timeout", "5"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode in (0, 1), done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and "Error occurred in event listener" not in done.stderr, done.stderr[-2000:]
+    assert json.loads(done.stdout)["url_partner_key"] == KEY

@@ -67,7 +67,7 @@ class Recorder:
     def on_request(self, request: Any) -> None:
         self.touch()
         self.inflight[request] = time.monotonic()
-        if self.page is not None and request.is_navigation_request() and request.frame == self.page.main_frame:
+        if self.page is not None and request.is_navigation_request() and _frame(request) == self.page.main_frame:
             self.document, self.document_answered, self.document_done = request, False, False
             self.document_failure = None
         if request.resource_type == "script":
@@ -80,7 +80,7 @@ class Recorder:
     def on_response(self, response: Any) -> None:
         self.touch()
         request = response.request
-        if request.is_navigation_request() and self.page is not None and response.frame == self.page.main_frame:
+        if request.is_navigation_request() and self.page is not None and _frame(response) == self.page.main_frame:
             self.nav_responses.append(response)
         self.document_answered |= request is self.document
         if request.resource_type == "script" and response.status >= 400:
@@ -300,3 +300,12 @@ async def http_cookie_names(rec: Recorder) -> set[str]:
 def first_line(text: str, limit: int = 300) -> str:
     line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
     return line[:limit]
+
+
+def _frame(message: Any) -> Any:
+    """The frame of a request or response, or None: Playwright raises for the navigation request of a
+    popup (``window.open``), whose frame does not exist yet (a new user saw its traceback for each)."""
+    try:
+        return message.frame
+    except Exception:  # playwright's Error: "Frame for this navigation request is not available"
+        return None
