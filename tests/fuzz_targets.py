@@ -163,7 +163,9 @@ def run_redirect(example: tuple) -> None:
         value = (f"{delay}{pad}{sep}{pad}{word}" if (delay or word) else pad) + f"{quote}{target}{quote}{pad}"
         if not (delay or word or quote) and target[0] in "0123456789.":
             where = "ambiguous"  # "5" alone is a delay, not a target: no expectation
-        if where == "ambiguous":
+        elif not delay:
+            where = "ignored"  # no delay: browsers ignore the value (HTML's shared declarative refresh steps)
+        if where in ("ambiguous", "ignored"):
             page = _page(200, {"refresh": value, "content-type": "text/html"}, b"")
         elif where == "header":
             page, expected = _page(200, {"refresh": value, "content-type": "text/html"}, b""), ("refresh-header", target)
@@ -181,6 +183,8 @@ def run_redirect(example: tuple) -> None:
         query = "?gspk=YTFiMmMzZDRlNWY2&gsxid=x1"
         expected = ("javascript", target + (("&" if "?" in target else "?") + query[1:] if keep else ""))
     hop = _next_hop(page)
+    if kind == "refresh" and where == "ignored" and hop is not None:
+        raise WrongResult(f"a Refresh value with no delay ({shorten(value)}) was followed: {hop!r}")
     if expected is not None and hop != expected:
         raise WrongResult(f"the redirect read is {hop!r}, expected {expected!r}")
     if hop is None:

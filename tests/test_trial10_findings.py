@@ -135,3 +135,30 @@ def test_a_landing_url_with_gspk_twice_is_reported_as_disagreeing(site, local_po
     r = check_link(site.url("/l?gspk=amFuZQ&gsxid=a&gsxid=b"), local_policy)  # two click ids
     assert r.codes() == ["params-disagree"]
     assert check_link(site.url("/l?gspk=amFuZQ&gspk=amFuZQ&gsxid=a"), local_policy).codes() == []
+
+
+# -- 6. a Refresh delay that is not a number -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["-1;url=/ok", "1e400;url=/ok", "url=/ok", "/ok", "0x;url=/ok", "+1;url=/ok",
+                                   "\u00a00;url=/ok"])
+def test_a_refresh_whose_delay_is_not_a_number_is_ignored_as_browsers_do(site, local_policy, value):
+    from diagnose.checks.link import check_link
+    from diagnose.demo.site import Page
+
+    site.add("/r", Page("", headers=(("Refresh", value),)))
+    site.add("/ok", Page("<!doctype html><html><head><title>ok</title></head><body><p>ok</p></body></html>"))
+    r = check_link(site.url("/r"), local_policy)
+    # it was followed to /-1;url=/ok and /e400;url=/ok: the page with the header is the landing page
+    assert [h.kind for h in r.evidence.hops] == ["final"]
+    assert r.evidence.final_url == site.url("/r")
+
+
+@pytest.mark.parametrize("value, target", [
+    ("0;url=/ok", "/ok"), ("5; URL='/ok'", "/ok"), ("1. , url = /ok", "/ok"), (".5;/ok", "/ok"), ("0 /ok", "/ok"),
+    ("\t3,url=\"/ok\"", "/ok"),
+])
+def test_a_refresh_with_a_delay_is_followed(value, target):
+    from diagnose.checks.link import _refresh_target
+
+    assert _refresh_target(value) == target

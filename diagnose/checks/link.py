@@ -56,7 +56,12 @@ class FollowOutcome:
 
 # Pages and headers are hostile: every pattern here is linear (no two quantifiers can share a
 # character) and reads a bounded text. The refresh value's head is a pattern; its tail is cut by hand.
-_REFRESH_HEAD_RE = re.compile(r"\s*(?:\d+(?:\.\d*)?)?\s*[;,]?\s*(?:url\s*=\s*)?", re.IGNORECASE)
+# The delay as HTML's "shared declarative refresh steps" read it: ASCII white space, then digits and dots
+# (at least one); then the end, or ';', ',' or white space. Anything else ("-1;url=/x", "1e400;url=/x",
+# "url=/x" with no delay at all): browsers ignore the whole value, so no redirect.
+_REFRESH_TIME_RE = re.compile(r"[\t\n\f\r ]*[0-9.]+")
+_REFRESH_SEP_RE = re.compile(r"[\t\n\f\r ]*[;,]?")
+_REFRESH_URL_RE = re.compile(r"[\t\n\f\r ]*(?:url[\t\n\f\r ]*=[\t\n\f\r ]*)?", re.IGNORECASE)
 _MAX_REFRESH = 8192  # a Refresh value or meta content longer than this is not read further
 _JS_TARGET = r"""(?P<q>['"`])(?P<url>(?:\\.|(?!(?P=q))[^\\]){1,2000})(?P=q)"""
 # '/landing' + location.search (+ location.hash): the common way to keep the query string.
@@ -69,9 +74,17 @@ _JS_REDIRECT_RES = (
 
 
 def _refresh_target(content: str) -> str | None:
-    """The URL of a Refresh header or meta refresh: ``5; url='/next'``, ``0;URL=/next``, ``/next``."""
+    """The URL of a Refresh header or meta refresh: ``5; url='/next'``, ``0;URL=/next``, ``0 /next``;
+    None when there is none, or when the delay is not one a browser reads (then it ignores the value)."""
     text = (content or "")[:_MAX_REFRESH]
-    rest = text[_REFRESH_HEAD_RE.match(text).end():].rstrip()
+    time = _REFRESH_TIME_RE.match(text)
+    if time is None:
+        return None
+    at = time.end()
+    if at < len(text) and text[at] not in ";,\t\n\f\r ":
+        return None
+    at = _REFRESH_SEP_RE.match(text, at).end()
+    rest = text[_REFRESH_URL_RE.match(text, at).end():].rstrip()
     if rest.endswith(";"):
         rest = rest[:-1].rstrip()
     if len(rest) >= 2 and rest[0] in "'\"" and rest[-1] == rest[0]:
