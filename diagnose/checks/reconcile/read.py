@@ -123,7 +123,7 @@ def _cp1252_where_not_utf8(exc: UnicodeError) -> tuple[str, int]:
 
 codecs.register_error("diagnose-cp1252", _cp1252_where_not_utf8)
 _MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")  # where a UTF-8 sequence of 2-4 bytes may start
-_NON_ASCII_LINE = re.compile(rb"[^\n]*[\x80-\xff][^\n]*")
+_NON_ASCII_LINE = re.compile(rb"[\x80-\xff][^\n]*")  # from a line's first such byte to its end: linear
 
 
 def decode_mixed(data: bytes) -> tuple[str, int, int, int]:
