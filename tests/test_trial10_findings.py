@@ -174,3 +174,28 @@ def test_a_long_ascii_line_in_a_cp1252_file_is_read_at_once(tmp_path):
     table = read_table(path, "dashboard")
     assert time.monotonic() - start < 5
     assert table.total == 2 and table.encoding.startswith("cp1252 where not UTF-8: 1 line(s), the first line 2")
+
+
+# -- 4. random bytes in a sweep list ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["a<b.com", "a>b.com", 'a"b.com', "a\x07b.com", "a\x1bb.com", "a\x7fb.com",
+                                  "a\x85b.com", "a|b.com", "a^b.com"])
+def test_a_host_no_host_name_can_hold_is_a_bad_row_before_any_lookup(tmp_path, host):
+    from diagnose.core.urls import url_problem
+    from diagnose.pipeline.sweep_input import LinkSource
+
+    assert "which no host name holds" in (url_problem(f"https://{host}/x") or "")
+    path = tmp_path / "links.txt"
+    path.write_bytes(f"{host}/x\nhttps://{host}/y\nhttps://ok.example/z\n".encode())
+    rows = list(LinkSource(str(path)).rows())
+    assert [r.url is None for r in rows] == [True, True, False]  # the two are bad rows: never looked up
+    assert all(r.error and "\n" not in r.error for r in rows[:2])  # one line ("\x85" splits a text line: two values)
+
+
+@pytest.mark.parametrize("url", ["https://acme.partnerlinks.io/jane", "http://[::1]:8080/", "http://127.0.0.1/",
+                                 "https://bücher.example/", "https://xn--bcher-kva.example/"])
+def test_ordinary_hosts_are_still_usable(url):
+    from diagnose.core.urls import url_problem
+
+    assert url_problem(url) is None

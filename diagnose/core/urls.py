@@ -9,6 +9,10 @@ from diagnose.core.errors import BadInput
 from diagnose.core.evidence import shorten
 
 
+# What the URL standard forbids in a domain (with '"', which no DNS name holds either); controls below.
+_NOT_IN_HOST = frozenset(' #/:<>?@[\\]^|"')
+
+
 def normalise_url(raw: str) -> str:
     """Validate a user-given http(s) URL; add ``https://`` when the scheme is left out.
 
@@ -42,6 +46,10 @@ def url_problem(url: str) -> str | None:
     if not parts.hostname:
         return "no host name"
     host = parts.hostname
+    if not is_ip(host):
+        bad = next((c for c in host if c in _NOT_IN_HOST or ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f), None)
+        if bad is not None:  # random bytes, a pasted fragment: never looked up in DNS
+            return f"host name {shorten(host, 80)} contains {bad!r}, which no host name holds"
     if port == 0:
         return "port 0"
     try:
