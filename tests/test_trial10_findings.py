@@ -199,3 +199,45 @@ def test_ordinary_hosts_are_still_usable(url):
     from diagnose.core.urls import url_problem
 
     assert url_problem(url) is None
+
+
+# -- 3. lines that end at a carriage return alone ----------------------------------------------------------
+
+
+def test_a_cr_only_sweep_list_has_the_rows_the_csv_module_reads(tmp_path):
+    from diagnose.pipeline.sweep_input import LinkSource
+
+    links = [f"https://acme.example/ok?gspk=amFuZQ&i={i}" for i in range(6)]
+    path = tmp_path / "links.csv"
+    text = "link,partner_key\r" + "".join(f"{link},jane\r" for link in links)
+    path.write_bytes(text.encode())
+    source = LinkSource(str(path))
+    rows = list(source.rows())  # it was one bad row
+    assert len(rows) == source.count() == len(list(csv.reader(io.StringIO(text, newline="")))) - 1
+    assert [r.url for r in rows] == links and [r.line for r in rows] == list(range(2, 8))
+    txt = tmp_path / "links.txt"
+    txt.write_bytes("\r".join(links).encode())
+    assert [r.url for r in LinkSource(str(txt)).rows()] == links
+
+
+def test_a_cr_only_line_longer_than_the_cap_is_one_bad_row_and_the_rest_is_read(tmp_path, monkeypatch):
+    from diagnose.pipeline import sweep_input
+
+    monkeypatch.setattr(sweep_input, "MAX_LINE", 100)
+    path = tmp_path / "links.txt"
+    path.write_bytes(b"https://a.example/1\rhttps://b.example/" + b"x" * 500 + b"\rhttps://c.example/3\r")
+    rows = list(sweep_input.LinkSource(str(path)).rows())
+    assert [(r.line, r.url is None) for r in rows] == [(1, False), (2, True), (3, False)]
+    assert "longer than" in rows[1].error
+
+
+def test_a_cr_only_json_lines_export_is_read_line_by_line(tmp_path):
+    path = tmp_path / "d.jsonl"
+    body = "\r".join(f'{{"email": "u{i}@x.com", "name": "a\\u2028b\u2028c"}}' for i in range(20)) + "\r"
+    path.write_text(body, encoding="utf-8", newline="")
+    table = read_table(path, "dashboard")  # refused whole before ("Extra data")
+    assert table.total == table.rows.height == 20
+    assert table.rows["name"][0] == "a\u2028b\u2028c"  # a U+2028 in a string never splits a row
+    mixed = tmp_path / "m.jsonl"  # a file with "\n" anywhere is split at "\n" only
+    mixed.write_text('{"email": "a@x.com"}\n{"email": "b@x.com"}\r\n', encoding="utf-8", newline="")
+    assert read_table(mixed, "dashboard").total == 2

@@ -94,6 +94,7 @@ class LinkSource:
     def __init__(self, given: str, stdin=None):
         self.given = given
         self._tmp: str | None = None
+        self._cr: bool | None = None  # lines end at "\r" alone (see _cr_only)
         self.path = self._regular_file(given, stdin)
         self.encoding = self._encoding()
         header = self._first_line()
@@ -166,15 +167,8 @@ class LinkSource:
         """(line number, text) of each physical line, each at most MAX_LINE bytes (a longer one is a
         marker); UTF-8 per line, else cp1252."""
         with open(self.path, "rb") as fh:
-            number = 0
-            while True:
-                raw = fh.readline(MAX_LINE + 1)
-                if not raw:
-                    return
-                number += 1
-                if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
-                    while (rest := fh.readline(MAX_LINE)) and not rest.endswith(b"\n"):
-                        pass
+            for number, raw in enumerate(_cr_lines(fh) if self._cr_only() else _lf_lines(fh), start=1):
+                if raw is None:
                     yield number, _TOO_LONG + "\n"
                     continue
                 if number == 1 and raw.startswith(codecs.BOM_UTF8):
@@ -184,6 +178,20 @@ class LinkSource:
                 except UnicodeDecodeError:
                     text = raw.decode("cp1252", errors="replace")
                 yield number, clean_text(text)
+
+    def _cr_only(self) -> bool:
+        """Whether lines end at a carriage return alone (an old Mac export): the file holds "\r" and
+        never "\n" (the csv module reads such a file as lines; readline would see one long line)."""
+        if self._cr is None:
+            seen_cr = False
+            with open(self.path, "rb") as fh:
+                while chunk := fh.read(1024 * 1024):
+                    if b"\n" in chunk:
+                        seen_cr = False
+                        break
+                    seen_cr = seen_cr or b"\r" in chunk
+            self._cr = seen_cr
+        return self._cr
 
     def _first_line(self) -> str | None:
         for _, text in self._lines():
@@ -297,6 +305,35 @@ class LinkSource:
                                  "the lines between were read as one cell")
         return _row(start, link, cell(self.partner_column) or None, cell(self.key_column) or None,
                     default_key, labels)
+
+
+def _lf_lines(fh) -> Iterator[bytes | None]:
+    """The physical lines of ``fh`` (ending at "\n"), None for one longer than MAX_LINE (skipped)."""
+    while raw := fh.readline(MAX_LINE + 1):
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            while (rest := fh.readline(MAX_LINE)) and not rest.endswith(b"\n"):
+                pass
+            yield None
+            continue
+        yield raw
+
+
+def _cr_lines(fh) -> Iterator[bytes | None]:
+    """The same for a file whose lines end at "\r" alone; memory stays bounded by MAX_LINE + a chunk."""
+    buf, skipping = b"", False
+    while chunk := fh.read(1024 * 1024):
+        *done, buf = (buf + chunk).split(b"\r")
+        for part in done:
+            if skipping:  # the end of a line already reported as too long
+                skipping = False
+                continue
+            yield part + b"\r" if len(part) < MAX_LINE else None
+        if len(buf) > MAX_LINE:
+            if not skipping:
+                yield None
+            buf, skipping = b"", True
+    if buf and not skipping:
+        yield buf
 
 
 def _row(line: int, link: str, partner: str | None, key: str | None, default_key: str | None,

@@ -302,8 +302,10 @@ def _read_jsonl(data: bytes, roles: Callable[[list[str]], dict[str, int]]):
     lines: list[int] = []
     raws: list[str] = []
     bad: list[tuple[int, str, str]] = []
-    # lines end at "\n" only: U+2028, U+2029 or NEL in a JSON string are text, not line ends
-    for no, line in enumerate(data.decode("utf-8").split("\n"), start=1):
+    # lines end at "\n" only: U+2028, U+2029 or NEL in a JSON string are text, not line ends; at "\r"
+    # when the file holds no "\n" at all (an export with old Mac line ends: "\r" is never inside a JSON value)
+    text = data.decode("utf-8")
+    for no, line in enumerate(text.split("\n" if "\n" in text or "\r" not in text else "\r"), start=1):
         line = line.removesuffix("\r")
         if not line.strip(" \t\r"):
             continue
