@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_output import one_line_error
 from click.testing import CliRunner
 
 from diagnose.checks.reconcile import columns, reconcile_files
@@ -25,14 +26,6 @@ def reconcile(tmp_path: Path, dashboard: Path):
     internal = tmp_path / "internal.csv"
     internal.write_text(INTERNAL, encoding="utf-8")
     return CliRunner().invoke(cli, ["reconcile", "--dashboard", str(dashboard), "--internal", str(internal)])
-
-
-def one_line_error(result) -> str:
-    assert result.exit_code == 2, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output[:500]
-    return lines[0]
 
 
 # -- a file of 200,000 columns -----------------------------------------------------------------------

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_output import one_line_error
 from click.testing import CliRunner
 
 from diagnose.checks.reconcile.read import read_table
@@ -25,14 +26,6 @@ def reconcile(tmp_path: Path, dashboard: Path, *extra: str):
     internal.write_text(INTERNAL, encoding="utf-8")
     return CliRunner().invoke(cli, ["reconcile", "--dashboard", str(dashboard), "--internal", str(internal),
                                     *extra])
-
-
-def one_line_error(result) -> str:
-    assert result.exit_code == 2, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output[:500]
-    return lines[0]
 
 
 # -- 1. compressed exports ---------------------------------------------------------------------------
