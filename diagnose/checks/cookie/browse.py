@@ -16,8 +16,8 @@ from diagnose.checks.cookie.itp import SAFARI_UA
 from diagnose.checks.cookie.model import MAX_LIST, POLICIES, SIMULATION_NOTE, CookieEvidence
 from diagnose.checks.cookie.observation import Observation
 from diagnose.checks.cookie.page import (
-    COLLECT_S, DEFAULT_SETTLE_MS, MAX_SETTLE_S, MIN_SETTLE_S, SCREENSHOT_S, answers, collect, pending_refresh,
-    screenshot, script, settle,
+    COLLECT_S, DEFAULT_SETTLE_MS, MAX_SETTLE_S, MIN_SETTLE_S, SCREENSHOT_S, answers, browser_gone, collect,
+    pending_refresh, screenshot, script, settle,
 )
 from diagnose.checks.cookie.recorder import Recorder, chain_of, first_line, http_cookie_names
 from diagnose.core.errors import BadInput
@@ -255,6 +255,8 @@ async def _load(page: Any, obs: Observation, policy: net.NetPolicy, proxy: Guard
         load_problem = warn("page-timeout", f"the page had not finished loading after {policy.timeout:g} s; "
                             "inspected as it was")
     except PlaywrightError as exc:
+        if browser_gone(page):
+            raise  # a browser error, not the page's (the batch runs the ticket again on a new browser)
         nav_error = exc
     if problem := rec.landing(proxy, policy.timeout):  # refused, answered by the proxy, or given up
         raise _CutShort(problem)

@@ -3,7 +3,9 @@
 //  - every call of growsumo._initialize / partnerstack._initialize (public key, caller);
 //  - site code replacing growsumo / growsumo.data after _initialize ran (case 7);
 //  - document.cookie writes (names), or drops them when cookies are blocked;
-//  - who inserted a PartnerStack script element (caller of .src / setAttribute('src')).
+//  - who inserted a PartnerStack script element (caller of .src / setAttribute('src'));
+//  - what may still run later (timers, animation frames, idle callbacks; sockets and workers), so
+//    that settling a page without PartnerStack on it ends once nothing can (S.idleWithin).
 (() => {
   const CFG = __DIAGNOSE_CONFIG__;
   if (window.__diagnose) return;
@@ -117,6 +119,71 @@
       });
     } catch (e) {}
   }
+
+  // -- what may still run later --
+  const timers = new Map();  // timer id -> when it fires (performance.now() ms); an interval: always due
+  const frames = new Set();  // animation frame and idle callback ids not run yet
+  let opaque = false, live = 0;  // a timer given code as a string; sockets, event sources, workers
+  const define = (name, value, named) => {  // in place of window[name], as the page would find it
+    try {
+      const was = Object.getOwnPropertyDescriptor(window, name) || { enumerable: true };
+      if (named) {
+        Object.defineProperty(value, "name", { value: name, configurable: true });
+        Object.defineProperty(value, "length", { value: window[name].length, configurable: true });
+      }
+      Object.defineProperty(window, name, { value, configurable: true, writable: true, enumerable: !!was.enumerable });
+    } catch (e) { opaque = true; }
+  };
+  const wrapTimer = (setName, clearName, repeat) => {
+    const set = window[setName], clear = window[clearName];
+    if (typeof set !== "function" || typeof clear !== "function") return;
+    define(setName, function (handler, delay, ...args) {
+      if (typeof handler !== "function") { opaque = true; return set.call(window, handler, delay, ...args); }
+      let id = null;
+      const run = function (...a) { if (!repeat) timers.delete(id); return handler.apply(this, a); };
+      id = set.call(window, run, delay, ...args);
+      timers.set(id, repeat ? -Infinity : performance.now() + (Number(delay) || 0));
+      return id;
+    }, true);
+    define(clearName, function (id) { timers.delete(id); return clear.call(window, id); }, true);
+  };
+  const wrapFrame = (requestName, cancelName) => {
+    const request = window[requestName], cancel = window[cancelName];
+    if (typeof request !== "function" || typeof cancel !== "function") return;
+    define(requestName, function (callback, ...args) {
+      if (typeof callback !== "function") return request.call(window, callback, ...args);
+      let id = null;
+      id = request.call(window, function (...a) { frames.delete(id); return callback.apply(this, a); }, ...args);
+      frames.add(id);
+      return id;
+    }, true);
+    define(cancelName, function (id) { frames.delete(id); return cancel.call(window, id); }, true);
+  };
+  try {
+    wrapTimer("setTimeout", "clearTimeout", false);
+    wrapTimer("setInterval", "clearInterval", true);
+    wrapFrame("requestAnimationFrame", "cancelAnimationFrame");
+    wrapFrame("requestIdleCallback", "cancelIdleCallback");
+    for (const name of ["WebSocket", "EventSource", "Worker", "SharedWorker"]) {
+      const C = window[name];
+      if (typeof C === "function") {
+        define(name, new Proxy(C, { construct(target, args, newTarget) { live++; return Reflect.construct(target, args, newTarget); } }));
+      }
+    }
+  } catch (e) { opaque = true; }
+  // true when nothing the page set up can run within `ms`: no timer due, no frame or idle callback,
+  // no socket or worker that could deliver a message, no running animation or playing media whose
+  // end an event reports, no frame of its own (whose scripts could send it elsewhere)
+  try {
+    Object.defineProperty(S, "idleWithin", { enumerable: false, value: (ms) => {
+      if (opaque || live || frames.size || window.frames.length) return false;
+      const end = performance.now() + ms;
+      for (const at of timers.values()) if (at <= end) return false;
+      if (document.getAnimations && document.getAnimations().some((a) => a.playState !== "finished" && a.playState !== "idle")) return false;
+      for (const m of document.querySelectorAll("video, audio")) if (!m.paused) return false;
+      return true;
+    } });
+  } catch (e) {}
 
   // -- who inserts the PartnerStack script --
   try {

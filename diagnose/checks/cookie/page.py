@@ -36,24 +36,40 @@ def script(name: str) -> str:
     return (_JS_DIR / name).read_text(encoding="utf-8")
 
 
-_POLL_JS = """() => {
+_POLL_JS = """(idleMs) => {
   const S = window.__diagnose;
   let refresh = -1;
   const meta = document.querySelector('meta[http-equiv="refresh" i]');
   if (meta) { const m = /^\\s*(\\d+(?:\\.\\d+)?)/.exec(meta.getAttribute('content') || ''); if (m) refresh = parseFloat(m[1]); }
   const gs = !!(window.growsumo || window.partnerstack);
-  return S ? [S.inits.length, S.writes.length + S.blocked.length, document.readyState === 'complete', gs, refresh]
-           : [0, 0, false, gs, refresh];
+  let idle = false;
+  try { idle = !!(S && S.idleWithin && S.idleWithin(idleMs)); } catch (e) {}
+  return S ? [S.inits.length, S.writes.length + S.blocked.length, document.readyState === 'complete', gs, refresh, idle]
+           : [0, 0, false, gs, refresh, false];
 }"""
+
+
+def browser_gone(page: Any) -> bool:
+    """The page's browser went away (killed, crashed): nothing more can be read from the page, and
+    waiting for it would only run into the deadline (the caller reports a browser error instead)."""
+    try:
+        browser = page.context.browser
+        return page.is_closed() and browser is not None and not browser.is_connected()
+    except Exception:  # noqa: BLE001 - a page of no browser we know: not ours to judge
+        return False
 
 
 async def _poll(page: Any, wait: float) -> tuple[Any, ...] | None:
     from playwright.async_api import Error as PlaywrightError
 
     try:
-        return tuple(await asyncio.wait_for(page.evaluate(_POLL_JS), wait))
-    except (PlaywrightError, asyncio.TimeoutError):
-        return None  # navigating (the execution context was replaced), or busy
+        return tuple(await asyncio.wait_for(page.evaluate(_POLL_JS, INTERSTITIAL_S * 1000), wait))
+    except PlaywrightError:
+        if browser_gone(page):
+            raise
+        return None  # navigating (the execution context was replaced)
+    except asyncio.TimeoutError:
+        return None  # busy
 
 
 async def pending_refresh(page: Any) -> float | None:
@@ -84,7 +100,9 @@ async def settle(page: Any, rec: Recorder, quiet: float, deadline: float) -> boo
       flight: a short window (FAST_SETTLE_MS) - the common, healthy case;
     * some PartnerStack evidence but incomplete: the ``quiet`` window (``--settle-ms``);
     * no PartnerStack evidence at all (an interstitial that may still redirect by script, or a
-      page that injects the snippet late): at least INTERSTITIAL_S;
+      page that injects the snippet late): at least INTERSTITIAL_S, or the ``quiet`` window when
+      nothing the page set up can run meanwhile (no timer due, no animation frame or idle
+      callback, no socket or worker: cookie_page.js);
     * a ``<meta http-equiv=refresh>`` that fires before the deadline: wait for it.
     """
     settle_max = deadline - time.monotonic()
@@ -97,14 +115,14 @@ async def settle(page: Any, rec: Recorder, quiet: float, deadline: float) -> boo
         now = time.monotonic()
         pending_snippet = any(v == "pending" for v in rec.snippet_requests.values())
         loaded_snippet = any(v == "ok" for v in rec.snippet_requests.values())
-        inits, writes, complete, has_gs, refresh = state if state else (0, 0, False, False, -1)
+        inits, writes, complete, has_gs, refresh, idle = state if state else (0, 0, False, False, -1, False)
         waiting_init = loaded_snippet and not inits and rec.snippet_loaded_at is not None \
             and now - rec.snippet_loaded_at < max(quiet, 0.3)
         busy = any(now - t < 2.0 for t in rec.inflight.values())
         if complete and inits > 0 and (writes > 0 or loaded_snippet):
             window = min(quiet, FAST_SETTLE_MS / 1000)
-        elif inits or has_gs or rec.snippet_requests:
-            window = quiet
+        elif inits or has_gs or rec.snippet_requests or idle:
+            window = quiet  # (idle: no PartnerStack, but nothing on the page can run within INTERSTITIAL_S)
         else:
             window = max(quiet, INTERSTITIAL_S)
         refresh_pending = 0 <= refresh <= settle_max and now - rec.last_activity < refresh + 0.3
@@ -142,6 +160,8 @@ async def collect(page: Any) -> dict[str, Any] | None:
         except asyncio.TimeoutError:
             return None
         except PlaywrightError:
+            if browser_gone(page):
+                raise
             await asyncio.sleep(0.1)
     return None
 
