@@ -192,3 +192,61 @@ def test_a_playwright_that_disables_more_is_followed(browser_session, monkeypatc
     # followed: the one we pretend not to name (an older Playwright, e.g. 1.48, disables others too: also followed)
     assert dropped in browser._followed
     assert dropped in disabled and set(browser.DISABLED_FEATURES) <= disabled
+
+
+@pytest.fixture
+def no_node_cache_env(monkeypatch, tmp_path):
+    """No NODE_COMPILE_CACHE from the caller; the user's cache directory in tmp_path (restored after)."""
+    monkeypatch.delenv("NODE_COMPILE_CACHE", raising=False)
+    monkeypatch.delenv("NODE_DISABLE_COMPILE_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "diagnose" / "node-compile-cache"
+
+
+def test_the_driver_gets_a_compile_cache_of_ours(no_node_cache_env):
+    assert browser.node_compile_cache() == str(no_node_cache_env)
+    assert no_node_cache_env.is_dir()
+    assert os.environ["NODE_COMPILE_CACHE"] == str(no_node_cache_env)
+
+
+def test_a_compile_cache_the_user_set_or_disabled_is_left_alone(no_node_cache_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("NODE_COMPILE_CACHE", str(tmp_path / "theirs"))
+    assert browser.node_compile_cache() == str(tmp_path / "theirs")
+    assert not no_node_cache_env.exists()
+    monkeypatch.delenv("NODE_COMPILE_CACHE")
+    monkeypatch.setenv("NODE_DISABLE_COMPILE_CACHE", "1")
+    assert browser.node_compile_cache() is None
+    assert "NODE_COMPILE_CACHE" not in os.environ and not no_node_cache_env.exists()
+
+
+def test_no_cache_when_its_directory_cannot_be_made(no_node_cache_env, monkeypatch, tmp_path):
+    (tmp_path / "a-file").write_text("x")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))
+    assert browser.node_compile_cache() is None
+    assert "NODE_COMPILE_CACHE" not in os.environ
+
+
+def test_a_relative_cache_home_is_ignored(no_node_cache_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert browser.node_compile_cache() == str(tmp_path / "home" / ".cache" / "diagnose" / "node-compile-cache")
+
+
+def _driver_node() -> tuple[int, ...]:
+    import subprocess
+
+    from playwright._impl._driver import compute_driver_executable
+
+    node = compute_driver_executable()[0]
+    out = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout
+    return tuple(int(x) for x in out.strip().lstrip("v").split(".")[:2])
+
+
+@pytest.mark.browser
+def test_the_driver_fills_the_compile_cache(no_node_cache_env, browser_session):
+    if _driver_node() < (22, 1):  # (older Nodes have no compile cache: Playwright before ~1.50)
+        pytest.skip("this Playwright's Node has no compile cache")
+    session = BrowserSession(browser_session.executable)
+    session.start()
+    session.close()
+    assert any(no_node_cache_env.iterdir()), "the driver wrote no compiled code"

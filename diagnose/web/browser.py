@@ -112,6 +112,31 @@ def find_browser(browser_path: str | None = None) -> str | None:
     return None
 
 
+def node_compile_cache() -> str | None:
+    """Let Playwright's driver keep its compiled JavaScript between runs; the directory, or None.
+
+    The driver is Node loading ~7 MB of bundled JavaScript at every start, a third of a second of a
+    one-ticket run spent before Chromium is even asked to start. Node (22.1 and later; older ones ignore
+    it) keeps the code it compiled in the directory NODE_COMPILE_CACHE names, and the next driver starts
+    ~0.1 s sooner. Set in this process's environment, which Playwright hands to the driver, unless the
+    user set it or disabled the cache (NODE_DISABLE_COMPILE_CACHE); the directory is ours, under the
+    user's cache directory; when it cannot be made, nothing is set (the driver compiles, as without)."""
+    if os.environ.get("NODE_COMPILE_CACHE") or os.environ.get("NODE_DISABLE_COMPILE_CACHE"):
+        return os.environ.get("NODE_COMPILE_CACHE")
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # (a relative one is to be ignored)
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.path.join(base, "diagnose", "node-compile-cache")
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(path, os.W_OK | os.X_OK):
+        return None
+    os.environ["NODE_COMPILE_CACHE"] = path
+    return path
+
+
 def disable_features_arg() -> str:
     """The --disable-features switch the browser is launched with (Playwright's and ours)."""
     names = (*PLAYWRIGHT_DISABLED_FEATURES, *sorted(_followed), *DISABLED_FEATURES)
@@ -236,6 +261,7 @@ class BrowserSession:
         from playwright.async_api import async_playwright
 
         if self._pw is None:
+            node_compile_cache()
             self._pw = await async_playwright().start()
         for attempt in (1, 2):
             self._marker = f"--diagnose-session={uuid.uuid4().hex}"
