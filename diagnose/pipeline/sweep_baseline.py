@@ -1,16 +1,29 @@
-"""A previous sweep (``--baseline PREVIOUS.json``) and what changed since: new breakages, fixed ones.
+"""A previous sweep (``--baseline PREVIOUS.json``) and what changed since: new, changed and fixed breakages.
 
 The sweep's JSON is written one link per line (report/sweep_out.py), so a baseline of 10^5 links is
 read a line at a time, keeping only each link's id and its broken problems. A file reformatted by
 another tool (``jq .``) is read whole instead, up to 64 MB.
 
-A breakage is a (link, problem code) pair of severity fail or error. Compared with the baseline, a
-link's code is *new* when the baseline did not have it broken with that code (a link that is new in
-the list counts too), *fixed* when the baseline had it and this sweep ran the check that finds it
-and found it no more. A baseline breakage whose check did not run this time (the link timed out
-before its page could be read; no --browser for a cookie problem) is *unverified*, not fixed; a
-baseline link that is not in this sweep at all (removed from the list, or the sweep was stopped)
-is *not checked*.
+A breakage is a (link, problem code) pair of severity fail or error; each problem names the check
+that found it (link, gspk, snippet, cookie; sweep when the link's check crashed). Compared with the
+baseline, each code of a link is one of:
+
+* *new*: this sweep finds it and the baseline did not have the link broken with that code (a link
+  added to the list counts too). New breakages make the exit code 1.
+* *not compared*: this sweep finds it on a link that is not in the baseline, and the baseline is not
+  known to be whole (``"complete": false``: its sweep was stopped; or no ``complete`` at all): the
+  stopped sweep may simply not have reached the link. Counted apart from new, and, like new, they
+  make the exit code 1 (nothing is dropped).
+* *fixed*: the baseline had it, its check ran this time and found on the link no breakage that the
+  baseline did not already have (a fixed snippet is fixed even while the partner key is still wrong).
+* *changed*: the baseline had it, its check ran this time and found other breakages instead (a 404
+  that is now a redirect loop): the link is still broken, so it is not fixed; the codes that took
+  its place are new. The partner-key codes that both the link check and the partner-key check find
+  (``SHARED``) belong to both; a crashed check (``check-failed``) gives way to any breakage.
+* *unverified*: the baseline had it and its check did not run this time (the link timed out before
+  its page could be read; no --browser for a cookie problem): neither fixed nor changed.
+* *not checked*: a broken link of the baseline that is not in this sweep at all (removed from the
+  list, or this sweep was stopped).
 """
 
 from __future__ import annotations
@@ -23,11 +36,15 @@ from typing import Any
 from diagnose.core.errors import BadInput
 from diagnose.core.evidence import shorten
 from diagnose.core.reading import EVIDENCE_LIMIT, parse_json, read_text
-from diagnose.pipeline.sweep_check import BROKEN, LinkRecord
+from diagnose.pipeline.sweep_check import BROKEN, Finding, LinkRecord
 
 FORMAT = "diagnose-sweep"
 VERSION = 1
 MAX_FALLBACK = EVIDENCE_LIMIT  # a baseline not in the line layout is parsed whole, up to this size
+# Codes that both the link check (on the landing URL) and the partner-key check (gspk, on the hop that
+# carries the key) find: a sweep names such a code once, under the check that found it first
+# (pipeline/sweep_check.py), so either check may be the one that found it.
+SHARED = {code: ("link", "gspk") for code in ("no-partner-key", "params-disagree", "invalid-gspk")}
 
 
 @dataclass(frozen=True)
@@ -36,6 +53,22 @@ class Breakage:
     check: str
     where: str | None
     message: str
+
+
+@dataclass
+class Comparison:
+    """One link against the baseline (codes of this sweep; breakages of the baseline)."""
+
+    new: tuple[str, ...] = ()
+    fixed: list[Breakage] = field(default_factory=list)
+    changed: list[tuple[Breakage, tuple[str, ...]]] = field(default_factory=list)  # (was, the codes now)
+    unverified: int = 0
+    not_compared: tuple[str, ...] = ()  # broken on a link an incomplete baseline does not have
+
+    def to_dict(self) -> dict[str, Any]:
+        """The per-link keys of the JSON besides ``new`` and ``fixed``."""
+        return {"changed": [{"code": b.code, "now": list(now)} for b, now in self.changed],
+                "not_compared": list(self.not_compared)}
 
 
 @dataclass
@@ -117,24 +150,33 @@ class Baseline:
                     str(p.get("message", ""))[:2000])
 
     # -- comparing --
-    def compare(self, record: LinkRecord) -> list[Breakage]:
-        """Set ``record.new`` and ``record.fixed``; return the fixed breakages (with their place)."""
+    def compare(self, record: LinkRecord) -> Comparison:
+        """Set ``record.new`` and ``record.fixed``; return the whole comparison of the link."""
         rid = record.row.id
         if record.status == "duplicate":
             record.new, record.fixed = (), ()
-            return []
+            return Comparison()
         self.seen.add(rid)
+        codes = tuple(dict.fromkeys(f.code for f in record.broken))
+        if rid not in self.links and self.complete is not True:  # its sweep may not have reached it
+            record.new, record.fixed = (), ()
+            return Comparison(not_compared=codes)
         before = self.broken.get(rid, {})
-        now = {f.code for f in record.broken}
-        record.new = tuple(c for c in dict.fromkeys(f.code for f in record.broken) if c not in before)
-        fixed = [b for code, b in before.items() if code not in now and b.check in record.checks]
-        record.fixed = tuple(b.code for b in fixed)
-        return fixed
-
-    def unverified(self, record: LinkRecord) -> int:
-        now = {f.code for f in record.broken}
-        return sum(1 for code, b in self.broken.get(record.row.id, {}).items()
-                   if code not in now and b.check not in record.checks)
+        out = Comparison(new=tuple(c for c in codes if c not in before))
+        ran = set(record.checks) | ({"sweep"} if record.status != "error" else set())
+        for code, b in before.items():
+            if code in codes:
+                continue  # still broken
+            if b.check not in ran:
+                out.unverified += 1
+                continue
+            instead = tuple(dict.fromkeys(f.code for f in record.broken if f.code not in before and _same_check(b, f)))
+            if instead:
+                out.changed.append((b, instead))
+            else:
+                out.fixed.append(b)
+        record.new, record.fixed = out.new, tuple(b.code for b in out.fixed)
+        return out
 
     def not_checked(self) -> list[tuple[str, int, str, list[Breakage]]]:
         """Broken links of the baseline that this sweep did not check: (id, line, link, breakages)."""
@@ -148,6 +190,13 @@ class Baseline:
     def describe(self) -> dict[str, Any]:
         return {"file": self.path, "started": self.header.get("started"), "links": len(self.links),
                 "broken_links": len(self.broken), "complete": self.complete}
+
+
+def _same_check(before: Breakage, now: Finding) -> bool:
+    """Whether ``now`` was found by the check that found ``before`` (then ``before`` is changed, not fixed)."""
+    if before.check == "sweep":  # the link's check crashed: whatever is broken now took its place
+        return True
+    return bool(({before.check, *SHARED.get(before.code, ())}) & {now.check, *SHARED.get(now.code, ())})
 
 
 def _json(text: str, path: str, line: int) -> Any:

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from diagnose.pipeline.sweep_baseline import Baseline, Breakage
+from diagnose.pipeline.sweep_baseline import Baseline, Breakage, Comparison
 from diagnose.pipeline.sweep_check import BROKEN, Finding, LinkRecord
 
 EXAMPLES = 5  # links named per group
@@ -75,6 +75,14 @@ CAUSES = {
 }
 
 
+def not_compared_why(complete: bool | None, one: bool = False) -> str:
+    """Why a link's breakages are not compared with the baseline (the link is not in it)."""
+    links = "this link" if one else "these links"
+    if complete is False:
+        return f"not in the baseline: its sweep stopped before {links}"
+    return f"not in the baseline, which does not say that its sweep finished: it may not have reached {links}"
+
+
 def kind_of(code: str, check: str = "") -> str:
     """The issue's word for what is broken (a cookie problem is cookie-not-set); else the code itself."""
     return _KIND_OF.get(code) or ("cookie-not-set" if check == "cookie" else code)
@@ -101,38 +109,49 @@ class Group:
     message: str  # the first link's message
     count: int = 0
     examples: list[tuple[int, str]] = field(default_factory=list)  # (line, link)
+    now: tuple[str, ...] = ()  # a changed breakage (the group's code, of the baseline): the codes now
+    now_what: str = ""  # what they are, in words
 
     @property
     def cause(self) -> str:
         return cause(self.code, self.check, self.where)
 
+    @property
+    def change(self) -> str:
+        """``now link-broken (redirect-loop), was link-broken (http-error)``."""
+        return f"now {self.now_what}, was {what(self)}"
+
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "what": what(self), "severity": self.severity, "where": self.where,
-                "cause": self.cause, "count": self.count, "message": self.message,
-                "examples": [{"line": line, "link": link} for line, link in self.examples]}
+        out = {"code": self.code, "what": what(self), "severity": self.severity, "where": self.where,
+               "cause": self.cause, "count": self.count, "message": self.message,
+               "examples": [{"line": line, "link": link} for line, link in self.examples]}
+        if self.now:
+            out.update(now=list(self.now), now_what=self.now_what, change=self.change)
+        return out
 
 
 class Groups:
     def __init__(self) -> None:
-        self._groups: dict[tuple[str, str | None], Group] = {}
+        self._groups: dict[tuple[str, str | None, tuple[str, ...]], Group] = {}
 
-    def add(self, f: Finding | Breakage, line: int, link: str, severity: str | None = None) -> None:
-        key = (f.code, f.where)
+    def add(self, f: Finding | Breakage, line: int, link: str, severity: str | None = None,
+            now: tuple[str, ...] = (), now_what: str = "") -> None:
+        key = (f.code, f.where, now)
         group = self._groups.get(key)
         if group is None:
             if len(self._groups) >= MAX_GROUPS:
-                key = (f.code, "(other places)")
+                key = (f.code, "(other places)", now)
                 group = self._groups.get(key)
             if group is None:
                 group = self._groups[key] = Group(f.code, f.check, severity or getattr(f, "severity", "fail"),
-                                                  key[1], f.message)
+                                                  key[1], f.message, now=now, now_what=now_what)
         group.count += 1
         if len(group.examples) < EXAMPLES:
             group.examples.append((line, link))
 
     def ranked(self, severities: tuple[str, ...] = ("fail", "error", "warn")) -> list[Group]:
         chosen = [g for g in self._groups.values() if g.severity in severities]
-        return sorted(chosen, key=lambda g: (-g.count, g.code, g.where or ""))
+        return sorted(chosen, key=lambda g: (-g.count, g.code, g.where or "", g.now))
 
     def __len__(self) -> int:
         return len(self._groups)
@@ -160,11 +179,13 @@ class SweepSummary:
         self.by_code: Counter[str] = Counter()
         self.groups = Groups()
         self.new_groups, self.fixed_groups = Groups(), Groups()
+        self.changed_groups, self.not_compared_groups = Groups(), Groups()
         self.changes: Counter[str] = Counter()
         self.reached = 0  # links whose first host answered (at least one hop)
 
-    def add(self, record: LinkRecord) -> None:
-        """Count ``record`` (and compare it with the baseline, which sets its new / fixed codes)."""
+    def add(self, record: LinkRecord) -> Comparison | None:
+        """Count ``record``; with a baseline, compare it (which sets its new / fixed codes) and return
+        the comparison."""
         row = record.row
         self.counts["rows"] += 1
         self.counts[record.status] += 1
@@ -177,22 +198,36 @@ class SweepSummary:
             if not _explained(f, record.findings):
                 self.groups.add(f, row.line, row.link)
         if self.baseline is None:
-            return
-        fixed = self.baseline.compare(record)
+            return None
+        comparison = self.baseline.compare(record)
         if record.status == "duplicate":
-            return
-        for f in record.broken:
-            if f.code in record.new and not _explained(f, [g for g in record.broken if g.code in record.new]):
-                self.new_groups.add(f, row.line, row.link)
+            return comparison
+        self._count_changes(record, comparison)
+        return comparison
+
+    def _count_changes(self, record: LinkRecord, comparison: Comparison) -> None:
+        row, ch, fixed = record.row, self.changes, comparison.fixed
+        for codes, groups in ((record.new, self.new_groups), (comparison.not_compared, self.not_compared_groups)):
+            shown = [f for f in record.broken if f.code in codes]
+            for f in shown:
+                if not _explained(f, shown):
+                    groups.add(f, row.line, row.link)
         for b in fixed:
             if not _explained(b, fixed):
                 self.fixed_groups.add(b, row.line, row.link, "fail")
-        self.changes["new"] += len(record.new)
-        self.changes["new_links"] += bool(record.new)
-        self.changes["fixed"] += len(fixed)
-        self.changes["fixed_links"] += bool(fixed)
-        self.changes["still_broken_links"] += bool(record.broken) and row.id in self.baseline.broken
-        self.changes["unverified"] += self.baseline.unverified(record)
+        for b, now in comparison.changed:
+            whats = ", ".join(dict.fromkeys(what(f) for f in record.broken if f.code in now))
+            self.changed_groups.add(b, row.line, row.link, "fail", now, whats)
+        ch["new"] += len(record.new)
+        ch["new_links"] += bool(record.new)
+        ch["not_compared"] += len(comparison.not_compared)
+        ch["not_compared_links"] += bool(comparison.not_compared)
+        ch["fixed"] += len(fixed)
+        ch["fixed_links"] += bool(fixed)
+        ch["changed"] += len(comparison.changed)
+        ch["changed_links"] += bool(comparison.changed)
+        ch["still_broken_links"] += bool(record.broken) and row.id in self.baseline.broken
+        ch["unverified"] += comparison.unverified
 
     def finish(self, complete: bool) -> None:
         self.complete, self.finished = complete, time.time()
@@ -209,6 +244,12 @@ class SweepSummary:
     @property
     def broken_links(self) -> int:
         return self.counts["broken"] + self.counts["bad-input"] + self.counts["error"]
+
+    @property
+    def alerts(self) -> int:
+        """With a baseline, the breakages that make the exit code 1: the new ones, and those on links
+        an incomplete baseline does not have (not compared: never silently dropped)."""
+        return self.changes["new"] + self.changes["not_compared"]
 
     @property
     def nothing_reached(self) -> bool:
@@ -228,9 +269,13 @@ class SweepSummary:
         if self.baseline is not None:
             out["changes"] = {
                 "baseline": self.baseline.describe(),
-                **{k: self.changes[k] for k in ("new", "new_links", "fixed", "fixed_links", "still_broken_links",
+                **{k: self.changes[k] for k in ("new", "new_links", "not_compared", "not_compared_links", "fixed",
+                                                "fixed_links", "changed", "changed_links", "still_broken_links",
                                                 "unverified", "not_in_sweep", "not_reached")},
+                "not_compared_why": not_compared_why(self.baseline.complete) if self.changes["not_compared"] else None,
                 "new_groups": [g.to_dict() for g in self.new_groups.ranked()],
+                "not_compared_groups": [g.to_dict() for g in self.not_compared_groups.ranked()],
+                "changed_groups": [g.to_dict() for g in self.changed_groups.ranked()],
                 "fixed_groups": [g.to_dict() for g in self.fixed_groups.ranked()],
                 "not_in_sweep_links": [{"line": line, "link": link, "codes": [b.code for b in bs]}
                                        for _, line, link, bs in getattr(self, "not_in_sweep", [])],
@@ -262,7 +307,7 @@ def _examples(g: Group) -> str:
 def _group_table(groups: list[Group], limit: int) -> str:
     from diagnose.report.terminal import table
 
-    rows = [[g.count, what(g), g.cause, _examples(g)] for g in groups[:limit]]
+    rows = [[g.count, g.change if g.now else what(g), g.cause, _examples(g)] for g in groups[:limit]]
     text = table(rows, ["links", "what", "cause", "e.g."])
     if len(groups) > limit:
         text += f"\n… {len(groups) - limit} more groups (all of them in --json / --html)"
@@ -298,18 +343,31 @@ def render_terminal(s: SweepSummary, files: dict[str, str] | None = None, limit:
     else:
         ch = s.changes
         b = s.baseline.describe()
+        if b["complete"] is not True:
+            out.append("The baseline's sweep " + ("was stopped before the end" if b["complete"] is False else
+                                                  "does not say that it finished")
+                       + ": a link it does not have is not compared, its breakages are counted apart (and still "
+                         "make the exit code 1).")
         out += ["", f"Since the baseline ({b['file']}, {b['started'] or 'date unknown'}, {_n(b['links'], 'link')}): "
-                    f"{_n(ch['new'], 'new breakage')} on {_n(ch['new_links'], 'link')}, {ch['fixed']} fixed on "
-                    f"{_n(ch['fixed_links'], 'link')}, {_n(ch['still_broken_links'], 'link')} still broken"
+                    f"{_n(ch['new'], 'new breakage')} on {_n(ch['new_links'], 'link')}"
+                    + (f", {ch['not_compared']} on {_n(ch['not_compared_links'], 'link')} not in the baseline "
+                       "(not compared)" if ch["not_compared"] else "")
+                    + f", {ch['fixed']} fixed on {_n(ch['fixed_links'], 'link')}"
+                    + (f", {ch['changed']} changed on {_n(ch['changed_links'], 'link')} (still broken, by another "
+                       "cause)" if ch["changed"] else "")
+                    + f", {_n(ch['still_broken_links'], 'link')} still broken"
                     + (f", {ch['unverified']} not re-checked (their check could not run)" if ch["unverified"] else "")
                     + (f", {ch['not_in_sweep']} on links no longer in the list" if ch["not_in_sweep"] else "")
                     + (f", {ch['not_reached']} not reached before the stop" if ch["not_reached"] else "") + "."]
-        new, fixed = s.new_groups.ranked(), s.fixed_groups.ranked()
-        if new:
-            out += ["", "New breakages:", _group_table(new, limit)]
-        if fixed:
-            out += ["", "Fixed:", _group_table(fixed, limit)]
-        if not new and not fixed:
+        sections = [("New breakages:", s.new_groups.ranked()),
+                    (f"New ({not_compared_why(b['complete'])}):", s.not_compared_groups.ranked()),
+                    ("Changed (still broken, by another cause of the same check; not fixed):",
+                     s.changed_groups.ranked()),
+                    ("Fixed:", s.fixed_groups.ranked())]
+        for title, groups in sections:
+            if groups:
+                out += ["", title, _group_table(groups, limit)]
+        if not any(groups for _, groups in sections):
             out += ["", "Nothing changed."]
     for name, path in (files or {}).items():
         out.append(f"{name}: {path}")

@@ -8,7 +8,9 @@ JSON layout, version 1 (keys stable; readers must ignore keys they do not know):
 
     {"format": "diagnose-sweep", "version": 1, "tool": ..., "started": ..., "links_file": ...,
      "options": {...}, "links": [
-    {"id": ..., "line": 3, "link": ..., "status": "broken", "problems": [...], ...}
+    {"id": ..., "line": 3, "link": ..., "status": "broken", "problems": [...], ...,
+     "new": null | [codes], "fixed": null | [codes], "changed": null | [{"code": ..., "now": [codes]}],
+     "not_compared": null | [codes]}
     ,{...}
     ], "finished": ..., "complete": true, "counts": {...}, "by_code": {...}, "groups": [...],
      "changes": null | {...}}
@@ -26,13 +28,13 @@ from typing import IO, Any
 from diagnose import __version__
 from diagnose.core.csvsafe import neutralise
 from diagnose.core.reading import clean_text
-from diagnose.pipeline.sweep_baseline import FORMAT, VERSION
+from diagnose.pipeline.sweep_baseline import FORMAT, VERSION, Comparison
 from diagnose.pipeline.sweep_check import LinkRecord
-from diagnose.report.sweep import SweepSummary, cause, iso, what
+from diagnose.report.sweep import SweepSummary, cause, iso, not_compared_why, what
 
 CSV_COLUMNS = ("line", "link", "status", "what", "cause", "message", "problems", "final_url", "hops", "partner_key",
                "link_partner_key", "expected_public_key", "public_key", "cookie_set", "duplicate_of", "new", "fixed",
-               "elapsed_ms")
+               "changed", "not_compared", "elapsed_ms")
 
 
 class _Staged:
@@ -76,13 +78,16 @@ class CsvOut:
         self.writer = csv.writer(self.staged.fh)
         self.writer.writerow([neutralise(clean_text(n)) for n in (*CSV_COLUMNS, *names)])
 
-    def write(self, r: LinkRecord) -> None:
+    def write(self, r: LinkRecord, comparison: Comparison | None = None) -> None:
         whats, first_cause, message = _summary_cells(r)
         row = r.row
+        cmp = comparison or Comparison()
+        changed = "; ".join(f"{b.code} (now {' '.join(now)})" for b, now in cmp.changed)
         cells = [row.line, row.link, r.status, whats, first_cause, message, " ".join(f.code for f in r.findings),
                  r.final_url, r.hops, row.partner_key, r.link_partner_key, row.expected_key, r.public_key,
                  {True: "yes", False: "no"}.get(r.cookie_set, ""), r.duplicate_of,
-                 " ".join(r.new or ()), " ".join(r.fixed or ()), r.elapsed_ms,
+                 " ".join(r.new or ()), " ".join(r.fixed or ()), changed, " ".join(cmp.not_compared),
+                 r.elapsed_ms,
                  *(row.labels.get(n, "") for n in self.labels)]
         self.writer.writerow([neutralise(clean_text(str(c))) if c is not None else "" for c in cells])
 
@@ -100,13 +105,16 @@ class JsonOut:
         self.staged = _Staged(path) if path is not None else None
         self.out = self.staged.fh if self.staged else stream
         self.first = True
+        self.compared = summary.baseline is not None
         header = {"format": FORMAT, "version": VERSION, "tool": f"diagnose {__version__}", "started": iso(summary.started),
                   "links_file": summary.links_file, "options": summary.options}
         self.out.write(_dumps(header)[:-1] + ', "links": [\n')
         self.out.flush()
 
-    def write(self, r: LinkRecord) -> None:
-        self.out.write(("" if self.first else ",") + _dumps(r.to_dict()) + "\n")
+    def write(self, r: LinkRecord, c: Comparison | None = None) -> None:
+        record = r.to_dict()
+        record.update((c or Comparison()).to_dict() if self.compared else {"changed": None, "not_compared": None})
+        self.out.write(("" if self.first else ",") + _dumps(record) + "\n")
         self.first = False
         self.out.flush()
 
@@ -129,19 +137,22 @@ class HtmlOut:
     """The page's rows are rendered as links finish into a temporary file; the summary on top is
     rendered at the end and the rows copied after it."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, summary: SweepSummary | None = None):
         self.staged = _Staged(path)
         self.rows = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed by close / discard
         self.shown = 0
+        self.complete = summary.baseline.complete if summary is not None and summary.baseline else None
 
-    def write(self, r: LinkRecord) -> None:
+    def write(self, r: LinkRecord, c: Comparison | None = None) -> None:
         if r.status in ("ok", "duplicate"):
             return
         from diagnose.report.html import environment
 
         whats, first_cause, _ = _summary_cells(r)
+        why = not_compared_why(self.complete, one=True) if c and c.not_compared else None
+        changed = [f"now {', '.join(now)}, was {b.code}" for b, now in c.changed] if c else []
         self.rows.write(clean_text(environment().get_template("sweep.html.j2").render(
-            part="row", r=r, what=whats, cause=first_cause, problems=r.findings)))
+            part="row", r=r, what=whats, cause=first_cause, problems=r.findings, not_compared=why, changed=changed)))
         self.shown += 1
 
     def close(self, summary: SweepSummary) -> None:
@@ -171,9 +182,9 @@ class SweepOutputs:
         self.writers = writers
 
     def add(self, record: LinkRecord) -> None:
-        self.summary.add(record)
+        comparison = self.summary.add(record)
         for w in self.writers:
-            w.write(record)
+            w.write(record, comparison)
 
     def close(self, complete: bool) -> None:
         self.summary.finish(complete)
