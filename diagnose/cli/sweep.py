@@ -126,8 +126,8 @@ def _stdout_is_a_file() -> bool:
 @click.option("--save", "save_path", type=click.Path(dir_okay=False), metavar="FILE.json",
               help="Write the JSON (the --baseline format) to FILE as well; may be the --baseline file itself.")
 @click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False), metavar="PREVIOUS.json",
-              help="A previous sweep's JSON: report only what changed (new breakages, fixed ones); exit 1 only "
-                   "when something new broke.")
+              help="A previous sweep's JSON: report only what changed (new, changed and fixed breakages); exit 1 "
+                   "only when something is newly broken, or broken on a link that a stopped baseline never reached.")
 @net_options
 @output_options
 def sweep(links: str, expect_key: str | None, use_browser: bool, browser_path: str | None, jobs: int, per_host: int,
@@ -187,7 +187,7 @@ def sweep(links: str, expect_key: str | None, use_browser: bool, browser_path: s
             if saver is not None:
                 writers.append(saver)
             if html_path:
-                writers.append(HtmlOut(html_path))
+                writers.append(HtmlOut(html_path, summary))
         except BaseException:
             for w in writers:
                 w.discard()
@@ -237,7 +237,7 @@ def sweep(links: str, expect_key: str | None, use_browser: bool, browser_path: s
     if summary.nothing_reached:
         return ExitCode.INCOMPLETE
     if baseline is not None:
-        return ExitCode.PROBLEM if summary.changes["new"] else ExitCode.OK
+        return ExitCode.PROBLEM if summary.alerts else ExitCode.OK  # new, or not compared
     return ExitCode.PROBLEM if summary.broken_links else ExitCode.OK
 
 
