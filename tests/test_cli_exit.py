@@ -180,3 +180,21 @@ def test_only_a_ticket_collects_garbage_less_often(command, collects_less):
     """)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.decode().strip().splitlines()[-1] == str(collects_less)
+
+
+@pytest.mark.parametrize("command, sooner", [("ticket", True), ("gspk", False), ("batch", False)])
+def test_only_a_ticket_hands_the_interpreter_over_sooner(command, sooner):
+    """diagnose ticket (its browser launched on a thread beside the main thread's checks) lowers the
+    interpreter's switch interval; the other commands keep theirs (a sweep sets its own)."""
+    proc = script(f"""
+    import diagnose.cli as cli_module
+    default = sys.getswitchinterval()
+    def report(code):
+        print(sys.getswitchinterval() < default, flush=True)
+        _exit(0)
+    cli_module._exit = report
+    sys.argv = ["diagnose", {command!r}, "--help"]
+    cli_module.main()
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode().strip().splitlines()[-1] == str(sooner)
