@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from diagnose.web import browser
+from diagnose.web import browser, browser_files
 from diagnose.web.browser import BrowserSession, BrowserUnavailable, find_browser
 
 
@@ -204,32 +204,32 @@ def no_node_cache_env(monkeypatch, tmp_path):
 
 
 def test_the_driver_gets_a_compile_cache_of_ours(no_node_cache_env):
-    assert browser.node_compile_cache() == str(no_node_cache_env)
+    assert browser_files.node_compile_cache() == str(no_node_cache_env)
     assert no_node_cache_env.is_dir()
     assert os.environ["NODE_COMPILE_CACHE"] == str(no_node_cache_env)
 
 
 def test_a_compile_cache_the_user_set_or_disabled_is_left_alone(no_node_cache_env, monkeypatch, tmp_path):
     monkeypatch.setenv("NODE_COMPILE_CACHE", str(tmp_path / "theirs"))
-    assert browser.node_compile_cache() == str(tmp_path / "theirs")
+    assert browser_files.node_compile_cache() == str(tmp_path / "theirs")
     assert not no_node_cache_env.exists()
     monkeypatch.delenv("NODE_COMPILE_CACHE")
     monkeypatch.setenv("NODE_DISABLE_COMPILE_CACHE", "1")
-    assert browser.node_compile_cache() is None
+    assert browser_files.node_compile_cache() is None
     assert "NODE_COMPILE_CACHE" not in os.environ and not no_node_cache_env.exists()
 
 
 def test_no_cache_when_its_directory_cannot_be_made(no_node_cache_env, monkeypatch, tmp_path):
     (tmp_path / "a-file").write_text("x")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))
-    assert browser.node_compile_cache() is None
+    assert browser_files.node_compile_cache() is None
     assert "NODE_COMPILE_CACHE" not in os.environ
 
 
 def test_a_relative_cache_home_is_ignored(no_node_cache_env, monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert browser.node_compile_cache() == str(tmp_path / "home" / ".cache" / "diagnose" / "node-compile-cache")
+    assert browser_files.node_compile_cache() == str(tmp_path / "home" / ".cache" / "diagnose" / "node-compile-cache")
 
 
 def _driver_node() -> tuple[int, ...]:
@@ -250,3 +250,38 @@ def test_the_driver_fills_the_compile_cache(no_node_cache_env, browser_session):
     session.start()
     session.close()
     assert any(no_node_cache_env.iterdir()), "the driver wrote no compiled code"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("quick", [False, True])
+def test_a_closed_session_leaves_no_directory_behind(browser_session, quick):
+    """An orderly or a quick close (a ticket's own browser: its processes stopped, not asked to
+    shut down) stops the whole tree and removes the launch's temporary profile and downloads folder."""
+    session = BrowserSession(browser_session.executable)
+    session.start()
+    tree = session.processes()
+    profiles = browser_files.temporary_profiles(tree)
+    downloads = session._downloads
+    assert len(profiles) == 1 and os.path.isdir(profiles[0])
+    assert downloads and os.path.isdir(downloads)
+    session.close(quick=quick)
+    assert gone(tree)
+    assert not os.path.exists(profiles[0]) and not os.path.exists(downloads)
+
+
+def test_only_playwright_temporary_profiles_are_named_for_removal(tmp_path):
+    import tempfile
+
+    class Proc:
+        def __init__(self, *args):
+            self.args = list(args)
+
+        def cmdline(self):
+            return self.args
+
+    ours = os.path.join(tempfile.gettempdir(), "playwright_chromiumdev_profile-Ab12")
+    found = browser_files.temporary_profiles([
+        Proc("chromium", f"--user-data-dir={ours}"), Proc("chromium", f"--user-data-dir={ours}"),
+        Proc("chromium", f"--user-data-dir={tmp_path}/profile"),  # a profile the user gave: never ours
+        Proc("chromium", f"--user-data-dir={ours}/../../etc"), Proc("chromium", "--type=renderer")])
+    assert found == [ours]

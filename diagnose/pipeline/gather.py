@@ -186,11 +186,12 @@ def _launch_in_background(browser_path: str | None) -> tuple[Any, threading.Thre
 
 def _close_in_background(session: Any, launcher: threading.Thread | None) -> None:
     """Close the ticket's own browser while its report is built and shown: a non-daemon thread,
-    so the process still ends only once the browser is closed (also after Ctrl-C)."""
+    so the process still ends only once the browser is closed (also after Ctrl-C). Quickly: its
+    checks are over and their contexts closed, so nothing in it is left to save."""
 
     def close() -> None:
         if launcher is not None:
             launcher.join()
-        session.close()
+        session.close(quick=True)
 
     threading.Thread(target=close, name="diagnose-browser-close", daemon=False).start()
