@@ -12,7 +12,8 @@ measured against its baseline in the same run.
   loop that opens a fresh context per page (new context, new page, goto(url, wait_until="load"),
   close) at the same concurrency, on the same browser, in alternating chunks. Target: <= 1.3x the
   bare loop. And the same links as whole link-only tickets through run_batch (HTTP checks, rules,
-  report files too), shown for reference.
+  report files too), shown for reference; and the ceiling of the batch vs sequential ratio: a
+  `diagnose ticket` process against the bare loop's time per page (a batch that did nothing else).
 * memory - --rss-tickets (1,000) tickets as one batch process: the peak RSS of that process, and the
   peak PSS of its whole process tree (Playwright's driver and the browser included; PSS shares each
   shared page among the processes that map it), sampled every 0.25 s. Target: <= 1 GB (the tree).
@@ -251,10 +252,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{__import__('os').cpu_count()} CPUs")
         batch_s = batch_process(queue, tmpdir / "batch-out", args.jobs)
         print(f"batch       {batch_s:8.1f} s   ({args.tickets / batch_s:.2f} tickets/s, one process; {load()})")
+        seq_ticket = None
         if not args.skip_sequential:
             every = max(1, args.tickets // max(1, args.sample))
             mean, measured = sequential(queue, tmpdir / "seq-out", every)
-            seq_s = mean * args.tickets
+            seq_s, seq_ticket = mean * args.tickets, mean
             again = batch_process(queue, tmpdir / "batch-out-2", args.jobs)  # the sequential runs bracketed
             print(f"batch again {again:8.1f} s   (after the sequential runs; the mean of both is compared; {load()})")
             batch_s = (batch_s + again) / 2
@@ -273,6 +275,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"browser part: {len(links)} cookie checks through the batch's session {ours:6.1f} s, bare fresh-context "
               f"loop {bare:6.1f} s (concurrency {jobs}; {load()}): {ratio:.2f}x (target <= {TARGETS['browser']:g}x) -> "
               f"{verdict(ratio <= TARGETS['browser'])}")
+        if seq_ticket is not None:
+            # The bare loop alone, as if a batch did nothing else per ticket (no HTTP check, no records,
+            # no rules, no report): how far a batch that opens a fresh page per ticket could get here.
+            print(f"  ceiling: the bare loop alone is {bare / len(links) * 1000:.0f} ms per page; a `diagnose ticket` "
+                  f"process {seq_ticket * 1000:.0f} ms: a batch that did nothing but open each ticket's page "
+                  f"would be {seq_ticket / (bare / len(links)):.1f}x faster than the sequential processes")
         whole = link_only_batch(links, jobs, tmpdir / "links")
         print(f"  for reference: the same links as whole link-only tickets through run_batch: {whole:6.1f} s "
               f"({whole / bare:.2f}x the bare loop)")
