@@ -165,7 +165,7 @@ def test_ctrl_c_while_playwright_imports_still_closes_the_browser(monkeypatch):
         def start(self):
             pass
 
-        def close(self):
+        def close(self, quick=False):
             closed.append(True)
 
     class Interrupted(threading.Event):
