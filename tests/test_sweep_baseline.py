@@ -71,26 +71,33 @@ def test_a_link_broken_by_another_cause_of_the_same_check_is_changed_not_fixed(s
     assert {k: ch[k] for k in ("new", "new_links", "fixed", "fixed_links", "changed", "changed_links",
                                "not_compared", "still_broken_links")} == {
         "new": 2, "new_links": 2, "fixed": 2, "fixed_links": 2, "changed": 2, "changed_links": 2,
-        "not_compared": 0, "still_broken_links": 4}
+        "not_compared": 0, "still_broken_links": 2}  # snippet, nokey: broken as before; loop, key: new
+    doc = json.loads(r.output)
+    broken = doc["counts"]["broken"] + doc["counts"]["bad-input"] + doc["counts"]["error"]
+    assert ch["new_links"] + ch["not_compared_links"] + ch["still_broken_links"] == broken == 4  # they add up
     assert {(g["code"], tuple(g["now"])) for g in ch["changed_groups"]} == {
         ("http-error", ("redirect-loop",)), ("partner-mismatch", ("invalid-gspk",))}
     loop = next(g for g in ch["changed_groups"] if g["code"] == "http-error")
     assert loop["change"] == "now link-broken (redirect-loop), was link-broken (http-error)"
-    assert loop["cause"] == f"{site.url('/gone')} answers with an HTTP error"
+    # the cause shown is tonight's (the loop), the baseline's is kept apart
+    assert loop["cause"] == f"a redirect loop at {site.url('/go/loop')}"
+    assert loop["was_cause"] == f"{site.url('/gone')} answers with an HTTP error"
+    assert loop["message"].startswith("the chain comes back to")
     assert {g["code"] for g in ch["fixed_groups"]} == {"no-snippet", "http-error"}
     # the terminal
     text = run(str(links), "--baseline", str(base)).output
-    assert "2 new breakages on 2 links, 2 fixed on 2 links, 2 changed on 2 links (still broken, by another cause)" \
-        in text
+    assert ("2 new breakages on 2 links, 2 fixed on 2 links, 2 changed on 2 links (still broken, by another cause, "
+            "counted among the new), 2 links still broken as before.") in text
     changed = text[text.index("Changed (still broken, by another cause of the same check; not fixed):"):
                    text.index("Fixed:")]
     assert "now link-broken (redirect-loop), was link-broken (http-error)" in changed
     assert "now params-dropped (invalid-gspk), was wrong-partner-key (partner-mismatch)" in changed
+    assert f"a redirect loop at {site.url('/go/loop')}" in changed and "answers with an HTTP error" not in changed
     fixed = text[text.index("Fixed:"):]
     assert "http-error" in fixed and "no-snippet" in fixed and "redirect-loop" not in fixed
     # the HTML and the CSV
     page_html = html.read_text()
-    assert "2 changed on 2 links" in page_html
+    assert "2 changed on 2 links" in page_html and "2 links still broken as before" in page_html
     assert "now link-broken (redirect-loop), was link-broken (http-error)" in page_html
     assert "changed: now redirect-loop, was http-error" in page_html
     rows = {row["name"]: row for row in csv.DictReader(out_csv.open(encoding="utf-8"))}
@@ -143,11 +150,11 @@ def test_links_an_incomplete_baseline_never_reached_are_not_compared_but_still_c
     assert sum(g["count"] for g in ch["not_compared_groups"]) == 5 and ch["new_groups"] == []
     text = run(str(links), "--baseline", str(stopped)).output
     assert "The baseline's sweep was stopped before the end" in text
-    assert "0 new breakages on 0 links, 5 on 3 links not in the baseline (not compared)" in text
+    assert "0 new breakages on 0 links, 5 breakages on 3 links not in the baseline (not compared)" in text
     assert "New (not in the baseline: its sweep stopped before these links):" in text
     assert "New breakages:" not in text and "Nothing changed." not in text
     page_html = html.read_text()
-    assert "5 on 3 links not in the baseline" in page_html
+    assert "5 breakages on 3 links not in the baseline" in page_html
     assert "(not in the baseline: its sweep stopped before this link)" in page_html
     # only the links it had: nothing not compared, nothing new, exit 0
     only = tmp_path / "only.csv"
@@ -163,7 +170,7 @@ def test_a_baseline_that_does_not_say_it_finished_is_incomplete_and_a_complete_o
     r = run(str(links), "--baseline", str(killed))
     assert r.exit_code == 1
     assert "The baseline's sweep does not say that it finished" in r.output
-    assert "5 on 3 links not in the baseline (not compared)" in r.output
+    assert "5 breakages on 3 links not in the baseline (not compared)" in r.output
     assert "New (not in the baseline, which does not say that its sweep finished" in r.output
     # the same links missing from a whole sweep (links added to the list since): plainly new
     whole = _stopped(base, {"loop", "ok"}, complete=True)

@@ -142,7 +142,7 @@ def sweep(links: str, expect_key: str | None, use_browser: bool, browser_path: s
     named once, with its number of links). Exit codes: 0 nothing broken (with --baseline: nothing
     new broken), 1 a link broken or a bad row (with --baseline: a new breakage), 2 bad input, 3 could
     not complete (no browser with --browser; no link's host answered), 130 interrupted (the results
-    so far are written).
+    so far are written to the files asked for, except a --save that would replace the --baseline).
     """
     from diagnose.core.errors import DiagnoseError
     from diagnose.core.files import distinct_outputs, writable_file
@@ -150,8 +150,9 @@ def sweep(links: str, expect_key: str | None, use_browser: bool, browser_path: s
     from diagnose.pipeline.sweep import SweepOptions, browser_for, run_sweep
     from diagnose.pipeline.sweep_baseline import Baseline
     from diagnose.pipeline.sweep_input import LinkSource
-    from diagnose.report.sweep import SweepSummary, render_terminal
+    from diagnose.report.sweep import SweepSummary, plural
     from diagnose.report.sweep_out import CsvOut, HtmlOut, JsonOut, SweepOutputs
+    from diagnose.report.sweep_text import render_terminal
 
     expected = parse_public_key(expect_key, "--expect-key")
     outputs = {"--csv": csv_path, "--html": html_path}
@@ -231,8 +232,11 @@ def sweep(links: str, expect_key: str | None, use_browser: bool, browser_path: s
     if failure is not None:
         raise failure
     if not complete:
-        click.echo(f"Error: interrupted after {summary.counts['rows']} of {total} rows; the results so far are "
-                   "written (\"complete\": false)", err=True)
+        written = [p for p in (csv_path, html_path, save_path) if p] + (["standard output"] if as_json else [])
+        where = (f"the results so far are written to {', '.join(written)} (\"complete\": false)" if written else
+                 "the results so far are only in the summary above" + (f" (--save {baseline_path} was kept as the "
+                                                                  "baseline)" if kept else ""))
+        click.echo(f"Error: interrupted after {summary.counts['rows']} of {plural(total, 'row')}; {where}", err=True)
         return ExitCode.INTERRUPTED
     if summary.nothing_reached:
         return ExitCode.INCOMPLETE

@@ -20,10 +20,16 @@ baseline, each code of a link is one of:
   that is now a redirect loop): the link is still broken, so it is not fixed; the codes that took
   its place are new. The partner-key codes that both the link check and the partner-key check find
   (``SHARED``) belong to both; a crashed check (``check-failed``) gives way to any breakage.
-* *unverified*: the baseline had it and its check did not run this time (the link timed out before
-  its page could be read; no --browser for a cookie problem): neither fixed nor changed.
+* *unverified* (not re-checked): the baseline had it and its check did not run this time (the link
+  timed out before its page could be read; no --browser for a cookie problem): neither fixed nor
+  changed; each is named (the link and the baseline's breakage), like the others.
 * *not checked*: a broken link of the baseline that is not in this sweep at all (removed from the
   list, or this sweep was stopped).
+
+A baseline is checked as it is read: a record without its list of problems, a problem without a
+string code and severity, or a ``complete`` that is not true or false is bad input (one line naming
+the file and the line), never read as "no problems" (which would make every breakage tonight new).
+Every record a sweep writes has them (bad rows, duplicates and crashed checks included).
 """
 
 from __future__ import annotations
@@ -62,13 +68,13 @@ class Comparison:
     new: tuple[str, ...] = ()
     fixed: list[Breakage] = field(default_factory=list)
     changed: list[tuple[Breakage, tuple[str, ...]]] = field(default_factory=list)  # (was, the codes now)
-    unverified: int = 0
+    unverified: list[Breakage] = field(default_factory=list)  # its check did not run this time
     not_compared: tuple[str, ...] = ()  # broken on a link an incomplete baseline does not have
 
     def to_dict(self) -> dict[str, Any]:
         """The per-link keys of the JSON besides ``new`` and ``fixed``."""
         return {"changed": [{"code": b.code, "now": list(now)} for b, now in self.changed],
-                "not_compared": list(self.not_compared)}
+                "not_compared": list(self.not_compared), "unverified": [b.code for b in self.unverified]}
 
 
 @dataclass
@@ -107,10 +113,10 @@ class Baseline:
             text = line.strip()
             if text.startswith("]"):
                 tail = _json("{" + text[1:].lstrip().lstrip(",") if text[1:].strip() else "{}", path, number)
-                base.complete = bool(tail.get("complete")) if isinstance(tail, dict) else None
+                base.complete = _complete(tail, path, f"line {number}")
                 break
             if text:
-                base._add(_json(text.lstrip(","), path, number), number)
+                base._add(_json(text.lstrip(","), path, number), f"line {number}")
         return base
 
     @classmethod
@@ -120,9 +126,9 @@ class Baseline:
         links = data.get("links")
         if not isinstance(links, list):
             raise BadInput(f"--baseline {shorten(path, 200)} has no list of links")
-        base = cls(path, header, complete=data.get("complete") if isinstance(data.get("complete"), bool) else None)
+        base = cls(path, header, complete=_complete(data, path, "the closing part"))
         for i, record in enumerate(links):
-            base._add(record, i + 1)
+            base._add(record, f"link {i + 1} of the list")
         return base
 
     @staticmethod
@@ -134,17 +140,25 @@ class Baseline:
                            f"{shorten(data.get('version'))}; this diagnose reads version {VERSION}")
         return {k: v for k, v in data.items() if k != "links"}
 
-    def _add(self, record: Any, where: int) -> None:
+    def _add(self, record: Any, where: str) -> None:
+        name = f"--baseline {shorten(self.path, 200)} {where}"
         if not isinstance(record, dict) or not isinstance(record.get("id"), str):
-            raise BadInput(f"--baseline {shorten(self.path, 200)}: link {where} is not a sweep record (no id)")
+            raise BadInput(f"{name} is not a sweep record (no id)")
+        problems = record.get("problems")
+        if not isinstance(problems, list):
+            raise BadInput(f"{name}: the link's record has no list of problems (a damaged baseline: "
+                           "its breakages cannot be told)")
+        for p in problems:
+            if not (isinstance(p, dict) and isinstance(p.get("code"), str) and p["code"]
+                    and isinstance(p.get("severity"), str)):
+                raise BadInput(f"{name}: a problem of the link has no code or severity ({json.dumps(p)[:80]})")
         rid = record["id"]
         if record.get("status") == "duplicate":
             return
         self.links.setdefault(rid, (record.get("line") if isinstance(record.get("line"), int) else 0,
                                     str(record.get("link", ""))[:2000]))
-        problems = record.get("problems") if isinstance(record.get("problems"), list) else []
         for p in problems:
-            if isinstance(p, dict) and p.get("severity") in BROKEN and isinstance(p.get("code"), str):
+            if p["severity"] in BROKEN:
                 self.broken.setdefault(rid, {})[p["code"]] = Breakage(
                     p["code"], str(p.get("check", "")), p.get("where") if isinstance(p.get("where"), str) else None,
                     str(p.get("message", ""))[:2000])
@@ -168,7 +182,7 @@ class Baseline:
             if code in codes:
                 continue  # still broken
             if b.check not in ran:
-                out.unverified += 1
+                out.unverified.append(b)
                 continue
             instead = tuple(dict.fromkeys(f.code for f in record.broken if f.code not in before and _same_check(b, f)))
             if instead:
@@ -199,9 +213,22 @@ def _same_check(before: Breakage, now: Finding) -> bool:
     return bool(({before.check, *SHARED.get(before.code, ())}) & {now.check, *SHARED.get(now.code, ())})
 
 
+def _complete(data: Any, path: str, where: str) -> bool | None:
+    """The baseline's ``complete``: true, false, or None when it does not say (a sweep that was killed)."""
+    if not isinstance(data, dict) or "complete" not in data:
+        return None
+    if not isinstance(data["complete"], bool):
+        raise BadInput(f"--baseline {shorten(path, 200)} {where}: \"complete\" is "
+                       f"{json.dumps(data['complete'])[:40]}, not true or false")
+    return data["complete"]
+
+
 def _json(text: str, path: str, line: int) -> Any:
     try:
         return json.loads(text)
+    except json.JSONDecodeError as exc:  # the line is ours to name; the decoder's "line 1" is not
+        raise BadInput(f"--baseline {shorten(path, 200)} line {line} is not valid JSON "
+                       f"({shorten(exc.msg, 60)}: column {exc.colno})") from None
     except (ValueError, RecursionError) as exc:
         raise BadInput(f"--baseline {shorten(path, 200)} line {line} is not valid JSON "
                        f"({shorten(str(exc), 80)})") from None

@@ -4,7 +4,8 @@ partner_key and expected public key columns; every other column is kept as a lab
 
 Nothing the user gave is dropped: a row that is not a usable link (not a URL, a line too long, a
 quote never closed, a partner key or public key of the wrong shape) is a row with ``error`` set,
-which the sweep records as bad input. Lines are read with a length cap, so a hostile file (one
+which the sweep records as bad input. A text line of words is "not a web address" when its first word
+is not one, and "more than one value" only when a URL is followed by more. Lines are read with a length cap, so a hostile file (one
 endless line, /dev/zero) cannot fill the memory. Standard input and other non-regular files are
 first copied to a temporary file (up to a cap), which lets the rows be counted for the progress bar.
 """
@@ -254,9 +255,7 @@ class LinkSource:
             if rest.startswith("#"):
                 labels["comment"] = rest[1:].strip()[:MAX_LABEL]
             elif rest:
-                yield LinkRow(number, shorten(stripped, 300),
-                              error="more than one value on the line (a text list holds one URL per line; "
-                                    "use a CSV with a link column for more)")
+                yield LinkRow(number, shorten(stripped, 300), error=_several(first, stripped))
                 continue
             if len(first) > 2 and (first[0], first[-1]) in (('"', '"'), ("'", "'"), ("<", ">")):
                 first = first[1:-1].strip()  # "https://…", <https://…>: as pasted from a document or a mail
@@ -334,6 +333,15 @@ def _cr_lines(fh) -> Iterator[bytes | None]:
             buf, skipping = b"", True
     if buf and not skipping:
         yield buf
+
+
+def _several(first: str, line: str) -> str:
+    """Why a text line of several words is a bad row: a URL followed by more, or words that are not a URL."""
+    try:
+        normalise_url(first.strip("\"'<>"))
+    except BadInput:
+        return f"{shorten(line, 100)} is not a web address (a text list holds one URL per line)"
+    return "more than one value on the line (a text list holds one URL per line; use a CSV with a link column for more)"
 
 
 def _row(line: int, link: str, partner: str | None, key: str | None, default_key: str | None,

@@ -5,6 +5,13 @@ are streamed to the CSV / JSON / HTML files by report/sweep_out.py as they finis
 A group is (problem code, where): ``where`` is the place that causes it (the landing page without
 its query, the hop that dropped the partner parameters, the host that does not answer, the partner
 key the links carry), so 300 links landing on one page without a snippet are one group, named once.
+
+With a baseline, every outcome is a list of groups like this one (a few links each, with counts, so a
+sweep of 10^5 links stays small): new, not compared, changed (its cause is tonight's, the baseline's
+is ``was_cause``), fixed, not re-checked (``unverified_groups``: the check could not run tonight) and
+not checked (``not_in_sweep_groups``: the link is no longer in the list). A stopped sweep compares
+only the links it reached. Counts of links add up: each broken link of tonight is new, not compared,
+or still broken as before (a changed link is new: its new cause is).
 """
 
 from __future__ import annotations
@@ -73,6 +80,21 @@ CAUSES = {
     "bad-input": "rows that are not usable links: {where}",
     "check-failed": "the check failed ({where})",
 }
+# The same for a single link, where the words above speak of links.
+CAUSES_ONE = {
+    "no-partner-key": "the link lands on {where} without a partner key",
+    "params-disagree": "the link lands on {where} with partner parameters that disagree",
+    "invalid-gspk": "the link lands on {where} with a partner key that cannot be decoded",
+    "no-click-id": "the link lands on {where} without a click id",
+    "partner-mismatch": "the link carries partner key {where}, not its row's partner",
+    "test-partner": "the link lands on {where} with the test partner gstest",
+    "bad-input": "a row that is not a usable link: {where}",
+}
+
+
+def plural(count: int, word: str) -> str:
+    """``1 link``, ``2 links``, ``0 new breakages``: the one pluralising helper of the terminal and the HTML."""
+    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 def not_compared_why(complete: bool | None, one: bool = False) -> str:
@@ -94,9 +116,10 @@ def what(f: Finding | Breakage) -> str:
     return kind if kind == f.code else f"{kind} ({f.code})"
 
 
-def cause(code: str, check: str, where: str | None) -> str:
+def cause(code: str, check: str, where: str | None, count: int = 1) -> str:
+    """The cause in words, for ``count`` links (a single link is spoken of as one)."""
     place = where or "(unknown place)"
-    template = CAUSES.get(code) or ("landing page {where}: " + code if check == "cookie" else code + " at {where}")
+    template = (CAUSES_ONE.get(code) if count == 1 else None) or CAUSES.get(code) or ("landing page {where}: " + code if check == "cookie" else code + " at {where}")
     return template.format(where=place)
 
 
@@ -111,10 +134,15 @@ class Group:
     examples: list[tuple[int, str]] = field(default_factory=list)  # (line, link)
     now: tuple[str, ...] = ()  # a changed breakage (the group's code, of the baseline): the codes now
     now_what: str = ""  # what they are, in words
+    now_cause: str = ""  # a changed breakage: tonight's cause (the one shown)
 
     @property
     def cause(self) -> str:
-        return cause(self.code, self.check, self.where)
+        return self.now_cause or self.was_cause
+
+    @property
+    def was_cause(self) -> str:
+        return cause(self.code, self.check, self.where, self.count)
 
     @property
     def change(self) -> str:
@@ -126,32 +154,33 @@ class Group:
                "cause": self.cause, "count": self.count, "message": self.message,
                "examples": [{"line": line, "link": link} for line, link in self.examples]}
         if self.now:
-            out.update(now=list(self.now), now_what=self.now_what, change=self.change)
+            out.update(now=list(self.now), now_what=self.now_what, change=self.change, was_cause=self.was_cause)
         return out
 
 
 class Groups:
     def __init__(self) -> None:
-        self._groups: dict[tuple[str, str | None, tuple[str, ...]], Group] = {}
+        self._groups: dict[tuple[str, str | None, tuple[str, ...], str], Group] = {}
 
     def add(self, f: Finding | Breakage, line: int, link: str, severity: str | None = None,
-            now: tuple[str, ...] = (), now_what: str = "") -> None:
-        key = (f.code, f.where, now)
+            now: tuple[str, ...] = (), now_what: str = "", now_cause: str = "", message: str = "") -> None:
+        key = (f.code, f.where, now, now_cause)
         group = self._groups.get(key)
         if group is None:
             if len(self._groups) >= MAX_GROUPS:
-                key = (f.code, "(other places)", now)
+                key = (f.code, "(other places)", now, now_cause)
                 group = self._groups.get(key)
             if group is None:
                 group = self._groups[key] = Group(f.code, f.check, severity or getattr(f, "severity", "fail"),
-                                                  key[1], f.message, now=now, now_what=now_what)
+                                                  key[1], message or f.message, now=now, now_what=now_what,
+                                                  now_cause=now_cause)
         group.count += 1
         if len(group.examples) < EXAMPLES:
             group.examples.append((line, link))
 
     def ranked(self, severities: tuple[str, ...] = ("fail", "error", "warn")) -> list[Group]:
         chosen = [g for g in self._groups.values() if g.severity in severities]
-        return sorted(chosen, key=lambda g: (-g.count, g.code, g.where or "", g.now))
+        return sorted(chosen, key=lambda g: (-g.count, g.code, g.where or "", g.now, g.now_cause))
 
     def __len__(self) -> int:
         return len(self._groups)
@@ -180,6 +209,8 @@ class SweepSummary:
         self.groups = Groups()
         self.new_groups, self.fixed_groups = Groups(), Groups()
         self.changed_groups, self.not_compared_groups = Groups(), Groups()
+        self.unverified_groups, self.not_in_sweep_groups = Groups(), Groups()
+        self.not_in_sweep: list[tuple[str, int, str, list[Breakage]]] = []
         self.changes: Counter[str] = Counter()
         self.reached = 0  # links whose first host answered (at least one hop)
 
@@ -215,9 +246,13 @@ class SweepSummary:
         for b in fixed:
             if not _explained(b, fixed):
                 self.fixed_groups.add(b, row.line, row.link, "fail")
-        for b, now in comparison.changed:
-            whats = ", ".join(dict.fromkeys(what(f) for f in record.broken if f.code in now))
-            self.changed_groups.add(b, row.line, row.link, "fail", now, whats)
+        for b, now in comparison.changed:  # shown with tonight's cause and message
+            tonight = [f for f in record.broken if f.code in now]
+            whats = ", ".join(dict.fromkeys(what(f) for f in tonight))
+            causes = "; ".join(dict.fromkeys(cause(f.code, f.check, f.where) for f in tonight))
+            self.changed_groups.add(b, row.line, row.link, "fail", now, whats, causes, tonight[0].message)
+        for b in comparison.unverified:
+            self.unverified_groups.add(b, row.line, row.link, "fail")
         ch["new"] += len(record.new)
         ch["new_links"] += bool(record.new)
         ch["not_compared"] += len(comparison.not_compared)
@@ -226,16 +261,23 @@ class SweepSummary:
         ch["fixed_links"] += bool(fixed)
         ch["changed"] += len(comparison.changed)
         ch["changed_links"] += bool(comparison.changed)
-        ch["still_broken_links"] += bool(record.broken) and row.id in self.baseline.broken
-        ch["unverified"] += comparison.unverified
+        # broken as before: nothing new on it (a changed link is new), so that the counts of links add up
+        ch["still_broken_links"] += bool(record.broken) and not record.new and not comparison.not_compared
+        ch["unverified"] += len(comparison.unverified)
+        ch["unverified_links"] += bool(comparison.unverified)
 
     def finish(self, complete: bool) -> None:
         self.complete, self.finished = complete, time.time()
         if self.baseline is not None:
             self.not_in_sweep = self.baseline.not_checked() if complete else []
             self.changes["not_in_sweep"] = sum(len(b) for *_, b in self.not_in_sweep)
+            for _, line, link, breakages in self.not_in_sweep:
+                for b in breakages:
+                    self.not_in_sweep_groups.add(b, line, link, "fail")
             if not complete:  # the links the stopped sweep did not reach are not "gone"
-                self.changes["not_reached"] = sum(1 for rid in self.baseline.broken if rid not in self.baseline.seen)
+                unreached = [codes for rid, codes in self.baseline.broken.items() if rid not in self.baseline.seen]
+                self.changes["not_reached"] = sum(len(codes) for codes in unreached)
+                self.changes["not_reached_links"] = len(unreached)
 
     @property
     def elapsed(self) -> float:
@@ -271,14 +313,17 @@ class SweepSummary:
                 "baseline": self.baseline.describe(),
                 **{k: self.changes[k] for k in ("new", "new_links", "not_compared", "not_compared_links", "fixed",
                                                 "fixed_links", "changed", "changed_links", "still_broken_links",
-                                                "unverified", "not_in_sweep", "not_reached")},
+                                                "unverified", "unverified_links", "not_in_sweep", "not_reached",
+                                                "not_reached_links")},
                 "not_compared_why": not_compared_why(self.baseline.complete) if self.changes["not_compared"] else None,
                 "new_groups": [g.to_dict() for g in self.new_groups.ranked()],
                 "not_compared_groups": [g.to_dict() for g in self.not_compared_groups.ranked()],
                 "changed_groups": [g.to_dict() for g in self.changed_groups.ranked()],
                 "fixed_groups": [g.to_dict() for g in self.fixed_groups.ranked()],
+                "unverified_groups": [g.to_dict() for g in self.unverified_groups.ranked()],
+                "not_in_sweep_groups": [g.to_dict() for g in self.not_in_sweep_groups.ranked()],
                 "not_in_sweep_links": [{"line": line, "link": link, "codes": [b.code for b in bs]}
-                                       for _, line, link, bs in getattr(self, "not_in_sweep", [])],
+                                       for _, line, link, bs in self.not_in_sweep],
             }
         return out
 
@@ -293,82 +338,3 @@ def _iso(ts: float | None) -> str | None:
 
 def iso(ts: float | None) -> str | None:
     return _iso(ts)
-
-
-# -- the terminal ---------------------------------------------------------------------------------
-
-def _examples(g: Group) -> str:
-    """A few links by line and address; only line numbers when there are more."""
-    if g.count <= 3:
-        return "; ".join(f"line {line}: {link}" for line, link in g.examples)
-    return "lines " + ", ".join(str(line) for line, _ in g.examples) + (" …" if g.count > len(g.examples) else "")
-
-
-def _group_table(groups: list[Group], limit: int) -> str:
-    from diagnose.report.terminal import table
-
-    rows = [[g.count, g.change if g.now else what(g), g.cause, _examples(g)] for g in groups[:limit]]
-    text = table(rows, ["links", "what", "cause", "e.g."])
-    if len(groups) > limit:
-        text += f"\n… {len(groups) - limit} more groups (all of them in --json / --html)"
-    return text
-
-
-def _n(count: int, word: str) -> str:
-    """``1 link``, ``2 links``, ``0 new breakages``."""
-    return f"{count} {word}" + ("" if count == 1 else "s")
-
-
-def render_terminal(s: SweepSummary, files: dict[str, str] | None = None, limit: int = 20) -> str:
-    c = s.counts
-    total = f" of {s.total}" if s.total is not None and not s.complete else ""
-    rows = _n(c["rows"], "row")
-    head = (f"Sweep of {s.links_file}: {rows.replace(' ', total + ' ', 1)} in {s.elapsed:.1f} s: {c['ok']} ok, "
-            f"{c['warn']} with warnings, {c['broken']} broken, {c['bad-input']} bad input"
-            + (f", {_n(c['duplicate'], 'duplicate')}" if c["duplicate"] else "")
-            + (f", {_n(c['error'], 'check')} failed" if c["error"] else ""))
-    out = [head]
-    if not s.complete:
-        out.append("The sweep was stopped: the rows it did not reach are not in the results.")
-    if s.nothing_reached:
-        out.append("No link's first host answered: is this machine's network up?")
-    if s.baseline is None:
-        broken = s.groups.ranked(BROKEN)
-        if broken:
-            out += ["", f"Broken, by cause ({_n(s.broken_links, 'link')}, {_n(len(broken), 'cause')}):",
-                    _group_table(broken, limit)]
-        warnings = s.groups.ranked(("warn",))
-        if warnings:
-            out += ["", f"Warnings ({_n(len(warnings), 'cause')}):", _group_table(warnings, min(limit, 10))]
-    else:
-        ch = s.changes
-        b = s.baseline.describe()
-        if b["complete"] is not True:
-            out.append("The baseline's sweep " + ("was stopped before the end" if b["complete"] is False else
-                                                  "does not say that it finished")
-                       + ": a link it does not have is not compared, its breakages are counted apart (and still "
-                         "make the exit code 1).")
-        out += ["", f"Since the baseline ({b['file']}, {b['started'] or 'date unknown'}, {_n(b['links'], 'link')}): "
-                    f"{_n(ch['new'], 'new breakage')} on {_n(ch['new_links'], 'link')}"
-                    + (f", {ch['not_compared']} on {_n(ch['not_compared_links'], 'link')} not in the baseline "
-                       "(not compared)" if ch["not_compared"] else "")
-                    + f", {ch['fixed']} fixed on {_n(ch['fixed_links'], 'link')}"
-                    + (f", {ch['changed']} changed on {_n(ch['changed_links'], 'link')} (still broken, by another "
-                       "cause)" if ch["changed"] else "")
-                    + f", {_n(ch['still_broken_links'], 'link')} still broken"
-                    + (f", {ch['unverified']} not re-checked (their check could not run)" if ch["unverified"] else "")
-                    + (f", {ch['not_in_sweep']} on links no longer in the list" if ch["not_in_sweep"] else "")
-                    + (f", {ch['not_reached']} not reached before the stop" if ch["not_reached"] else "") + "."]
-        sections = [("New breakages:", s.new_groups.ranked()),
-                    (f"New ({not_compared_why(b['complete'])}):", s.not_compared_groups.ranked()),
-                    ("Changed (still broken, by another cause of the same check; not fixed):",
-                     s.changed_groups.ranked()),
-                    ("Fixed:", s.fixed_groups.ranked())]
-        for title, groups in sections:
-            if groups:
-                out += ["", title, _group_table(groups, limit)]
-        if not any(groups for _, groups in sections):
-            out += ["", "Nothing changed."]
-    for name, path in (files or {}).items():
-        out.append(f"{name}: {path}")
-    return "\n".join(out)

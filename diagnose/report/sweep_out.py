@@ -10,10 +10,14 @@ JSON layout, version 1 (keys stable; readers must ignore keys they do not know):
      "options": {...}, "links": [
     {"id": ..., "line": 3, "link": ..., "status": "broken", "problems": [...], ...,
      "new": null | [codes], "fixed": null | [codes], "changed": null | [{"code": ..., "now": [codes]}],
-     "not_compared": null | [codes]}
+     "not_compared": null | [codes], "unverified": null | [codes]}
     ,{...}
     ], "finished": ..., "complete": true, "counts": {...}, "by_code": {...}, "groups": [...],
      "changes": null | {...}}
+
+``unverified`` (the codes of the baseline whose check could not run this time) is also a CSV column,
+after ``not_compared``; ``changes`` names those links (``unverified_groups``) and the links no longer
+in the list (``not_in_sweep_groups``, and every one in ``not_in_sweep_links``).
 """
 
 from __future__ import annotations
@@ -30,11 +34,24 @@ from diagnose.core.csvsafe import neutralise
 from diagnose.core.reading import clean_text
 from diagnose.pipeline.sweep_baseline import FORMAT, VERSION, Comparison
 from diagnose.pipeline.sweep_check import LinkRecord
-from diagnose.report.sweep import SweepSummary, cause, iso, not_compared_why, what
+from diagnose.report.sweep import (
+    SweepSummary,
+    cause,
+    iso,
+    not_compared_why,
+    plural,
+    what,
+)
+from diagnose.report.sweep_text import (
+    change_sections,
+    covers_only,
+    nothing_changed,
+    since_baseline,
+)
 
 CSV_COLUMNS = ("line", "link", "status", "what", "cause", "message", "problems", "final_url", "hops", "partner_key",
                "link_partner_key", "expected_public_key", "public_key", "cookie_set", "duplicate_of", "new", "fixed",
-               "changed", "not_compared", "elapsed_ms")
+               "changed", "not_compared", "unverified", "elapsed_ms")
 
 
 class _Staged:
@@ -87,7 +104,7 @@ class CsvOut:
                  r.final_url, r.hops, row.partner_key, r.link_partner_key, row.expected_key, r.public_key,
                  {True: "yes", False: "no"}.get(r.cookie_set, ""), r.duplicate_of,
                  " ".join(r.new or ()), " ".join(r.fixed or ()), changed, " ".join(cmp.not_compared),
-                 r.elapsed_ms,
+                 " ".join(b.code for b in cmp.unverified), r.elapsed_ms,
                  *(row.labels.get(n, "") for n in self.labels)]
         self.writer.writerow([neutralise(clean_text(str(c))) if c is not None else "" for c in cells])
 
@@ -113,7 +130,8 @@ class JsonOut:
 
     def write(self, r: LinkRecord, c: Comparison | None = None) -> None:
         record = r.to_dict()
-        record.update((c or Comparison()).to_dict() if self.compared else {"changed": None, "not_compared": None})
+        record.update((c or Comparison()).to_dict() if self.compared
+                      else {"changed": None, "not_compared": None, "unverified": None})
         self.out.write(("" if self.first else ",") + _dumps(record) + "\n")
         self.first = False
         self.out.flush()
@@ -151,8 +169,10 @@ class HtmlOut:
         whats, first_cause, _ = _summary_cells(r)
         why = not_compared_why(self.complete, one=True) if c and c.not_compared else None
         changed = [f"now {', '.join(now)}, was {b.code}" for b, now in c.changed] if c else []
+        unverified = [b.code for b in c.unverified] if c else []
         self.rows.write(clean_text(environment().get_template("sweep.html.j2").render(
-            part="row", r=r, what=whats, cause=first_cause, problems=r.findings, not_compared=why, changed=changed)))
+            part="row", r=r, what=whats, cause=first_cause, problems=r.findings, not_compared=why, changed=changed,
+            unverified=unverified)))
         self.shown += 1
 
     def close(self, summary: SweepSummary) -> None:
@@ -160,8 +180,13 @@ class HtmlOut:
 
         template = environment().get_template("sweep.html.j2")
         fh = self.staged.fh
-        fh.write(clean_text(template.render(part="head", s=summary, d=summary.to_dict(), shown=self.shown,
-                                            version=__version__)))
+        d = summary.to_dict()
+        ch = d["changes"]
+        words = {"since": since_baseline(ch), "nothing": nothing_changed(summary.complete, summary.counts["rows"]),
+                 "sections": change_sections(ch, ch["not_compared_why"] or ""),
+                 "covers": covers_only(summary.counts["rows"])} if ch else {}
+        fh.write(clean_text(template.render(part="head", s=summary, d=d, shown=self.shown, version=__version__,
+                                            n=plural, words=words)))
         self.rows.seek(0)
         while chunk := self.rows.read(1024 * 1024):
             fh.write(chunk)
