@@ -42,6 +42,35 @@ def snippet_ran(f: Facts) -> bool | None:
     return None
 
 
+# How a link can fail to reach a working landing page (the link check's codes), in words.
+_BROKEN_LINK = {
+    "redirect-loop": "a redirect loop",
+    "too-many-redirects": "too many redirects",
+    "http-error": "an error page",
+    "invalid-url": "an address no browser can open",
+}
+
+
+def broken_link(f: Facts) -> tuple[str, str | None] | None:
+    """How the link check found the link failing to reach a working landing page: (in words, the
+    check's own message), or None."""
+    for code, words in _BROKEN_LINK.items():
+        if f.problem("link", code):
+            return words, f.message("link", code)
+    return None
+
+
+def broken_landing(f: Facts) -> str | None:
+    """How the link fails to reach a working landing page (words for a reason), or None. The page it
+    ends on - an error page, or none - is not the landing page: what that page lacks (a snippet, the
+    partner parameters, a cookie) says nothing of the landing page's integration."""
+    if found := broken_link(f):
+        return found[0]
+    if f.problem("snippet", "http-error"):  # (the snippet check read the page the link ended on)
+        return "an error page"
+    return None
+
+
 def static_snippet_missing(f: Facts) -> bool:
     return f.problem("snippet", "no-snippet") or f.problem("snippet", "snippet-commented-out")
 

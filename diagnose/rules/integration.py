@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from diagnose.core.partnerstack import is_test_partner, key_status
-from diagnose.rules.common import (REPLY_FIXING, asking_partner, key_lost_before_page, snippet_ran,
-                                   static_snippet_missing, webkit)
+from diagnose.rules.common import (REPLY_FIXING, asking_partner, broken_landing, broken_link,
+                                   key_lost_before_page, snippet_ran, static_snippet_missing, webkit)
 from diagnose.rules.engine import Facts, Outcome, Reply, Verdict, rule
 
 C, L, P, R, T = Verdict.CONFIRMED, Verdict.LIKELY, Verdict.POSSIBLE, Verdict.RULED_OUT, Verdict.CANNOT_TELL
@@ -49,14 +49,6 @@ def wrong_partner_link(f: Facts) -> Outcome:
     return Outcome(R, f"the link's key decodes to {key!r}, the ticket's partner")
 
 
-_BROKEN_LINK = {
-    "redirect-loop": "a redirect loop",
-    "too-many-redirects": "too many redirects",
-    "http-error": "an error page",
-    "invalid-url": "an address no browser can open",
-}
-
-
 @rule(
     "link-broken",
     title="The link never reaches a working landing page",
@@ -77,10 +69,9 @@ _BROKEN_LINK = {
     ),
 )
 def link_broken(f: Facts) -> Outcome:
-    for code, words in _BROKEN_LINK.items():
-        if f.problem("link", code):
-            said = f.message("link", code)
-            return Outcome(C, f"following the link ends in {words}" + (f": {said}" if said else ""))
+    if found := broken_link(f):
+        words, said = found
+        return Outcome(C, f"following the link ends in {words}" + (f": {said}" if said else ""))
     if not f.get("link", "completed", False):
         return Outcome(T, "the link did not reach a landing page")
     return Outcome(R, "the link lands on a page that answers normally")
@@ -110,11 +101,23 @@ def params_dropped(f: Facts) -> Outcome:
     if f.problem("link", "params-dropped"):
         hop = f.get("link", "dropped_at_hop")
         return Outcome(C, f"hop {hop} redirected without {', '.join(f.get('link', 'dropped_params', ()))}")
+    if broken := broken_landing(f):  # (a redirect that dropped them on the way is still named above)
+        return Outcome(T, f"the link ends in {broken}, not on a landing page: whether the partner "
+                          "parameters reach it can be told once the link lands")
     if f.problem("link", "no-partner-key"):
         return Outcome(C, "the link lands without any gspk or ps_partner_key")
     if not f.get("link", "completed", False):
         return Outcome(T, "the link did not reach a landing page")
     return Outcome(R, "the landing URL carries the partner key")
+
+
+def _not_the_landing(f: Facts) -> Outcome | None:
+    """cannot-tell when the link never reaches its landing page (what the page it ends on lacks is not
+    the landing page's integration: the link is broken first)."""
+    if broken := broken_landing(f):
+        return Outcome(T, f"the link ends in {broken}, not on its landing page, whose snippet could not be "
+                          "looked at")
+    return None
 
 
 @rule(
@@ -142,6 +145,8 @@ def params_dropped(f: Facts) -> Outcome:
     ),
 )
 def case_9(f: Facts) -> Outcome:
+    if off := _not_the_landing(f):
+        return off
     safari = webkit(f)
     ran = snippet_ran(f)
     missing = ran is False or (ran is None and static_snippet_missing(f))
@@ -179,6 +184,8 @@ def case_9(f: Facts) -> Outcome:
     ),
 )
 def case_4(f: Facts) -> Outcome:
+    if off := _not_the_landing(f):
+        return off
     if f.available("cookie"):
         if f.problem("cookie", "snippet-script-failed"):
             return Outcome(C, "the PartnerStack script request failed on the landing page")
