@@ -200,6 +200,7 @@ def no_node_cache_env(monkeypatch, tmp_path):
     monkeypatch.delenv("NODE_COMPILE_CACHE", raising=False)
     monkeypatch.delenv("NODE_DISABLE_COMPILE_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
     return tmp_path / "cache" / "diagnose" / "node-compile-cache"
 
 
@@ -229,7 +230,18 @@ def test_no_cache_when_its_directory_cannot_be_made(no_node_cache_env, monkeypat
 def test_a_relative_cache_home_is_ignored(no_node_cache_env, monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
     assert browser_files.node_compile_cache() == str(tmp_path / "home" / ".cache" / "diagnose" / "node-compile-cache")
+
+
+def test_a_cache_home_or_home_that_does_not_exist_is_not_made(no_node_cache_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "nonexistent" / "cache"))
+    assert browser_files.node_compile_cache() is None
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "no-home"))
+    assert browser_files.node_compile_cache() is None
+    assert not (tmp_path / "nonexistent").exists() and not (tmp_path / "no-home").exists()
+    assert "NODE_COMPILE_CACHE" not in os.environ
 
 
 def _driver_node() -> tuple[int, ...]:

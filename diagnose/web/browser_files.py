@@ -16,12 +16,17 @@ def node_compile_cache() -> str | None:
     it) keeps the code it compiled in the directory NODE_COMPILE_CACHE names, and the next driver starts
     ~0.1 s sooner. Set in this process's environment, which Playwright hands to the driver, unless the
     user set it or disabled the cache (NODE_DISABLE_COMPILE_CACHE); the directory is ours, under the
-    user's cache directory; when it cannot be made, nothing is set (the driver compiles, as without)."""
+    user's cache directory (XDG_CACHE_HOME, else ~/.cache, when that or the home exists); when it cannot
+    be made, nothing is set (the driver compiles, as without)."""
     if os.environ.get("NODE_COMPILE_CACHE") or os.environ.get("NODE_DISABLE_COMPILE_CACHE"):
         return os.environ.get("NODE_COMPILE_CACHE")
     base = os.environ.get("XDG_CACHE_HOME", "")
+    root = base
     if not os.path.isabs(base):  # (a relative one is to be ignored)
-        base = os.path.join(os.path.expanduser("~"), ".cache")
+        root = os.path.expanduser("~")
+        base = os.path.join(root, ".cache")
+    if not os.path.isdir(root):  # a cache directory or home that does not exist is not made up here
+        return None
     path = os.path.join(base, "diagnose", "node-compile-cache")
     try:
         os.makedirs(path, mode=0o700, exist_ok=True)
