@@ -111,6 +111,10 @@ def params_dropped(f: Facts) -> Outcome:
     return Outcome(R, "the landing URL carries the partner key")
 
 
+_KEY_WORDS = {"missing": "missing", "placeholder": "a placeholder", "malformed": "malformed",
+              "mismatch": "another program's"}
+
+
 def _not_the_landing(f: Facts) -> Outcome | None:
     """cannot-tell when the link never reaches its landing page (what the page it ends on lacks is not
     the landing page's integration: the link is broken first)."""
@@ -145,13 +149,13 @@ def _not_the_landing(f: Facts) -> Outcome | None:
     ),
 )
 def case_9(f: Facts) -> Outcome:
-    if off := _not_the_landing(f):
-        return off
     safari = webkit(f)
-    ran = snippet_ran(f)
-    missing = ran is False or (ran is None and static_snippet_missing(f))
     if safari is False:
         return Outcome(R, "the customer did not use Safari or an iOS browser")
+    if off := _not_the_landing(f):
+        return off
+    ran = snippet_ran(f)
+    missing = ran is False or (ran is None and static_snippet_missing(f))
     if not missing:
         if ran:
             return Outcome(R, "PartnerStackJS runs on the landing page")
@@ -262,7 +266,7 @@ def case_8(f: Facts) -> Outcome:
     if status in ("missing", "placeholder", "malformed", "mismatch"):
         key = f.get("snippet", "public_key")
         instead = f", not {program()}" if status == "mismatch" else ""
-        return Outcome(C, f"the snippet's public key is {status}: the page's HTML gives _initialize "
+        return Outcome(C, f"the snippet's public key is {_KEY_WORDS[status]}: the page's HTML gives _initialize "
                           f"{got(key, status)}{instead}")
     if status == "ok":
         return Outcome(R, "the snippet passes a well-formed public key")
@@ -291,6 +295,8 @@ def case_8(f: Facts) -> Outcome:
     ),
 )
 def case_7(f: Facts) -> Outcome:
+    if off := _not_the_landing(f):
+        return off
     if f.available("cookie") and f.get("cookie", "growsumo.loaded"):
         if f.problem("cookie", "growsumo-data-overwritten"):
             return Outcome(C, "after the page settled, growsumo.data no longer held the partner key")
@@ -376,7 +382,7 @@ def integration_healthy(f: Facts) -> Outcome:
                 continue  # injected at runtime: the static miss doesn't matter
             failing.append(name)
     if f.available("cookie") and f.get("cookie", "partner_cookie") is None:
-        failing.append("cookie (no partner cookie)")
+        failing = [name for name in failing if name != "cookie"] + ["cookie (no partner cookie)"]
     if failing:
         return Outcome(R, f"failing: {', '.join(dict.fromkeys(failing))}")
     if any(f.status(n) == "warn" for n in ("link", "snippet", "cookie")):
