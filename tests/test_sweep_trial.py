@@ -52,8 +52,8 @@ def test_links_not_re_checked_and_links_no_longer_in_the_list_are_named(site, tm
     (unverified,) = ch["unverified_groups"]
     assert unverified["code"] == "no-snippet" and unverified["examples"] == [{"line": 2, "link": site.url("/go/a")}]
     (dropped,) = ch["not_in_sweep_groups"]
-    assert dropped["code"] == "http-error" and dropped["examples"] == [{"line": 3, "link": site.url("/go/b")}]
-    assert ch["not_in_sweep_links"] == [{"line": 3, "link": site.url("/go/b"), "codes": ["http-error"]}]  # kept
+    assert dropped["code"] == "http-error" and dropped["examples"] == [{"baseline_line": 3, "link": site.url("/go/b")}]
+    assert ch["not_in_sweep_links"] == [{"baseline_line": 3, "link": site.url("/go/b"), "codes": ["http-error"]}]  # kept
     recs = {rec["link"]: rec for rec in map(json.loads, _record_lines(r.output))}
     assert recs[site.url("/go/a")]["unverified"] == ["no-snippet"] and recs[site.url("/go/c")]["unverified"] == []
     # the terminal: each in its own list, with the link and the baseline's problem

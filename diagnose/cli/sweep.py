@@ -220,7 +220,14 @@ def sweep(links: str, expect_key: str | None, use_browser: bool, browser_path: s
             if kept:
                 out.writers.remove(saver)
                 saver.discard()
-            out.close(complete)
+            listed = None
+            if baseline is not None and not complete:  # tonight's whole list: removed links are not "unreached"
+                with contextlib.suppress(OSError, BadInput, UnicodeError):
+                    listed = source.ids(expected)
+            files = [f"the CSV ({csv_path})" if csv_path else "", "the JSON on standard output" if as_json else "",
+                     f"the JSON ({save_path})" if save_path and not kept else ""]
+            notes = [f"--save {baseline_path} was not replaced (the baseline is kept)."] if kept else []
+            out.close(complete, listed, [f for f in files if f], notes)
     if kept:
         save_path = None
         click.echo(f"Note: --save {baseline_path} was not replaced: this sweep "

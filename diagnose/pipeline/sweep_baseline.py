@@ -27,9 +27,12 @@ baseline, each code of a link is one of:
   list, or this sweep was stopped).
 
 A baseline is checked as it is read: a record without its list of problems, a problem without a
-string code and severity, or a ``complete`` that is not true or false is bad input (one line naming
-the file and the line), never read as "no problems" (which would make every breakage tonight new).
-Every record a sweep writes has them (bad rows, duplicates and crashed checks included).
+string code, a severity that is not warn, fail or error, a second record of the same link (the same
+id), or a ``complete`` that is not true or false is bad input (one line naming the file and the
+line), never read as "no problems" (which would make every breakage tonight new) nor merged. Every
+record a sweep writes passes (bad rows, duplicates and crashed checks included): a repeated link is
+written once with its status and again as ``"status": "duplicate"``, and repeated bad rows (ids
+``bad-input:...``) may share an id. A ``started`` that is not a string is shown as unknown.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from diagnose.pipeline.sweep_check import BROKEN, Finding, LinkRecord
 
 FORMAT = "diagnose-sweep"
 VERSION = 1
+SEVERITIES = ("warn", "fail", "error")  # of a problem (a passing check is no problem)
 MAX_FALLBACK = EVIDENCE_LIMIT  # a baseline not in the line layout is parsed whole, up to this size
 # Codes that both the link check (on the landing URL) and the partner-key check (gspk, on the hop that
 # carries the key) find: a sweep names such a code once, under the check that found it first
@@ -85,6 +89,7 @@ class Baseline:
     broken: dict[str, dict[str, Breakage]] = field(default_factory=dict)  # id -> code -> breakage
     links: dict[str, tuple[int, str]] = field(default_factory=dict)  # id -> (line, link) of every link
     seen: set[str] = field(default_factory=set)  # ids met in this sweep
+    first: dict[str, str] = field(default_factory=dict)  # id -> where its record is in the file (line 3)
 
     # -- reading --
     @classmethod
@@ -152,9 +157,16 @@ class Baseline:
             if not (isinstance(p, dict) and isinstance(p.get("code"), str) and p["code"]
                     and isinstance(p.get("severity"), str)):
                 raise BadInput(f"{name}: a problem of the link has no code or severity ({json.dumps(p)[:80]})")
+            if p["severity"] not in SEVERITIES:
+                raise BadInput(f"{name}: a problem of the link has severity {json.dumps(p['severity'])[:40]}, "
+                               f"not one of {', '.join(SEVERITIES)} (a damaged baseline)")
         rid = record["id"]
         if record.get("status") == "duplicate":
             return
+        if rid in self.first and not rid.startswith("bad-input:"):  # a sweep writes each link once
+            raise BadInput(f"{name}: the same link (id) as {self.first[rid]}: a damaged baseline (a sweep writes a "
+                           "repeated link once, then with status \"duplicate\")")
+        self.first.setdefault(rid, where)
         self.links.setdefault(rid, (record.get("line") if isinstance(record.get("line"), int) else 0,
                                     str(record.get("link", ""))[:2000]))
         for p in problems:
@@ -202,7 +214,9 @@ class Baseline:
         return sorted(out, key=lambda t: t[1])
 
     def describe(self) -> dict[str, Any]:
-        return {"file": self.path, "started": self.header.get("started"), "links": len(self.links),
+        started = self.header.get("started")  # a hand-edited one that is not a date is unknown
+        return {"file": self.path, "started": " ".join(started.split())[:40] or None if isinstance(started, str) else None,
+                "links": len(self.links),
                 "broken_links": len(self.broken), "complete": self.complete}
 
 

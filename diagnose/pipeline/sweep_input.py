@@ -241,6 +241,11 @@ class LinkSource:
             return sum(1 for _ in self._csv_rows(None, validate=False))
         return sum(1 for _, text in self._lines() if text.strip() and not text.lstrip().startswith("#"))
 
+    def ids(self, default_key: str | None = None) -> set[str]:
+        """The ids of every row of the list (read again: it is a file, standard input is spooled), for a
+        stopped sweep to tell the baseline's links still listed from those no longer in the list."""
+        return {row.id for row in self.rows(default_key)}
+
     def _text_rows(self, default_key: str | None) -> Iterator[LinkRow]:
         for number, text in self._lines():
             stripped = text.strip()

@@ -9,8 +9,12 @@ key the links carry), so 300 links landing on one page without a snippet are one
 With a baseline, every outcome is a list of groups like this one (a few links each, with counts, so a
 sweep of 10^5 links stays small): new, not compared, changed (its cause is tonight's, the baseline's
 is ``was_cause``), fixed, not re-checked (``unverified_groups``: the check could not run tonight) and
-not checked (``not_in_sweep_groups``: the link is no longer in the list). A stopped sweep compares
-only the links it reached. Counts of links add up: each broken link of tonight is new, not compared,
+not checked (``not_in_sweep_groups``: the link is no longer in the list). A changed group's ``where``
+and ``message`` are tonight's too (the baseline's place is ``was_where``). Links no longer in the list
+are named by their line in the baseline file (``baseline_line``), never as a line of tonight's list. A
+stopped sweep compares only the links it reached; of the baseline's other broken links, those still in
+tonight's list are "not reached" (``not_reached``), the others no longer in the list, as in a whole
+sweep (``list_known`` false: tonight's list could not be read again, every one is counted unreached). Counts of links add up: each broken link of tonight is new, not compared,
 or still broken as before (a changed link is new: its new cause is).
 """
 
@@ -135,6 +139,8 @@ class Group:
     now: tuple[str, ...] = ()  # a changed breakage (the group's code, of the baseline): the codes now
     now_what: str = ""  # what they are, in words
     now_cause: str = ""  # a changed breakage: tonight's cause (the one shown)
+    now_where: str | None = None  # a changed breakage: tonight's place (``where`` is the baseline's)
+    baseline_lines: bool = False  # the examples' lines are the baseline's (links no longer in the list)
 
     @property
     def cause(self) -> str:
@@ -150,20 +156,24 @@ class Group:
         return f"now {self.now_what}, was {what(self)}"
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"code": self.code, "what": what(self), "severity": self.severity, "where": self.where,
-               "cause": self.cause, "count": self.count, "message": self.message,
-               "examples": [{"line": line, "link": link} for line, link in self.examples]}
-        if self.now:
-            out.update(now=list(self.now), now_what=self.now_what, change=self.change, was_cause=self.was_cause)
+        line = "baseline_line" if self.baseline_lines else "line"
+        out = {"code": self.code, "what": what(self), "severity": self.severity,
+               "where": self.now_where if self.now else self.where, "cause": self.cause, "count": self.count,
+               "message": self.message, "examples": [{line: n, "link": link} for n, link in self.examples]}
+        if self.now:  # the cause, place and message are tonight's; the baseline's are was_cause, was_where
+            out.update(now=list(self.now), now_what=self.now_what, change=self.change, was_cause=self.was_cause,
+                       was_where=self.where)
         return out
 
 
 class Groups:
-    def __init__(self) -> None:
+    def __init__(self, baseline_lines: bool = False) -> None:
         self._groups: dict[tuple[str, str | None, tuple[str, ...], str], Group] = {}
+        self.baseline_lines = baseline_lines  # the lines given are the baseline file's, not tonight's list's
 
     def add(self, f: Finding | Breakage, line: int, link: str, severity: str | None = None,
-            now: tuple[str, ...] = (), now_what: str = "", now_cause: str = "", message: str = "") -> None:
+            now: tuple[str, ...] = (), now_what: str = "", now_cause: str = "", message: str = "",
+            now_where: str | None = None) -> None:
         key = (f.code, f.where, now, now_cause)
         group = self._groups.get(key)
         if group is None:
@@ -173,7 +183,8 @@ class Groups:
             if group is None:
                 group = self._groups[key] = Group(f.code, f.check, severity or getattr(f, "severity", "fail"),
                                                   key[1], message or f.message, now=now, now_what=now_what,
-                                                  now_cause=now_cause)
+                                                  now_cause=now_cause, now_where=now_where,
+                                                  baseline_lines=self.baseline_lines)
         group.count += 1
         if len(group.examples) < EXAMPLES:
             group.examples.append((line, link))
@@ -209,10 +220,13 @@ class SweepSummary:
         self.groups = Groups()
         self.new_groups, self.fixed_groups = Groups(), Groups()
         self.changed_groups, self.not_compared_groups = Groups(), Groups()
-        self.unverified_groups, self.not_in_sweep_groups = Groups(), Groups()
+        self.unverified_groups, self.not_in_sweep_groups = Groups(), Groups(baseline_lines=True)
+        self.list_known = True  # a stopped sweep knew tonight's whole list (to tell removed from unreached links)
         self.not_in_sweep: list[tuple[str, int, str, list[Breakage]]] = []
         self.changes: Counter[str] = Counter()
         self.reached = 0  # links whose first host answered (at least one hop)
+        self.files: list[str] = []  # the outputs written besides the HTML, in words (its last line)
+        self.notes: list[str] = []
 
     def add(self, record: LinkRecord) -> Comparison | None:
         """Count ``record``; with a baseline, compare it (which sets its new / fixed codes) and return
@@ -250,7 +264,8 @@ class SweepSummary:
             tonight = [f for f in record.broken if f.code in now]
             whats = ", ".join(dict.fromkeys(what(f) for f in tonight))
             causes = "; ".join(dict.fromkeys(cause(f.code, f.check, f.where) for f in tonight))
-            self.changed_groups.add(b, row.line, row.link, "fail", now, whats, causes, tonight[0].message)
+            self.changed_groups.add(b, row.line, row.link, "fail", now, whats, causes, tonight[0].message,
+                                    tonight[0].where)
         for b in comparison.unverified:
             self.unverified_groups.add(b, row.line, row.link, "fail")
         ch["new"] += len(record.new)
@@ -266,18 +281,26 @@ class SweepSummary:
         ch["unverified"] += len(comparison.unverified)
         ch["unverified_links"] += bool(comparison.unverified)
 
-    def finish(self, complete: bool) -> None:
+    def finish(self, complete: bool, listed: set[str] | None = None) -> None:
+        """The end: with a baseline, its broken links this sweep did not check are no longer in the list
+        (not checked) or, in a stopped sweep, in tonight's list but not reached. ``listed``: the ids of
+        tonight's whole list, for a stopped sweep (None: not known, every such link is counted unreached)."""
         self.complete, self.finished = complete, time.time()
         if self.baseline is not None:
-            self.not_in_sweep = self.baseline.not_checked() if complete else []
+            unseen = self.baseline.not_checked()
+            if complete:
+                self.not_in_sweep, unreached = unseen, []
+            elif listed is None:
+                self.not_in_sweep, unreached, self.list_known = [], unseen, False
+            else:
+                self.not_in_sweep = [t for t in unseen if t[0] not in listed]
+                unreached = [t for t in unseen if t[0] in listed]
             self.changes["not_in_sweep"] = sum(len(b) for *_, b in self.not_in_sweep)
             for _, line, link, breakages in self.not_in_sweep:
                 for b in breakages:
                     self.not_in_sweep_groups.add(b, line, link, "fail")
-            if not complete:  # the links the stopped sweep did not reach are not "gone"
-                unreached = [codes for rid, codes in self.baseline.broken.items() if rid not in self.baseline.seen]
-                self.changes["not_reached"] = sum(len(codes) for codes in unreached)
-                self.changes["not_reached_links"] = len(unreached)
+            self.changes["not_reached"] = sum(len(b) for *_, b in unreached)  # not "gone": not reached
+            self.changes["not_reached_links"] = len(unreached)
 
     @property
     def elapsed(self) -> float:
@@ -315,6 +338,7 @@ class SweepSummary:
                                                 "fixed_links", "changed", "changed_links", "still_broken_links",
                                                 "unverified", "unverified_links", "not_in_sweep", "not_reached",
                                                 "not_reached_links")},
+                "list_known": self.list_known,
                 "not_compared_why": not_compared_why(self.baseline.complete) if self.changes["not_compared"] else None,
                 "new_groups": [g.to_dict() for g in self.new_groups.ranked()],
                 "not_compared_groups": [g.to_dict() for g in self.not_compared_groups.ranked()],
@@ -322,7 +346,7 @@ class SweepSummary:
                 "fixed_groups": [g.to_dict() for g in self.fixed_groups.ranked()],
                 "unverified_groups": [g.to_dict() for g in self.unverified_groups.ranked()],
                 "not_in_sweep_groups": [g.to_dict() for g in self.not_in_sweep_groups.ranked()],
-                "not_in_sweep_links": [{"line": line, "link": link, "codes": [b.code for b in bs]}
+                "not_in_sweep_links": [{"baseline_line": line, "link": link, "codes": [b.code for b in bs]}
                                        for _, line, link, bs in self.not_in_sweep],
             }
         return out

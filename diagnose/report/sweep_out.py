@@ -17,7 +17,11 @@ JSON layout, version 1 (keys stable; readers must ignore keys they do not know):
 
 ``unverified`` (the codes of the baseline whose check could not run this time) is also a CSV column,
 after ``not_compared``; ``changes`` names those links (``unverified_groups``) and the links no longer
-in the list (``not_in_sweep_groups``, and every one in ``not_in_sweep_links``).
+in the list (``not_in_sweep_groups``, and every one in ``not_in_sweep_links``), by their line in the
+baseline file (``baseline_line``: tonight's list has no such line). A changed group's ``where`` is
+tonight's place (the baseline's is ``was_where``). The HTML's last line says what this run wrote
+(which files; a stopped sweep: after how many rows), and a link that never landed (a redirect loop,
+no answer) shows why in place of a landing page.
 """
 
 from __future__ import annotations
@@ -172,7 +176,7 @@ class HtmlOut:
         unverified = [b.code for b in c.unverified] if c else []
         self.rows.write(clean_text(environment().get_template("sweep.html.j2").render(
             part="row", r=r, what=whats, cause=first_cause, problems=r.findings, not_compared=why, changed=changed,
-            unverified=unverified)))
+            unverified=unverified, landed=_landed(r))))
         self.shown += 1
 
     def close(self, summary: SweepSummary) -> None:
@@ -190,13 +194,42 @@ class HtmlOut:
         self.rows.seek(0)
         while chunk := self.rows.read(1024 * 1024):
             fh.write(chunk)
-        fh.write(template.render(part="foot", s=summary, d={}, shown=self.shown, version=__version__))
+        fh.write(clean_text(template.render(part="foot", s=summary, d={}, shown=self.shown, version=__version__,
+                                            footer=_footer(summary))))
         self.rows.close()
         self.staged.commit()
 
     def discard(self) -> None:
         self.rows.close()
         self.staged.discard()
+
+
+_NO_LANDING = ("redirect-loop", "too-many-redirects", "invalid-url", "timeout", "connection-error", "private-network")
+
+
+def _landed(r: LinkRecord) -> str:
+    """The HTML's "landed on": the page the link ended on, unless it never landed (a redirect loop,
+    too many redirects, no answer), then why, in the words of its message; an error page is said so."""
+    stop = next((f for f in r.findings if f.code in _NO_LANDING), None)
+    if stop is not None:
+        return "did not land: " + cause(stop.code, stop.check, stop.where)
+    if r.final_url and any(f.code == "http-error" for f in r.findings):
+        return f"{r.final_url} (an error page)"
+    return r.final_url or "–"
+
+
+def _footer(summary: SweepSummary) -> str:
+    """The HTML's last line: where every link is, from what this run wrote (a stopped sweep says so)."""
+    where = " and ".join(summary.files)
+    if summary.complete:
+        text = (f"Every link is in {where}." if where else
+                "This page lists the links with a problem; --csv, --json or --save write every link.")
+    else:
+        rows = (f"{summary.counts['rows']} of {plural(summary.total, 'row')}" if summary.total is not None
+                else plural(summary.counts["rows"], "row"))
+        text = (f"The sweep was stopped after {rows}: the rows it reached are in {where} (\"complete\": false)."
+                if where else f"The sweep was stopped after {rows}: only those with a problem are on this page.")
+    return " ".join((text, *summary.notes))
 
 
 class SweepOutputs:
@@ -211,8 +244,13 @@ class SweepOutputs:
         for w in self.writers:
             w.write(record, comparison)
 
-    def close(self, complete: bool) -> None:
-        self.summary.finish(complete)
+    def close(self, complete: bool, listed: set[str] | None = None, files: list[str] | None = None,
+              notes: list[str] | None = None) -> None:
+        """Finish every output. ``listed``: tonight's ids (a stopped sweep, see SweepSummary.finish);
+        ``files``: the other outputs written, in words (``the CSV (out.csv)``), and ``notes`` (a kept
+        --save), for the HTML's last line."""
+        self.summary.files, self.summary.notes = list(files or ()), list(notes or ())
+        self.summary.finish(complete, listed)
         for w in self.writers:
             w.close(self.summary)
 

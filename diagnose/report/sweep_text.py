@@ -12,10 +12,13 @@ from diagnose.report.sweep import Group, SweepSummary, not_compared_why, plural,
 # -- the terminal ---------------------------------------------------------------------------------
 
 def _examples(g: Group) -> str:
-    """A few links by line and address; only line numbers when there are more."""
+    """A few links by line and address; only line numbers when there are more. A link no longer in
+    the list is named by its line in the baseline file, said so (tonight's list has no such line)."""
+    of = " of the baseline" if g.baseline_lines else ""
     if g.count <= 3:
-        return "; ".join(f"line {line}: {link}" for line, link in g.examples)
-    return "lines " + ", ".join(str(line) for line, _ in g.examples) + (" …" if g.count > len(g.examples) else "")
+        return "; ".join(f"line {line}{of}: {link}" for line, link in g.examples)
+    return ("lines " + ", ".join(str(line) for line, _ in g.examples) + of
+            + (" …" if g.count > len(g.examples) else ""))
 
 
 def _group_table(groups: list[Group], limit: int) -> str:
@@ -47,7 +50,9 @@ def since_baseline(ch: dict[str, Any]) -> str:
         parts.append(on(ch["not_in_sweep"], len(ch["not_in_sweep_links"])) + " no longer in the list (not checked)")
     if ch["not_reached"]:
         parts.append(f"{plural(ch['not_reached'], 'breakage')} of the baseline on "
-                     f"{plural(ch['not_reached_links'], 'link')} the stopped sweep did not reach")
+                     f"{plural(ch['not_reached_links'], 'link')} the stopped sweep did not reach"
+                     + ("" if ch.get("list_known", True) else
+                        " (or no longer in the list: tonight's list could not be read again to tell)"))
     return ", ".join(parts) + "."
 
 
