@@ -91,15 +91,8 @@ def test_an_interrupted_sweep_says_where_its_results_are_and_what_it_compared(si
         return redirect("/pricing?" + q("s1"))
 
     site.add("/go/s1", slow)
-    env = {**os.environ, "DIAGNOSE_ALLOW_PRIVATE_NETWORK": "1", "COLUMNS": "300"}
-    proc = subprocess.Popen([sys.executable, "-m", "diagnose", "sweep", str(links), "--jobs", "1", "--baseline",
-                             str(rolling), "--save", str(rolling)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    assert reached.wait(20)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 130, (out, err)
+    code, out, err = interrupted_sweep(links, rolling, reached)
+    assert code == 130, (out, err)
     assert rolling.read_bytes() == saved and "was not replaced" in err
     error = err.strip().splitlines()[-1]
     assert error.startswith("Error: interrupted after 1 of 4 rows;"), error
@@ -112,13 +105,7 @@ def test_an_interrupted_sweep_says_where_its_results_are_and_what_it_compared(si
     site.add("/go/s1", slow)
     reached.clear()
     out_csv = tmp_path / "o.csv"
-    proc = subprocess.Popen([sys.executable, "-m", "diagnose", "sweep", str(links), "--jobs", "1", "--baseline",
-                             str(rolling), "--save", str(rolling), "--csv", str(out_csv)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert reached.wait(20)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=20)
+    code, out, err = interrupted_sweep(links, rolling, reached, "--csv", str(out_csv))
     error = err.strip().splitlines()[-1]
     assert f"the results so far are written to {out_csv} (\"complete\": false)" in error, error
     assert str(rolling) not in error
@@ -208,3 +195,17 @@ def test_words_for_one_link_and_for_a_line_that_is_not_a_url(site, tmp_path):
     causes = {g["cause"] for g in json.loads(r.output)["groups"]}
     assert causes == {"a row that is not a usable link: not a web address",
                       "a row that is not a usable link: more than one value"}
+
+
+def interrupted_sweep(links, rolling, reached: threading.Event, *more: str) -> tuple[int, str, str]:
+    """`diagnose sweep LINKS --jobs 1 --baseline ROLLING --save ROLLING MORE...` as a new process,
+    stopped with SIGINT once ``reached`` says its slow link is being fetched: (exit code, stdout, stderr)."""
+    env = {**os.environ, "DIAGNOSE_ALLOW_PRIVATE_NETWORK": "1", "COLUMNS": "300"}
+    proc = subprocess.Popen([sys.executable, "-m", "diagnose", "sweep", str(links), "--jobs", "1", "--baseline",
+                             str(rolling), "--save", str(rolling), *more], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert reached.wait(20)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    return proc.returncode, out, err

@@ -7,17 +7,13 @@ servers, the real command."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 from test_sweep import PK, page, q, run, write_csv
-from test_sweep_trial import _three_links
+from test_sweep_trial import _three_links, interrupted_sweep
 
 from diagnose.core.errors import BadInput
 from diagnose.demo.site import Page, partnerstack_snippet, redirect
@@ -147,15 +143,8 @@ def test_a_stopped_sweep_tells_removed_links_from_unreached_ones(site, tmp_path)
 
     site.add("/go/s1", slow)
     html = tmp_path / "r.html"
-    env = {**os.environ, "DIAGNOSE_ALLOW_PRIVATE_NETWORK": "1", "COLUMNS": "300"}
-    proc = subprocess.Popen([sys.executable, "-m", "diagnose", "sweep", str(links), "--jobs", "1", "--baseline",
-                             str(rolling), "--save", str(rolling), "--html", str(html)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert reached.wait(20)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 130, (out, err)
+    code, out, err = interrupted_sweep(links, rolling, reached, "--html", str(html))
+    assert code == 130, (out, err)
     assert "3 breakages of the baseline on 3 links the stopped sweep did not reach" in out
     assert "1 breakage on 1 link no longer in the list (not checked)" in out
     gone = out[out.index("Not checked"):]
