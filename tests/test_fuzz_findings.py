@@ -97,3 +97,20 @@ def test_a_long_bad_value_is_quoted_as_an_excerpt(key, value):
     with pytest.raises(BadInput) as info:
         from_mapping({key: value})
     assert len(str(info.value)) < 400 and key in str(info.value)
+
+
+# -- snippet: a page address that is no URL -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("base, src, host", [
+    ("http://[::1", "https://js.partnerstack.com/v1/", "js.partnerstack.com"),  # the page's address
+    ("https://acme.example/", "https://[::1/x.js", None),  # the script's src
+    (None, "/pr/js", "example.invalid"),
+])
+def test_a_script_src_against_an_address_with_an_unclosed_ipv6_bracket_is_read(base, src, host):
+    """urljoin / urlsplit raise ValueError ('Invalid IPv6 URL'): the snippet check crashed (hypothesis,
+    CI's lowest releases: a page read with --url 'http://[::1')."""
+    from diagnose.checks.snippet import check_snippet_html
+
+    result = check_snippet_html(f"<script src='{src}'></script>", url=base)
+    assert result.evidence.script_host == host

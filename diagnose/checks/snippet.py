@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
 
 from diagnose.checks.snippet_js import init_calls, src_literals, strip_js_comments
 from diagnose.checks.snippet_js import overwrites as _overwrites
@@ -24,6 +23,7 @@ from diagnose.core.partnerstack import (
     SECRET_KEY_RE,
     is_snippet_src,
     key_status,
+    resolve_src,
 )
 from diagnose.web import fetch as net
 
@@ -177,7 +177,8 @@ def analyse_html(
     else:
         status = primary.public_key_status
     script_src = srcs[0] if srcs else None
-    script_host = urlsplit(urljoin(base_url or "https://example.invalid/", script_src)).hostname if script_src else None
+    resolved = resolve_src(script_src, base_url) if script_src else None
+    script_host = resolved.hostname if resolved is not None else None
     title = page.title
     secret = bool(SECRET_KEY_RE.search(html))
 

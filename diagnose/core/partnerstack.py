@@ -111,10 +111,24 @@ def is_webkit(*said: str | None) -> bool | None:
 KNOWN_SCRIPT_HOSTS = ("js.partnerstack.com", "snippet.growsumo.com")
 
 
+def resolve_src(src: str, base: str | None = None):
+    """A script's src resolved against the page's address (urlsplit parts), or None when it is no URL.
+    A page address that is no URL itself (an unclosed IPv6 bracket) is left out: an absolute src still
+    resolves."""
+    for page in (base or _NO_PAGE, _NO_PAGE):
+        try:
+            return urlsplit(urljoin(page, src.strip()))
+        except ValueError:
+            continue
+    return None
+
+
+_NO_PAGE = "https://example.invalid/"
+
+
 def is_snippet_src(src: str, base: str | None = None) -> bool:
-    try:
-        parts = urlsplit(urljoin(base or "https://example.invalid/", src.strip()))
-    except ValueError:
+    parts = resolve_src(src, base)
+    if parts is None:
         return False
     host = (parts.hostname or "").lower()
     return host in KNOWN_SCRIPT_HOSTS or parts.path.rstrip("/") == "/pr/js" or parts.path.startswith("/pr/js/")
