@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+from raw_server import raw_server
 
 from diagnose.checks.link import follow
 from diagnose.demo.site import LocalSite, Page, redirect
@@ -362,32 +363,8 @@ def test_an_address_written_as_one_is_not_looked_up(monkeypatch):
 def _endless_redirect(location: str, seconds: float = 15.0) -> tuple[socket.socket, int]:
     """A raw server whose every answer is a redirect to ``location`` followed by a body that never
     ends (chunks for at most ``seconds``); it stops by itself."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(4)
-    server.settimeout(seconds)
-
-    def serve():
-        end = time.monotonic() + seconds
-        with server:
-            while time.monotonic() < end:
-                try:
-                    conn, _ = server.accept()
-                except OSError:
-                    return
-                with conn:
-                    try:
-                        conn.settimeout(5)
-                        conn.recv(4096)
-                        conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: " + location.encode() +
-                                     b"\r\nTransfer-Encoding: chunked\r\n\r\n")
-                        while time.monotonic() < end:
-                            conn.sendall(b"4000\r\n" + b"x" * 0x4000 + b"\r\n")
-                    except OSError:
-                        pass  # the client hung up
-
-    threading.Thread(target=serve, daemon=True).start()
-    return server, server.getsockname()[1]
+    head = b"HTTP/1.1 302 Found\r\nLocation: " + location.encode() + b"\r\nTransfer-Encoding: chunked\r\n\r\n"
+    return raw_server(head, lambda: b"4000\r\n" + b"x" * 0x4000 + b"\r\n", seconds)
 
 
 def test_a_redirect_whose_body_never_ends_is_read_to_the_byte_cap_and_followed(site):

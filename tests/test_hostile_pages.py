@@ -13,8 +13,8 @@ import threading
 import time
 
 import pytest
-
 from click.testing import CliRunner
+from raw_server import raw_server
 
 from diagnose.checks.link import check_link
 from diagnose.checks.snippet import analyse_html
@@ -116,32 +116,7 @@ def test_charset_declarations_are_looked_for_in_the_first_bytes_only():
 def _dribbling_server(seconds: float = 40.0) -> tuple[socket.socket, int]:
     """A raw server that answers a status line and then one header line a second, for at most
     ``seconds`` in all; it stops by itself."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(4)
-    server.settimeout(seconds)
-
-    def serve():
-        end = time.monotonic() + seconds
-        with server:
-            while time.monotonic() < end:
-                try:
-                    conn, _ = server.accept()
-                except OSError:
-                    return
-                with conn:
-                    try:
-                        conn.settimeout(5)
-                        conn.recv(4096)
-                        conn.sendall(b"HTTP/1.1 200 OK\r\n")
-                        while time.monotonic() < end:
-                            conn.sendall(b"X-Slow: %d\r\n" % int(time.monotonic()))
-                            time.sleep(1)
-                    except OSError:
-                        pass  # the client hung up: the next one
-
-    threading.Thread(target=serve, daemon=True).start()
-    return server, server.getsockname()[1]
+    return raw_server(b"HTTP/1.1 200 OK\r\n", lambda: b"X-Slow: %d\r\n" % int(time.monotonic()), seconds, pause=1)
 
 
 def test_headers_one_line_a_second_are_bounded_by_the_hop_deadline():
@@ -223,7 +198,7 @@ def test_a_huge_numeric_character_reference_is_read():
 @pytest.mark.parametrize("tail", ["<a ", "<a b='", "<!-- >", "</a "])
 def test_a_page_ending_in_constructs_left_open_is_parsed_at_once(site, tail):
     # 3 bytes * 150,000: the old parse took ~3 s for 8,000 and grew with the square (about 20 min here)
-    redirect = f'<html><head><meta http-equiv="refresh" content="0; url=/land"></head><body><p>hi</p>'
+    redirect = '<html><head><meta http-equiv="refresh" content="0; url=/land"></head><body><p>hi</p>'
     site.add("/cut", Page(redirect + tail * 150_000))
     site.add("/land", Page(f"<html><head>{SNIPPET}</head><body>landed</body></html>"))
     result, _ = within(BOUND, run, "link", "--timeout", "3", "--allow-private-network", "--json", site.url("/cut"))
