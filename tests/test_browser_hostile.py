@@ -12,6 +12,7 @@ lands on the private twin, which counts every TCP connection and UDP datagram it
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import socket
@@ -294,6 +295,28 @@ def test_a_refused_landing_is_private_network_in_every_policy(browser_session, r
         assert r.problem("private-network").severity == "fail"
         assert r.evidence.final_url == inside  # where it was refused, not chrome-error:// nor the page before
         assert inside in r.problem("private-network").message
+
+
+def test_a_landing_begun_while_read_is_waited_for_when_its_request_reaches_us_late(
+        monkeypatch, browser_session, refused_target):
+    """CI once read the page of "js-while-read" as the landing: the navigation its title getter
+    began reached the check (as a request event) only after the reading. Here every event of that
+    navigation comes 0.3 s late; the check must still wait for it (the page said it was leaving)."""
+    from diagnose.checks.cookie.recorder import Recorder
+
+    public, inside = refused_target
+    url = public.add("/late-inside", REDIRECTS["js-while-read"](inside))
+    for i, name in enumerate(("on_request", "on_response", "on_finished", "on_failed")):
+        def late(self, request, *, _orig=getattr(Recorder, name), _delay=0.3 + i * 0.02):
+            if "/inside" in request.url:  # (a response is also named by its url)
+                asyncio.get_running_loop().call_later(_delay, _orig, self, request)
+            else:
+                _orig(self, request)
+        late.__name__ = name  # (Playwright keeps one wrapper per handler name)
+        monkeypatch.setattr(Recorder, name, late)
+    (r,) = check_cookie_many([url], policies=POLICIES[:1], session=browser_session, net_policy=GUARDED)
+    assert r.codes() == ["private-network"], r.problems
+    assert r.evidence.final_url == inside
 
 
 @pytest.mark.parametrize("how", REDIRECTS)

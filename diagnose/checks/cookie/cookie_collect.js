@@ -30,7 +30,7 @@
   }
   const globals = cfg.cmpGlobals.filter((g) => { try { return typeof window[g] !== "undefined"; } catch (e) { return false; } });
   const srcs = Array.from(document.scripts).map((s) => s.src).filter(Boolean).slice(0, 300);
-  return {
+  const out = {
     href: location.href,
     title: document.title || null,
     global_name: name,
@@ -40,4 +40,7 @@
     inits: S.inits, writes: S.writes, blocked: S.blocked, replaced: S.replaced, injected_by: S.injectedBy,
     snippets, globals, script_srcs: srcs,
   };
+  // read last: the reading above may itself have sent the page elsewhere (a hostile title getter)
+  try { out.leaving = S.leaving ? S.leaving() : null; } catch (e) { out.leaving = null; }
+  return out;
 }

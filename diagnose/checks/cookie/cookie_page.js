@@ -185,6 +185,21 @@
     } });
   } catch (e) {}
 
+  // -- the main frame leaving: a navigation to another document that a script (or the check's own
+  // reading, through a getter) began; its request may reach the check only after the page was read --
+  try {
+    let leaving = null;
+    if (window.top === window && window.navigation) {
+      window.navigation.addEventListener("navigate", (e) => {
+        try { if (!e.destination.sameDocument && !e.downloadRequest) leaving = e; } catch (err) {}
+      });
+    }
+    Object.defineProperty(S, "leaving", { enumerable: false, value: () => {
+      try { return leaving && !leaving.defaultPrevented ? String(leaving.destination.url).slice(0, 2000) : null; }
+      catch (e) { return null; }
+    } });
+  } catch (e) {}
+
   // -- who inserts the PartnerStack script --
   try {
     const srcDesc = Object.getOwnPropertyDescriptor(HTMLScriptElement.prototype, "src");

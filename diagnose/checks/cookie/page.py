@@ -25,6 +25,7 @@ SCREENSHOT_S = 5.0
 INTERSTITIAL_S = 1.0  # quiet window on a page with no PartnerStack evidence (a late JS redirect?)
 POLL_MIN_S = 0.015  # settling reads the page at most this often (a network event wakes it sooner)...
 POLL_MAX_S = 0.1  # ...and at least this often (a script that changes the page without the network)
+LEAVING_S = 2.0  # how long a navigation the page began may take to show as a request
 PROBE_S = 1.0  # how long a page that did not load in time gets to answer before it counts as hung
 
 _JS_DIR = Path(__file__).parent
@@ -44,8 +45,10 @@ _POLL_JS = """(idleMs) => {
   const gs = !!(window.growsumo || window.partnerstack);
   let idle = false;
   try { idle = !!(S && S.idleWithin && S.idleWithin(idleMs)); } catch (e) {}
-  return S ? [S.inits.length, S.writes.length + S.blocked.length, document.readyState === 'complete', gs, refresh, idle]
-           : [0, 0, false, gs, refresh, false];
+  let leaving = null;
+  try { leaving = S && S.leaving ? S.leaving() : null; } catch (e) {}
+  return S ? [S.inits.length, S.writes.length + S.blocked.length, document.readyState === 'complete', gs, refresh, idle, leaving]
+           : [0, 0, false, gs, refresh, false, null];
 }"""
 
 
@@ -72,10 +75,13 @@ async def _poll(page: Any, wait: float) -> tuple[Any, ...] | None:
         return None  # busy
 
 
-async def pending_refresh(page: Any) -> float | None:
-    """The delay of the ``<meta http-equiv=refresh>`` the page holds now (seconds), or None."""
+async def pending_departure(page: Any) -> tuple[float | None, str | None]:
+    """Where the page is about to go: the delay of the ``<meta http-equiv=refresh>`` it holds now
+    (seconds, or None), and the address of a navigation to another document that it began (or None)."""
     state = await _poll(page, PROBE_S)
-    return state[4] if state is not None and state[4] >= 0 else None
+    if state is None:
+        return None, None
+    return (state[4] if state[4] >= 0 else None), (state[6] if len(state) > 6 and state[6] else None)
 
 
 async def answers(page: Any, wait: float = PROBE_S) -> bool:
@@ -115,7 +121,7 @@ async def settle(page: Any, rec: Recorder, quiet: float, deadline: float) -> boo
         now = time.monotonic()
         pending_snippet = any(v == "pending" for v in rec.snippet_requests.values())
         loaded_snippet = any(v == "ok" for v in rec.snippet_requests.values())
-        inits, writes, complete, has_gs, refresh, idle = state if state else (0, 0, False, False, -1, False)
+        inits, writes, complete, has_gs, refresh, idle, leaving = state if state else (0, 0, False, False, -1, False, None)
         waiting_init = loaded_snippet and not inits and rec.snippet_loaded_at is not None \
             and now - rec.snippet_loaded_at < max(quiet, 0.3)
         busy = any(now - t < 2.0 for t in rec.inflight.values())
@@ -127,6 +133,9 @@ async def settle(page: Any, rec: Recorder, quiet: float, deadline: float) -> boo
             window = max(quiet, INTERSTITIAL_S)
         refresh_pending = 0 <= refresh <= settle_max and now - rec.last_activity < refresh + 0.3
         navigating = rec.document is not None and not rec.document_done
+        # (a navigation the page began whose request has not reached us yet: for a while, not forever,
+        # as the page may have had it dropped without a word)
+        navigating |= bool(leaving) and now - rec.last_activity < LEAVING_S
         if state is not None and complete and not pending_snippet and not waiting_init and not busy \
                 and not navigating and not refresh_pending and now - rec.last_activity >= window:
             return True
