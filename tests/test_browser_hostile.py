@@ -17,6 +17,7 @@ import ipaddress
 import json
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -297,15 +298,27 @@ def test_a_refused_landing_is_private_network_in_every_policy(browser_session, r
         assert inside in r.problem("private-network").message
 
 
+# a page that tries to hide its navigations from the check: every getter the check could read them by
+HIDE = ("<script>for (const [c, n] of [[Event, 'defaultPrevented'], [NavigateEvent, 'destination'], "
+        "[NavigateEvent, 'downloadRequest'], [NavigationDestination, 'sameDocument'], "
+        "[NavigationDestination, 'url']]) Object.defineProperty(c.prototype, n, {get() { return n === "
+        "'sameDocument' || n === 'defaultPrevented' || '' }}); String.prototype.slice = () => '';</script>")
+
+
+@pytest.mark.parametrize("hide", [False, True])
 def test_a_landing_begun_while_read_is_waited_for_when_its_request_reaches_us_late(
-        monkeypatch, browser_session, refused_target):
+        monkeypatch, browser_session, refused_target, hide):
     """CI once read the page of "js-while-read" as the landing: the navigation its title getter
     began reached the check (as a request event) only after the reading. Here every event of that
-    navigation comes 0.3 s late; the check must still wait for it (the page said it was leaving)."""
+    navigation comes 0.3 s late; the check must still wait for it (the page said it was leaving),
+    also when the page redefines what the check reads that by."""
     from diagnose.checks.cookie.recorder import Recorder
 
     public, inside = refused_target
-    url = public.add("/late-inside", REDIRECTS["js-while-read"](inside))
+    page = REDIRECTS["js-while-read"](inside)
+    if hide:
+        page = Page(page.body.replace("<script>", HIDE + "<script>", 1))
+    url = public.add(f"/late-inside-{hide}", page)
     for i, name in enumerate(("on_request", "on_response", "on_finished", "on_failed")):
         def late(self, request, *, _orig=getattr(Recorder, name), _delay=0.3 + i * 0.02):
             if "/inside" in request.url:  # (a response is also named by its url)
@@ -317,6 +330,22 @@ def test_a_landing_begun_while_read_is_waited_for_when_its_request_reaches_us_la
     (r,) = check_cookie_many([url], policies=POLICIES[:1], session=browser_session, net_policy=GUARDED)
     assert r.codes() == ["private-network"], r.problems
     assert r.evidence.final_url == inside
+
+
+def test_a_navigation_that_never_sends_a_request_costs_at_most_one_wait(browser_session, ps_site):
+    """A page whose router takes its own navigation over (Navigation API intercept) never sends the
+    request the page said it began: the check waits for it a bounded while, once (settling and the
+    reading's check share the wait, LEAVING_S), then reads the page that stayed."""
+    url = ps_site.add("/router", Page(html(snippet() + "<script>navigation.addEventListener('navigate', "
+                                           "(e) => e.intercept()); const t = setInterval(() => { if "
+                                           "(document.cookie.includes('growSumoPartnerKey')) { clearInterval(t); "
+                                           "location = '/elsewhere' } }, 20)</script>")))
+    started = time.monotonic()
+    r = check_cookie(url + QUERY, session=browser_session, net_policy=NetPolicy(timeout=5.0, allow_private=True))
+    took = time.monotonic() - started
+    assert r.evidence.final_url.endswith("/elsewhere") and r.evidence.partner_cookie, r.problems
+    assert "/elsewhere" not in ps_site.hits  # (the router kept it in the page)
+    assert took < 2.0 + 1.8, took  # one 2 s wait, not two, plus the visit itself
 
 
 @pytest.mark.parametrize("how", REDIRECTS)

@@ -16,8 +16,8 @@ from diagnose.checks.cookie.itp import SAFARI_UA
 from diagnose.checks.cookie.model import MAX_LIST, POLICIES, SIMULATION_NOTE, CookieEvidence
 from diagnose.checks.cookie.observation import Observation
 from diagnose.checks.cookie.page import (
-    COLLECT_S, DEFAULT_SETTLE_MS, MAX_SETTLE_S, MIN_SETTLE_S, SCREENSHOT_S, answers, browser_gone, collect,
-    pending_departure, screenshot, script, settle,
+    COLLECT_S, DEFAULT_SETTLE_MS, LEAVING_S, MAX_SETTLE_S, MIN_SETTLE_S, SCREENSHOT_S, answers, browser_gone,
+    collect, pending_departure, screenshot, script, settle,
 )
 from diagnose.checks.cookie.recorder import Recorder, chain_of, first_line, http_cookie_names
 from diagnose.core.errors import BadInput
@@ -283,15 +283,15 @@ async def _still_there(page: Any, obs: Observation, proxy: GuardProxy | None, po
     the customer lands nowhere a check may look (_CutShort, as if it had happened before settling)."""
     rec = obs.rec
     refresh, leaving = await pending_departure(page) if rec.document is document else (None, None)
-    wait = refresh + 0.3 if refresh is not None and refresh <= NAVIGATION_S else None  # (added while read)
-    if (leaving or (obs.state or {}).get("leaving")) and rec.document is document:
+    deadline = time.monotonic() + refresh + 0.3 if refresh is not None and refresh <= NAVIGATION_S else 0.0
+    leaving = leaving or (obs.state or {}).get("leaving")
+    if leaving and rec.document is document:
         # a navigation the page began (the reading's own getter, say) whose request has not reached
-        # us yet: under load that can come after the reading; until it does, the landing is unknown
-        wait = max(wait or 0.0, min(policy.timeout, NAVIGATION_S))
-    if wait is not None:
-        deadline = time.monotonic() + wait
-        while rec.document is document and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+        # us yet - under load it can come after the reading: the landing is unknown until it does
+        # (waited for from when settling first heard of it, not anew)
+        deadline = max(deadline, rec.leaving_since(leaving) + min(policy.timeout, LEAVING_S))
+    while rec.document is document and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
     if rec.document is not document or page.url.startswith("chrome-error:"):
         deadline = time.monotonic() + min(policy.timeout, NAVIGATION_S)
         while not rec.document_done and time.monotonic() < deadline:

@@ -186,18 +186,38 @@
   } catch (e) {}
 
   // -- the main frame leaving: a navigation to another document that a script (or the check's own
-  // reading, through a getter) began; its request may reach the check only after the page was read --
+  // reading, through a getter) began; its request may reach the check only after the page was read.
+  // Read through the getters as they were before any page script, so that the page cannot hide it.
+  // (Not seen: a document with an opaque origin, e.g. CSP sandbox, gets no navigate events; nor does
+  // a cross-origin frame setting top.location. A form submission fires a task later.) --
   try {
-    let leaving = null;
-    if (window.top === window && window.navigation) {
-      window.navigation.addEventListener("navigate", (e) => {
-        try { if (!e.destination.sameDocument && !e.downloadRequest) leaving = e; } catch (err) {}
-      });
+    let leaving = null, count = 0;
+    const doc = performance.timeOrigin;  // (tells this document's navigations from a later one's)
+    const apply = Reflect.apply;
+    const getter = (proto, name) => Object.getOwnPropertyDescriptor(proto, name).get;
+    if (window.top === window && window.navigation && typeof NavigateEvent === "function") {
+      const dest = getter(NavigateEvent.prototype, "destination");
+      const download = getter(NavigateEvent.prototype, "downloadRequest");
+      const same = getter(NavigationDestination.prototype, "sameDocument");
+      const url = getter(NavigationDestination.prototype, "url");
+      const prevented = getter(Event.prototype, "defaultPrevented");
+      const slice = String.prototype.slice;
+      apply(EventTarget.prototype.addEventListener, window.navigation, ["navigate", (e) => {
+        try {
+          if (!e.isTrusted) return;  // (an own, unforgeable property)
+          const d = apply(dest, e, []);
+          if (apply(same, d, []) || apply(download, e, []) !== null) return;
+          count += 1;
+          leaving = { e, n: count, url: apply(slice, `${apply(url, d, [])}`, [0, 2000]) };
+        } catch (err) {}
+      }]);
+      // "DOC N URL" (the check tells one navigation from the next), or null when the page cancelled
+      // it or began none
+      Object.defineProperty(S, "leaving", { enumerable: false, value: () => {
+        try { return leaving && !apply(prevented, leaving.e, []) ? `${doc} ${leaving.n} ${leaving.url}` : null; }
+        catch (e) { return null; }
+      } });
     }
-    Object.defineProperty(S, "leaving", { enumerable: false, value: () => {
-      try { return leaving && !leaving.defaultPrevented ? String(leaving.destination.url).slice(0, 2000) : null; }
-      catch (e) { return null; }
-    } });
   } catch (e) {}
 
   // -- who inserts the PartnerStack script --

@@ -134,8 +134,9 @@ async def settle(page: Any, rec: Recorder, quiet: float, deadline: float) -> boo
         refresh_pending = 0 <= refresh <= settle_max and now - rec.last_activity < refresh + 0.3
         navigating = rec.document is not None and not rec.document_done
         # (a navigation the page began whose request has not reached us yet: for a while, not forever,
-        # as the page may have had it dropped without a word)
-        navigating |= bool(leaving) and now - rec.last_activity < LEAVING_S
+        # as it may end without one: a router that intercepts it, a download, about:blank)
+        leaving_until = rec.leaving_since(leaving) + LEAVING_S if leaving else 0.0
+        navigating |= now < leaving_until
         if state is not None and complete and not pending_snippet and not waiting_init and not busy \
                 and not navigating and not refresh_pending and now - rec.last_activity >= window:
             return True
@@ -151,6 +152,8 @@ async def settle(page: Any, rec: Recorder, quiet: float, deadline: float) -> boo
             due.append(min(t for t in rec.inflight.values() if now - t < 2.0) + 2.0)
         if refresh_pending:
             due.append(rec.last_activity + refresh + 0.3)
+        if now < leaving_until:
+            due.append(leaving_until)
         later = [t - now for t in due if t > now]
         wait = min(later) if later and state is not None and complete else POLL_MIN_S
         await rec.until_activity(min(max(wait, POLL_MIN_S), POLL_MAX_S, deadline - now), POLL_MIN_S)

@@ -42,6 +42,7 @@ class Recorder:
         self.playwright: Any = None
         self.fetch_options: dict[str, Any] = {}  # for fetches outside the browser (the guard proxy)
         self._woken: asyncio.Event | None = None
+        self._leaving: dict[str, float] = {}  # navigation the page said it began -> when we first heard
 
     def touch(self, *_: Any) -> None:
         self.last_activity = time.monotonic()
@@ -63,6 +64,13 @@ class Recorder:
             await asyncio.wait_for(self._woken.wait(), seconds - at_least)
         except TimeoutError:
             pass
+
+    def leaving_since(self, leaving: str) -> float:
+        """When the check first heard that the page began the navigation ``leaving`` (the init
+        script's "DOC N URL"): settling and the reading's check wait for its request from then, not anew."""
+        if len(self._leaving) < MAX_LIST:
+            self._leaving.setdefault(leaving, time.monotonic())
+        return self._leaving.get(leaving, 0.0)
 
     def on_request(self, request: Any) -> None:
         self.touch()
