@@ -59,7 +59,7 @@ CAUSES = {
     "multiple-keys": "landing page {where} initialises PartnerStack more than once",
     "secret-key-exposed": "landing page {where} exposes a secret key",
     "growsumo-data-overwritten": "landing page {where}: site code replaces growsumo.data",
-    "params-dropped": "the redirect at {where} drops the partner parameters",
+    "params-dropped": "the redirect at {where} drops a partner parameter (the partner key or the click id)",
     "no-partner-key": "links land on {where} without a partner key",
     "params-disagree": "links land on {where} with partner parameters that disagree",
     "invalid-gspk": "links land on {where} with a partner key that cannot be decoded",

@@ -62,8 +62,8 @@ def wrong_partner_link(f: Facts) -> Outcome:
     requires=("link",),
     priority=45,
     reply=Reply(
-        found="Your referral link does not open our website at the moment: it ends on an error instead of our "
-        "page, so nobody arriving through it could be tracked.",
+        found="Your referral link does not open our website at the moment: it ends on an error, or in redirects "
+        "that never end, instead of on our page, so nobody arriving through it could be tracked.",
         we_do=REPLY_FIXING + " We will let you know as soon as the link works again.",
         credit=True,
     ),
