@@ -348,6 +348,20 @@ def test_a_navigation_that_never_sends_a_request_costs_at_most_one_wait(browser_
     assert took < 2.0 + 1.8, took  # one 2 s wait, not two, plus the visit itself
 
 
+def test_a_page_that_stops_its_own_navigation_is_read_within_the_limits(browser_session, ps_site):
+    """A trial's page: a script redirect, then window.stop(). The document's body never comes from the
+    browser (Response.text() does not return): the check read nothing and ran into its hard deadline
+    (25 s for --timeout 10). Now the page is read as it stayed, within --timeout and the reading's bound."""
+    url = ps_site.add("/stopped", Page(html("<script>location = '/elsewhere' + location.search; "
+                                            "window.stop()</script>")))
+    started = time.monotonic()
+    r = check_cookie(url + QUERY, session=browser_session, net_policy=NetPolicy(timeout=2.0, allow_private=True))
+    took = time.monotonic() - started
+    assert r.evidence.final_url == url + QUERY, r.problems  # where the customer stays
+    assert "timeout" not in r.codes() and "no-partner-cookie" in r.codes(), r.problems
+    assert took < 2.0 + 1.0 + 3.0 + 2.0, took  # --timeout, the settling after it, the reading, slack
+
+
 @pytest.mark.parametrize("how", REDIRECTS)
 def test_a_refused_landing_is_cannot_tell_for_the_ticket(browser_session, refused_target, tmp_path, how):
     public, inside = refused_target

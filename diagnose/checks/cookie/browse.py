@@ -313,9 +313,9 @@ async def _read(page: Any, context: Any, obs: Observation, screenshot_dir: str |
     async def server_html() -> str | None:
         for response in reversed(obs.rec.nav_responses):
             if response.url.split("#")[0] == url.split("#")[0]:
-                try:
-                    return await response.text()
-                except PlaywrightError:
+                try:  # (bounded: the body of a document whose loading a script stopped never comes)
+                    return await asyncio.wait_for(response.text(), COLLECT_S)
+                except (PlaywrightError, asyncio.TimeoutError):
                     return None
         return None
 
