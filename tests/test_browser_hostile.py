@@ -436,6 +436,17 @@ def test_browser_redirect_loops_are_said_as_link_says_them(browser_session, loop
         assert follow(loops.url(path), NetPolicy(timeout=3.0, allow_private=True)).result.codes() == [code]
 
 
+@pytest.mark.parametrize("path", ["/js-a", "/meta"])
+def test_a_redirect_loop_by_script_is_said_without_waiting_for_the_timeout(browser_session, loops, path):
+    """A trial's page pair sending each other on by script at once: 51 visits and --timeout (10 s) before
+    redirect-loop was said, as only the missing load event ended the wait."""
+    started = time.monotonic()
+    (r,) = check_cookie_many([loops.url(path)], session=browser_session,
+                             net_policy=NetPolicy(timeout=10.0, allow_private=True))
+    assert r.codes() == ["redirect-loop"], r.problems
+    assert time.monotonic() - started < 5.0
+
+
 def test_a_browser_redirect_loop_is_link_broken_not_a_snippet_fault(browser_session, loops, tmp_path):
     ticket = Ticket(link=loops.url("/a"), partner_key=KEY, click_browser="Safari")
     evidence = gather(ticket, GatherOptions(policy=NetPolicy(timeout=3.0, allow_private=True),

@@ -16,8 +16,8 @@ from diagnose.checks.cookie.itp import SAFARI_UA
 from diagnose.checks.cookie.model import MAX_LIST, POLICIES, SIMULATION_NOTE, CookieEvidence
 from diagnose.checks.cookie.observation import Observation
 from diagnose.checks.cookie.page import (
-    COLLECT_S, DEFAULT_SETTLE_MS, LEAVING_S, MAX_SETTLE_S, MIN_SETTLE_S, SCREENSHOT_S, answers, browser_gone,
-    collect, pending_departure, screenshot, script, settle,
+    COLLECT_S, DEFAULT_SETTLE_MS, LEAVING_S, LOOP_VISITS, MAX_SETTLE_S, MIN_SETTLE_S, SCREENSHOT_S, answers,
+    browser_gone, collect, pending_departure, screenshot, script, settle,
 )
 from diagnose.checks.cookie.recorder import Recorder, chain_of, first_line, http_cookie_names
 from diagnose.core.errors import BadInput
@@ -28,7 +28,6 @@ from diagnose.web import policy as web_policy
 from diagnose.web.browser import BrowserSession, BrowserUnavailable
 from diagnose.web.guard_proxy import GuardProxy
 
-LOOP_VISITS = 3  # a page that never settled and whose navigations came back to one URL this often loops
 NAVIGATION_S = 2.0  # how long a navigation that began while the page was read gets to end
 
 
@@ -230,6 +229,20 @@ async def _open_page(context: Any, obs: Observation, policy: net.NetPolicy) -> A
     return page
 
 
+async def _goto(page: Any, url: str, rec: Recorder, timeout: float) -> None:
+    """``page.goto`` until the load event, which redirects going round by script or meta refresh
+    never give: once they came back to one URL twice as often as a loop is said to need, that is
+    a loop (_CutShort) now, not after --timeout."""
+    goto = asyncio.ensure_future(page.goto(url, wait_until="load", timeout=timeout * 1000))
+    while not goto.done():
+        await asyncio.wait({goto}, timeout=0.05)
+        if not goto.done() and (looping := rec.loop(2 * LOOP_VISITS)):
+            goto.cancel()
+            await asyncio.gather(goto, return_exceptions=True)
+            raise _CutShort(looping)
+    goto.result()
+
+
 async def _load(page: Any, obs: Observation, policy: net.NetPolicy, proxy: GuardProxy | None,
                 settle_ms: int) -> Problem | None:
     """Open the URL and settle the page; the load problem to report, or _CutShort."""
@@ -240,7 +253,7 @@ async def _load(page: Any, obs: Observation, policy: net.NetPolicy, proxy: Guard
     budget_end = time.monotonic() + policy.timeout
     load_problem = nav_error = None
     try:
-        await page.goto(url, wait_until="load", timeout=policy.timeout * 1000)
+        await _goto(page, url, rec, policy.timeout)
     except PlaywrightTimeout:
         # The load event did not come in time. A page that arrived and whose scripts hang (a busy
         # loop) does not answer, and its busy renderer never reports the document finished either:

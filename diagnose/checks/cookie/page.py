@@ -25,6 +25,7 @@ SCREENSHOT_S = 5.0
 INTERSTITIAL_S = 1.0  # quiet window on a page with no PartnerStack evidence (a late JS redirect?)
 POLL_MIN_S = 0.015  # settling reads the page at most this often (a network event wakes it sooner)...
 POLL_MAX_S = 0.1  # ...and at least this often (a script that changes the page without the network)
+LOOP_VISITS = 3  # a page that never settled and whose navigations came back to one URL this often loops
 LEAVING_S = 2.0  # how long a navigation the page began may take to show as a request
 PROBE_S = 1.0  # how long a page that did not load in time gets to answer before it counts as hung
 
@@ -140,7 +141,7 @@ async def settle(page: Any, rec: Recorder, quiet: float, deadline: float) -> boo
         if state is not None and complete and not pending_snippet and not waiting_init and not busy \
                 and not navigating and not refresh_pending and now - rec.last_activity >= window:
             return True
-        if now >= deadline:
+        if now >= deadline or rec.loop(2 * LOOP_VISITS):  # (redirects going round settle never)
             return False
         # Until the first moment settled could become true - the quiet window over, the snippet's
         # init given its time, a request no longer counted busy, a meta refresh due - unless the
