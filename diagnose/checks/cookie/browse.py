@@ -234,12 +234,13 @@ async def _goto(page: Any, url: str, rec: Recorder, timeout: float) -> None:
     never give: once they came back to one URL twice as often as a loop is said to need, that is
     a loop (_CutShort) now, not after --timeout."""
     goto = asyncio.ensure_future(page.goto(url, wait_until="load", timeout=timeout * 1000))
-    while not goto.done():
-        await asyncio.wait({goto}, timeout=0.05)
-        if not goto.done() and (looping := rec.loop(2 * LOOP_VISITS)):
-            goto.cancel()
-            await asyncio.gather(goto, return_exceptions=True)
-            raise _CutShort(looping)
+    try:
+        while not goto.done():
+            await asyncio.wait({goto}, timeout=0.05)
+            if not goto.done() and (looping := rec.loop(2 * LOOP_VISITS)):
+                raise _CutShort(looping)
+    finally:
+        goto.cancel()  # (cut short, or the check itself cancelled at its hard deadline; no-op once done)
     goto.result()
 
 

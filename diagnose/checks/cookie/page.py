@@ -78,7 +78,8 @@ async def _poll(page: Any, wait: float) -> tuple[Any, ...] | None:
 
 async def pending_departure(page: Any) -> tuple[float | None, str | None]:
     """Where the page is about to go: the delay of the ``<meta http-equiv=refresh>`` it holds now
-    (seconds, or None), and the address of a navigation to another document that it began (or None)."""
+    (seconds, or None), and the navigation to another document that it began, as the init script
+    names it ("DOC N URL"), or None."""
     state = await _poll(page, PROBE_S)
     if state is None:
         return None, None
